@@ -1,0 +1,202 @@
+"""The lesson's from-scratch loop: linear regression with gradients written by hand.
+
+No autograd: backward is two formulas, dL/dw = 2·mean((pred − y)·x) and
+dL/db = 2·mean(pred − y). Skipping zero_grad makes ``.grad`` add up exactly as
+torch's does, so both backends tell the same story with the same numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from ..engine.snapshot import ParamState
+from ..engine.summary import TensorSummary, fmt, summarize_array
+from ..engine.trace import GraphNode, Trace, TraceOp
+
+
+class NumpyLinReg:
+    name = "numpy"
+
+    def __init__(self, w: float, b: float, lr: float) -> None:
+        self.params: dict[str, np.ndarray] = {"w": np.array([w], dtype=np.float64), "b": np.array([b], dtype=np.float64)}
+        self.grads: dict[str, np.ndarray | None] = {"w": None, "b": None}
+        self.batch_grads: dict[str, np.ndarray | None] = {"w": None, "b": None}
+        self.before_step: dict[str, np.ndarray] | None = None
+        self.lr = lr
+        self.x = self.y = self.pred = None
+        self.loss: float | None = None
+        self.mode = "train"
+        self.grad_mode = True
+        self._ops: list[TraceOp] = []
+        self._recorded = False
+        self._stepped = False
+
+    # ----- the five phases ------------------------------------------------------------------
+    def set_batch(self, x: np.ndarray, y: np.ndarray) -> None:
+        self.x, self.y = x, y
+        self.pred = None
+        self.loss = None
+        self._ops = []
+        self._stepped = False
+        self.before_step = None
+
+    def forward(self, *, detail: bool) -> None:
+        self.pred = self.x * self.params["w"] + self.params["b"]
+        self._recorded = detail
+        if detail:
+            n = self.x.shape
+            self._ops = [
+                TraceOp(0, "mul", (n, (1,)), n, "x · w"),
+                TraceOp(1, "add", (n, (1,)), n, "(x · w) + b  →  pred"),
+            ]
+
+    def compute_loss(self, *, detail: bool) -> float:
+        diff = self.pred - self.y
+        self.loss = float(np.mean(diff * diff))
+        if detail:
+            n = self.pred.shape
+            self._ops += [
+                TraceOp(2, "sub", (n, n), n, "pred − y", phase="loss"),
+                TraceOp(3, "square", (n,), n, "(pred − y)²", phase="loss"),
+                TraceOp(4, "mean", (n,), (), f"mean → L = {fmt(self.loss)}", phase="loss"),
+            ]
+        return self.loss
+
+    def backward(self, *, detail: bool) -> None:
+        diff = self.pred - self.y
+        batch = {
+            "w": np.array([2.0 * np.mean(diff * self.x)]),
+            "b": np.array([2.0 * np.mean(diff)]),
+        }
+        for name, grad in batch.items():
+            held = self.grads[name]
+            self.grads[name] = grad.copy() if held is None else held + grad
+            self.batch_grads[name] = grad
+
+    def step(self, *, detail: bool) -> None:
+        self.before_step = {name: value.copy() for name, value in self.params.items()}
+        for name, value in self.params.items():
+            grad = self.grads[name]
+            if grad is not None:
+                self.params[name] = value - self.lr * grad
+        self._stepped = True
+
+    def zero_grad(self) -> None:
+        # The lesson's hand-written loop resets to zero (torch's default sets None instead).
+        for name in self.grads:
+            if self.grads[name] is not None:
+                self.grads[name] = np.zeros_like(self.grads[name])
+
+    def validate(self, batches: Iterable[tuple[np.ndarray, np.ndarray]]) -> float:
+        total, count = 0.0, 0
+        self.mode = "eval"
+        self.grad_mode = False
+        try:
+            for x, y in batches:
+                diff = x * self.params["w"] + self.params["b"] - y
+                total += float(np.sum(diff * diff))
+                count += diff.size
+        finally:
+            self.mode = "train"
+            self.grad_mode = True
+        return total / max(count, 1)
+
+    def set_lr(self, lr: float) -> None:
+        self.lr = lr
+
+    def get_lr(self) -> float:
+        return self.lr
+
+    def get_state(self) -> dict:
+        return {
+            "params": {k: v.copy() for k, v in self.params.items()},
+            "grads": {k: None if v is None else v.copy() for k, v in self.grads.items()},
+            "lr": self.lr,
+        }
+
+    def set_state(self, state: dict) -> None:
+        self.params = {k: v.copy() for k, v in state["params"].items()}
+        self.grads = {k: None if v is None else v.copy() for k, v in state["grads"].items()}
+        self.lr = state["lr"]
+
+    # ----- inspection ------------------------------------------------------------------------
+    def model_mode(self) -> str:
+        return self.mode
+
+    def grad_enabled(self) -> bool:
+        return self.grad_mode
+
+    def param_states(self) -> tuple[ParamState, ...]:
+        states = []
+        for name, value in self.params.items():
+            grad = self.grads[name]
+            change = None
+            if self._stepped and self.before_step is not None:
+                change = summarize_array(value - self.before_step[name])
+            batch_grad = self.batch_grads[name]
+            states.append(
+                ParamState(
+                    name=name,
+                    shape=value.shape,
+                    dtype=str(value.dtype),
+                    value=summarize_array(value),
+                    grad=None if grad is None else summarize_array(grad),
+                    change=change,
+                    batch_grad=None if batch_grad is None else summarize_array(batch_grad),
+                )
+            )
+        return tuple(states)
+
+    def tensors(self) -> dict[str, TensorSummary]:
+        out: dict[str, TensorSummary] = {}
+        for name, value in (("x", self.x), ("y", self.y), ("pred", self.pred)):
+            if value is not None:
+                out[name] = summarize_array(value)
+        if self.loss is not None:
+            out["loss"] = summarize_array(np.array(self.loss))
+        return out
+
+    def tensor_values(self, name: str) -> np.ndarray | None:
+        if name in self.params:
+            return self.params[name].copy()
+        if name.endswith(".grad") and name[:-5] in self.grads:
+            grad = self.grads[name[:-5]]
+            return None if grad is None else grad.copy()
+        value = {"x": self.x, "y": self.y, "pred": self.pred}.get(name)
+        if value is None and name == "loss" and self.loss is not None:
+            return np.array(self.loss)
+        return None if value is None else np.array(value, copy=True)
+
+    def trace(self) -> Trace:
+        formulas = self._formulas()
+        graph = self._graph() if self.batch_grads["w"] is not None and self.loss is not None else None
+        return Trace(ops=tuple(self._ops), graph=graph, formulas=formulas, ops_recorded=self._recorded)
+
+    def _formulas(self) -> tuple[str, ...]:
+        w, b = float(self.params["w"][0]), float(self.params["b"][0])
+        lines = [f"pred  = w·x + b                 w = {fmt(w)}, b = {fmt(b)}"]
+        if self.loss is not None:
+            lines.append(f"L     = mean((pred − y)²)       = {fmt(self.loss)}")
+        if self.batch_grads["w"] is not None and self.pred is not None:
+            gw, gb = float(self.batch_grads["w"][0]), float(self.batch_grads["b"][0])
+            lines.append(f"dL/dw = 2·mean((pred − y)·x)    = {fmt(gw)}")
+            lines.append(f"dL/db = 2·mean(pred − y)        = {fmt(gb)}")
+        if self._stepped and self.before_step is not None and self.grads["w"] is not None:
+            w0, b0 = float(self.before_step["w"][0]), float(self.before_step["b"][0])
+            gw, gb = float(self.grads["w"][0]), float(self.grads["b"][0])
+            lines.append(f"w ← w − lr·w.grad = {fmt(w0)} − {fmt(self.lr)}·{fmt(gw)} = {fmt(w)}")
+            lines.append(f"b ← b − lr·b.grad = {fmt(b0)} − {fmt(self.lr)}·{fmt(gb)} = {fmt(b)}")
+        return tuple(lines)
+
+    def _graph(self) -> GraphNode:
+        gw = summarize_array(self.batch_grads["w"])
+        gb = summarize_array(self.batch_grads["b"])
+        leaf_w = GraphNode("AccumulateGrad", param="w", grad=gw)
+        leaf_b = GraphNode("AccumulateGrad", param="b", grad=gb)
+        mul = GraphNode("MulBackward (x · w)", children=(leaf_w,))
+        add = GraphNode("AddBackward (+ b)", children=(mul, leaf_b))
+        sub = GraphNode("SubBackward (pred − y)", children=(add,))
+        square = GraphNode("PowBackward (²)", children=(sub,))
+        return GraphNode("MeanBackward (L)", children=(square,))

@@ -1,0 +1,163 @@
+"""A torch model, optimizer and loss run one phase at a time by a loop loopstep owns."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ...engine.snapshot import ParamState
+from ...engine.summary import TensorSummary
+from ...engine.trace import Trace
+from .watch import ModelWatch
+
+
+def _to_device(value: Any, device: torch.device | None) -> Any:
+    if device is None or not isinstance(value, torch.Tensor):
+        return value
+    return value.to(device, non_blocking=True)
+
+
+class TorchBackend:
+    name = "torch"
+
+    def __init__(
+        self,
+        model: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        loss_fn: Callable[[Any, Any], torch.Tensor],
+        *,
+        device: torch.device | str | None = None,
+    ) -> None:
+        self.model = model
+        self.optimizer = optimizer
+        self.loss_fn = loss_fn
+        self.device = torch.device(device) if device is not None else _model_device(model)
+        self.watch = ModelWatch(model)
+        self.x: Any = None
+        self.y: Any = None
+        self.pred: Any = None
+        self.loss: torch.Tensor | None = None
+        model.train()
+
+    # ----- the five phases ------------------------------------------------------------------
+    def set_batch(self, x: Any, y: Any) -> None:
+        self.watch.new_iteration()
+        self.x = _to_device(x, self.device)
+        self.y = _to_device(y, self.device)
+        self.pred = None
+        self.loss = None
+        self.watch.set_tensor("x", self.x)
+        self.watch.set_tensor("y", self.y)
+
+    def forward(self, *, detail: bool) -> None:
+        if detail:
+            with self.watch.recording("forward"):
+                self.pred = self.model(self.x)
+        else:
+            self.pred = self.model(self.x)
+        self.watch.set_tensor("pred", self.pred)
+
+    def compute_loss(self, *, detail: bool) -> float:
+        if detail:
+            with self.watch.recording("loss"):
+                self.loss = self.loss_fn(self.pred, self.y)
+        else:
+            self.loss = self.loss_fn(self.pred, self.y)
+        self.watch.set_tensor("loss", self.loss)
+        self.watch.keep_graph(self.loss)
+        return float(self.loss.detach())
+
+    def backward(self, *, detail: bool) -> None:
+        if detail:
+            with self.watch.capturing_grads():
+                self.loss.backward()
+        else:
+            self.loss.backward()
+
+    def step(self, *, detail: bool) -> None:
+        if detail:
+            self.watch.remember_before_step()
+        self.optimizer.step()
+        self.watch.mark_stepped()
+
+    def zero_grad(self) -> None:
+        self.optimizer.zero_grad()
+
+    def validate(self, batches: Iterable[tuple[Any, Any]]) -> float:
+        was_training = self.model.training
+        self.model.eval()
+        total = 0.0
+        count = 0
+        try:
+            with torch.no_grad():
+                for x, y in batches:
+                    x = _to_device(x, self.device)
+                    y = _to_device(y, self.device)
+                    loss = self.loss_fn(self.model(x), y)
+                    n = len(x) if hasattr(x, "__len__") else 1
+                    total += float(loss) * n
+                    count += n
+        finally:
+            self.model.train(was_training)
+        # The pause after validate shows the mode it ran in.
+        self.watch.shown_mode = ("eval", False)
+        return total / max(count, 1)
+
+    def set_lr(self, lr: float) -> None:
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+
+    def get_lr(self) -> float | None:
+        groups = self.optimizer.param_groups
+        lr = groups[0].get("lr") if groups else None
+        return float(lr) if lr is not None else None
+
+    # ----- checkpoints (step back) ----------------------------------------------------------
+    def get_state(self) -> dict:
+        return {
+            "model": {k: v.detach().clone() for k, v in self.model.state_dict().items()},
+            "optimizer": copy.deepcopy(self.optimizer.state_dict()),
+            "grads": {name: None if p.grad is None else p.grad.detach().clone() for name, p in self.watch.named},
+            "rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+        }
+
+    def set_state(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(copy.deepcopy(state["optimizer"]))
+        for name, p in self.watch.named:
+            grad = state["grads"].get(name)
+            p.grad = None if grad is None else grad.clone()
+        torch.set_rng_state(state["rng"])
+        if state.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
+
+    # ----- inspection (delegated to the watch) --------------------------------------------------
+    def model_mode(self) -> str:
+        return self.watch.model_mode()
+
+    def grad_enabled(self) -> bool:
+        return self.watch.grad_enabled()
+
+    def param_states(self) -> tuple[ParamState, ...]:
+        return self.watch.param_states()
+
+    def tensors(self) -> dict[str, TensorSummary]:
+        return self.watch.tensors()
+
+    def trace(self) -> Trace:
+        return self.watch.trace()
+
+    def tensor_values(self, name: str) -> np.ndarray | None:
+        return self.watch.tensor_values(name)
+
+
+def _model_device(model: nn.Module) -> torch.device | None:
+    for p in model.parameters():
+        return p.device
+    return None

@@ -1,0 +1,158 @@
+"""Watches one torch model between phases: its parameters, gradients, batch tensors and
+the computation trace. Shared by the loops loopstep owns and by intercepted scripts."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+from torch import nn
+
+from ...engine.snapshot import ParamState
+from ...engine.summary import TensorSummary
+from ...engine.trace import GraphNode, Trace, TraceOp
+from .graph import build_graph
+from .recorder import OpRecorder
+from .stats import summarize_many
+
+
+def clean_name(name: str) -> str:
+    """torch.compile wraps the model as ``_orig_mod``: show the user's own names."""
+    return name.replace("_orig_mod.", "")
+
+
+class ModelWatch:
+    def __init__(self, model: nn.Module) -> None:
+        self.model = model
+        self.named = [(clean_name(n), p) for n, p in model.named_parameters()]
+        self.tensors_live: dict[str, torch.Tensor] = {}
+        self.batch_grads: dict[str, torch.Tensor] = {}
+        self.before_step: dict[str, torch.Tensor] | None = None
+        self.stepped = False
+        self.ops: list[TraceOp] = []
+        self.ops_recorded = False
+        self.graph_root = None  # the loss's grad_fn, kept from the loss pause
+        self.graph: GraphNode | None = None
+        self.shown_mode: tuple[str, bool] | None = None
+
+    # ----- what the phases call -------------------------------------------------------------
+    def new_iteration(self) -> None:
+        self.tensors_live = {}
+        self.batch_grads = {}
+        self.before_step = None
+        self.stepped = False
+        self.ops = []
+        self.ops_recorded = False
+        self.graph_root = None
+        self.graph = None
+        self.shown_mode = None
+
+    def set_tensor(self, name: str, value: object) -> None:
+        if isinstance(value, torch.Tensor):
+            self.tensors_live[name] = value.detach()
+
+    @contextlib.contextmanager
+    def recording(self, phase: str) -> Iterator[None]:
+        """Record the ops that run inside, tagged with the module they ran in."""
+        recorder = OpRecorder(self.model, phase, start=len(self.ops))
+        try:
+            with recorder:
+                yield
+        finally:
+            self.ops.extend(recorder.ops)
+            self.ops_recorded = True
+
+    def keep_graph(self, loss: torch.Tensor) -> None:
+        self.graph_root = loss.grad_fn
+
+    @contextlib.contextmanager
+    def capturing_grads(self) -> Iterator[None]:
+        """Keep the gradient each parameter receives in this backward pass (before it is
+        added onto ``.grad``), so a summed ``.grad`` can be shown next to this batch's part."""
+        handles = []
+        for name, param in self.named:
+            if param.requires_grad:
+                handles.append(param.register_hook(self._grad_keeper(name)))
+        try:
+            yield
+        finally:
+            for handle in handles:
+                handle.remove()
+        self.graph = build_graph(self.graph_root, self._param_names(), self.batch_grads)
+
+    def _grad_keeper(self, name: str):
+        def keep(grad: torch.Tensor) -> None:
+            held = self.batch_grads.get(name)
+            # A parameter used twice in one graph receives two contributions.
+            self.batch_grads[name] = grad.detach().clone() if held is None else held + grad.detach()
+
+        return keep
+
+    def remember_before_step(self) -> None:
+        with torch.no_grad():
+            self.before_step = {name: p.detach().clone() for name, p in self.named}
+
+    def mark_stepped(self) -> None:
+        self.stepped = True
+
+    def _param_names(self) -> dict[int, str]:
+        return {id(p): name for name, p in self.named}
+
+    # ----- inspection -----------------------------------------------------------------------
+    def model_mode(self) -> str:
+        if self.shown_mode is not None:
+            return self.shown_mode[0]
+        return "train" if self.model.training else "eval"
+
+    def grad_enabled(self) -> bool:
+        if self.shown_mode is not None:
+            return self.shown_mode[1]
+        return torch.is_grad_enabled()
+
+    def param_states(self) -> tuple[ParamState, ...]:
+        values = [p for _, p in self.named]
+        grads = [p.grad for _, p in self.named]
+        changes: list[torch.Tensor | None] = [None] * len(values)
+        if self.stepped and self.before_step is not None:
+            with torch.no_grad():
+                changes = [p.detach() - self.before_step[name] for name, p in self.named]
+        batch = [self.batch_grads.get(name) for name, _ in self.named]
+        summaries = summarize_many(values + grads + changes + batch)
+        n = len(values)
+        out = []
+        for i, (name, param) in enumerate(self.named):
+            out.append(
+                ParamState(
+                    name=name,
+                    shape=tuple(param.shape),
+                    dtype=str(param.dtype).removeprefix("torch."),
+                    value=summaries[i],
+                    grad=summaries[n + i],
+                    change=summaries[2 * n + i],
+                    batch_grad=summaries[3 * n + i],
+                    requires_grad=param.requires_grad,
+                )
+            )
+        return tuple(out)
+
+    def tensors(self) -> dict[str, TensorSummary]:
+        names = list(self.tensors_live)
+        summaries = summarize_many([self.tensors_live[n] for n in names])
+        return {n: s for n, s in zip(names, summaries) if s is not None}
+
+    def tensor_values(self, name: str) -> np.ndarray | None:
+        tensor = self.tensors_live.get(name)
+        if tensor is None:
+            params = dict(self.named)
+            if name in params:
+                tensor = params[name]
+            elif name.endswith(".grad") and name[:-5] in params:
+                tensor = params[name[:-5]].grad
+        if tensor is None:
+            return None
+        return tensor.detach().to("cpu", torch.float64 if not tensor.is_complex() else None).numpy().copy()
+
+    def trace(self) -> Trace:
+        return Trace(ops=tuple(self.ops), graph=self.graph, ops_recorded=self.ops_recorded)

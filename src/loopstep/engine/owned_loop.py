@@ -1,0 +1,87 @@
+"""A training loop that loopstep owns: the built-in scenarios, ``module:factory`` and
+``loopstep.debug(...)``. It drives a backend phase by phase and reports each phase."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .phases import Phase, PhaseEvent
+from .stepper import Settings
+
+if TYPE_CHECKING:
+    from ..backends.base import TrainingBackend
+    from .stepper import Stepper
+
+
+@dataclass
+class BatchPlan:
+    """Where the batches come from, in backend-native form.
+
+    ``train(epoch)`` yields the epoch's (x, y) batches; it must give the same batches for
+    the same epoch every time (the scenarios draw a seeded permutation per epoch).
+    """
+
+    train: Callable[[int], Iterable[tuple[Any, Any]]]
+    epochs: int
+    val: Callable[[], Iterable[tuple[Any, Any]]] | None = None
+    batches_per_epoch: int | None = None
+
+
+class OwnedLoop:
+    """The five phases in the lesson's order, plus validate at each epoch's end."""
+
+    def __init__(self, backend: TrainingBackend, plan: BatchPlan, name: str) -> None:
+        self.backend = backend
+        self.plan = plan
+        self.name = name
+
+    @property
+    def inspector(self) -> TrainingBackend:
+        return self.backend
+
+    def apply_settings(self, settings: Settings) -> None:
+        if settings.lr is not None:
+            self.backend.set_lr(settings.lr)
+        else:
+            settings.lr = self.backend.get_lr()
+
+    def run(self, stepper: Stepper) -> None:
+        backend = self.backend
+        plan = self.plan
+        at_phase = stepper.at_phase
+        stepper.at_start()
+        iteration = 0
+        for epoch in range(plan.epochs):
+            batches = list(plan.train(epoch)) if plan.batches_per_epoch is None else plan.train(epoch)
+            last = (len(batches) - 1) if isinstance(batches, list) else (plan.batches_per_epoch or 0) - 1
+            for index, (x, y) in enumerate(batches):
+                detail = stepper.wants_detail
+                backend.set_batch(x, y)
+                backend.forward(detail=detail)
+                at_phase(PhaseEvent(Phase.FORWARD, epoch, index, iteration))
+                loss = backend.compute_loss(detail=detail)
+                at_phase(PhaseEvent(Phase.LOSS, epoch, index, iteration, loss=loss))
+                backend.backward(detail=stepper.wants_detail)
+                at_phase(PhaseEvent(Phase.BACKWARD, epoch, index, iteration, loss=loss))
+                backend.step(detail=stepper.wants_detail)
+                at_phase(PhaseEvent(Phase.STEP, epoch, index, iteration, loss=loss))
+                skipped = not stepper.zero_grad_on
+                if not skipped:
+                    backend.zero_grad()
+                at_phase(
+                    PhaseEvent(
+                        Phase.ZERO_GRAD,
+                        epoch,
+                        index,
+                        iteration,
+                        skipped=skipped,
+                        loss=loss,
+                        ends_epoch=index == last and plan.val is None,
+                    )
+                )
+                iteration += 1
+            if plan.val is not None:
+                val_loss = backend.validate(plan.val())
+                at_phase(PhaseEvent(Phase.VALIDATE, epoch, last, iteration - 1, loss=val_loss))

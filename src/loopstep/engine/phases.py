@@ -1,0 +1,78 @@
+"""The phases of one training iteration, in the order the lesson teaches them.
+
+The engine reports an event *after* each phase ran, so a pause always shows what
+that phase just did to the numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Phase(str, Enum):
+    FORWARD = "forward"
+    LOSS = "loss"
+    BACKWARD = "backward"
+    STEP = "step"
+    ZERO_GRAD = "zero_grad"
+    VALIDATE = "validate"
+
+    def __str__(self) -> str:  # so f-strings print "forward", not "Phase.FORWARD"
+        return self.value
+
+
+TRAINING_PHASES: tuple[Phase, ...] = (
+    Phase.FORWARD,
+    Phase.LOSS,
+    Phase.BACKWARD,
+    Phase.STEP,
+    Phase.ZERO_GRAD,
+)
+
+#: The line of code each phase stands for, as the lesson writes it.
+PHASE_CODE: dict[Phase, str] = {
+    Phase.FORWARD: "pred = model(x)",
+    Phase.LOSS: "L = loss_fn(pred, y)",
+    Phase.BACKWARD: "L.backward()",
+    Phase.STEP: "optimizer.step()",
+    Phase.ZERO_GRAD: "optimizer.zero_grad()",
+    Phase.VALIDATE: "model.eval(); with torch.no_grad(): val_loss = ...",
+}
+
+
+@dataclass(frozen=True)
+class SourceLocation:
+    """Where in the user's code a phase happened."""
+
+    path: str
+    line: int
+    function: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}"
+
+
+@dataclass(frozen=True)
+class PhaseEvent:
+    """One phase has just finished.
+
+    ``iteration`` counts optimizer steps: it is the index of the step the current
+    forward/loss/backward are heading for. ``skipped`` marks a zero_grad that the
+    user switched off (the phase is still shown so the missing reset is visible).
+    """
+
+    phase: Phase
+    epoch: int
+    batch: int
+    iteration: int
+    skipped: bool = False
+    loss: float | None = None
+    location: SourceLocation | None = None
+    detail: str = ""
+    #: Set by a source on the last phase of an epoch when no validate phase follows.
+    ends_epoch: bool = False
+
+    @property
+    def ends_iteration(self) -> bool:
+        return self.phase is Phase.ZERO_GRAD

@@ -1,0 +1,117 @@
+"""Immutable snapshots: everything a pane shows, taken only when the run pauses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from .phases import PhaseEvent
+from .summary import TensorSummary, json_float
+from .trace import Trace
+
+
+@dataclass(frozen=True)
+class ParamState:
+    """One parameter at a pause.
+
+    ``grad`` is None when ``.grad`` is None; a grad of all zeros is a summary with
+    ``zeros=True``: the two states mean different things and are kept apart.
+    ``batch_grad`` is the gradient this iteration's backward contributed, which differs
+    from ``grad`` when zero_grad was skipped and ``.grad`` holds a sum of passes.
+    """
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+    value: TensorSummary
+    grad: TensorSummary | None
+    change: TensorSummary | None = None
+    batch_grad: TensorSummary | None = None
+    grad_passes: int = 0
+    requires_grad: bool = True
+
+
+@dataclass(frozen=True)
+class LossPoint:
+    iteration: int
+    epoch: int
+    loss: float
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    event: PhaseEvent | None  # None: nothing has run yet
+    model_mode: str  # "train" or "eval"
+    grad_enabled: bool
+    params: tuple[ParamState, ...]
+    tensors: dict[str, TensorSummary]
+    trace: Trace
+    losses: tuple[LossPoint, ...]
+    val_losses: tuple[LossPoint, ...]
+    zero_grad_on: bool
+    lr: float | None
+    grad_passes: int
+    source: str = ""  # "linreg (numpy)", a script path, ...
+    finished: bool = False
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def loss(self) -> float | None:
+        """This iteration's loss, once the loss phase has run."""
+        if self.event is None:
+            return None
+        return self.event.loss
+
+    def param(self, name: str) -> ParamState:
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    def to_json(self) -> dict:
+        """The JSONL record of one phase (the shape ``loopstep trace --format jsonl`` prints)."""
+        ev = self.event
+        out: dict = {
+            "epoch": ev.epoch if ev else 0,
+            "batch": ev.batch if ev else 0,
+            "iteration": ev.iteration if ev else 0,
+            "phase": ev.phase.value if ev else "start",
+            "skipped": bool(ev.skipped) if ev else False,
+            "loss": json_float(ev.loss) if ev and ev.loss is not None else None,
+            "model_mode": self.model_mode,
+            "grad_enabled": self.grad_enabled,
+            "zero_grad": self.zero_grad_on,
+            "lr": self.lr,
+            "params": {p.name: p.value.to_json() for p in self.params},
+            "grads": {p.name: (p.grad.to_json() if p.grad is not None else None) for p in self.params},
+            "grad_passes": self.grad_passes,
+        }
+        if ev and ev.location is not None:
+            out["location"] = str(ev.location)
+        if ev and ev.detail:
+            out["detail"] = ev.detail
+        if self.val_losses and ev is not None and ev.phase.value == "validate":
+            out["val_loss"] = json_float(self.val_losses[-1].loss)
+        return out
+
+
+class Inspector(Protocol):
+    """What a source of phases must answer so the engine can build a snapshot.
+
+    Every method is called in the training thread while it is paused, and only when a
+    consumer wants a snapshot: continue mode calls none of them.
+    """
+
+    def model_mode(self) -> str: ...
+
+    def grad_enabled(self) -> bool: ...
+
+    def param_states(self) -> tuple[ParamState, ...]: ...
+
+    def tensors(self) -> dict[str, TensorSummary]: ...
+
+    def trace(self) -> Trace: ...
+
+    def tensor_values(self, name: str) -> np.ndarray | None: ...

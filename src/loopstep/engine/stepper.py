@@ -1,0 +1,354 @@
+"""The stepper: decides where a run pauses and hands out snapshots.
+
+Whatever produces the phases (a loop loopstep owns, or a user's script whose calls are
+intercepted) calls :meth:`Stepper.at_phase` from its training thread after each phase.
+The stepper either lets it go on at once, or pauses: it builds a snapshot, tells the
+listener, and blocks until a command arrives from another thread (the UI) or from a
+synchronous controller (the text front end). This is pdb's shape: the debuggee calls
+into the debugger; the debugger never builds a UI.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Protocol
+
+from .history import LossHistory
+from .phases import Phase, PhaseEvent
+from .snapshot import Inspector, Snapshot
+from .trace import Trace
+
+
+class Command(str, Enum):
+    STEP = "step"  # pause at the next phase
+    NEXT = "next"  # pause at the end of the current iteration
+    EPOCH = "epoch"  # pause at the end of the current epoch
+    CONTINUE = "continue"  # pause only at a stop condition or the end
+    RUN = "run"  # run N iterations (argument: n)
+    QUIT = "quit"  # end the run (the training code unwinds, its finally blocks run)
+
+
+class RunState(str, Enum):
+    READY = "ready"
+    PAUSED = "paused"
+    RUNNING = "running"
+    FINISHED = "finished"
+    FAILED = "failed"
+
+
+class StopRun(BaseException):
+    """Raised inside the training thread to end the run.
+
+    A BaseException so that a user's ``except Exception`` cannot swallow it.
+    """
+
+
+@dataclass
+class Settings:
+    """Settings the user may change between phases."""
+
+    zero_grad: bool = True
+    lr: float | None = None
+
+
+@dataclass(frozen=True)
+class TrainingError:
+    """An exception raised by the training code, kept for post-mortem inspection."""
+
+    exception: BaseException
+    traceback: str
+    phase: str  # the phase that was running (the one after the last reported event)
+    last_event: PhaseEvent | None
+
+    @property
+    def summary(self) -> str:
+        return f"{type(self.exception).__name__}: {self.exception}"
+
+
+class PhaseSource(Protocol):
+    """Something that runs training and reports its phases to a stepper."""
+
+    name: str
+    inspector: Inspector
+
+    def run(self, stepper: Stepper) -> None: ...
+
+    def apply_settings(self, settings: Settings) -> None: ...
+
+
+class StopCondition(Protocol):
+    """A breakpoint: returns a reason to pause, or None."""
+
+    def check(self, event: PhaseEvent, stepper: Stepper) -> str | None: ...
+
+
+@dataclass
+class Listener:
+    """Plain callbacks; each is optional. They run in the training thread."""
+
+    on_pause: Callable[[Snapshot, str], None] | None = None
+    on_event: Callable[[PhaseEvent], None] | None = None
+    on_finish: Callable[[Snapshot | None], None] | None = None
+    on_error: Callable[[TrainingError, Snapshot | None], None] | None = None
+
+
+# Where each command pauses, given the event that arrived and the pause it was issued at.
+def _iteration_in_focus(start: PhaseEvent | None) -> int:
+    """The iteration a NEXT issued at ``start`` runs to the end of."""
+    if start is None:
+        return 0
+    if start.ends_iteration or start.phase is Phase.VALIDATE:
+        return start.iteration + 1
+    return start.iteration
+
+
+def _next_target(event: PhaseEvent, start: PhaseEvent | None) -> bool:
+    if event.phase is Phase.VALIDATE:
+        return True
+    focus = _iteration_in_focus(start)
+    # A script that never calls zero_grad has no end marker: stop at the next iteration's first phase.
+    return (event.ends_iteration and event.iteration >= focus) or event.iteration > focus
+
+
+def _epoch_target(event: PhaseEvent, start: PhaseEvent | None) -> bool:
+    if event.phase is Phase.VALIDATE or event.ends_epoch:
+        return True
+    return start is not None and event.epoch > start.epoch and start.phase is not Phase.VALIDATE
+
+
+@dataclass
+class _Mode:
+    command: Command = Command.STEP
+    start: PhaseEvent | None = None
+    until_iteration: int | None = None
+
+
+class Stepper:
+    def __init__(
+        self,
+        source: PhaseSource,
+        *,
+        listener: Listener | None = None,
+        controller: Callable[[Snapshot, str], tuple[Command, int] | Command] | None = None,
+        conditions: Sequence[StopCondition] = (),
+        max_iterations: int | None = None,
+        settings: Settings | None = None,
+        pause_at_start: bool = True,
+    ) -> None:
+        self.source = source
+        self.listener = listener or Listener()
+        self.controller = controller
+        self.conditions: list[StopCondition] = list(conditions)
+        self.max_iterations = max_iterations
+        self.settings = settings or Settings()
+        self.pause_at_start = pause_at_start
+        self.history = LossHistory()
+        self.state = RunState.READY
+        self.last_event: PhaseEvent | None = None
+        self.last_snapshot: Snapshot | None = None
+        self.error: TrainingError | None = None
+        self.grad_passes = 0
+        self._mode = _Mode(Command.STEP)
+        self._commands: queue.Queue[tuple[Command, int]] = queue.Queue()
+        self._pause_requested = threading.Event()
+        self._quit = threading.Event()
+        self._pending_settings: Settings | None = None
+        self._lock = threading.Lock()
+
+    # ----- controls: safe to call from any thread -------------------------------------------
+    def send(self, command: Command, n: int = 0) -> None:
+        if command is Command.QUIT:
+            self._quit.set()
+        self._commands.put((command, n))
+
+    def request_pause(self) -> None:
+        """Pause at the next phase (takes effect within one phase)."""
+        self._pause_requested.set()
+
+    def change_settings(self, *, zero_grad: bool | None = None, lr: float | None = None) -> None:
+        """Queue a settings change; the training thread applies it before the next phase."""
+        with self._lock:
+            base = self._pending_settings or Settings(self.settings.zero_grad, self.settings.lr)
+            if zero_grad is not None:
+                base.zero_grad = zero_grad
+            if lr is not None:
+                base.lr = lr
+            self._pending_settings = base
+            # Reflect at once for readers (the UI shows the new value before the next phase).
+            self.settings = Settings(base.zero_grad, base.lr)
+
+    # ----- what the source reads ---------------------------------------------------------
+    @property
+    def zero_grad_on(self) -> bool:
+        return self.settings.zero_grad
+
+    @property
+    def wants_detail(self) -> bool:
+        """True when a pause inside the current iteration is likely, so recording the
+        forward ops and per-pass gradients is worth its cost."""
+        return self._mode.command in (Command.STEP, Command.NEXT) or self._pause_requested.is_set()
+
+    # ----- the debuggee side: called by the source in the training thread -----------------------
+    def run(self) -> RunState:
+        """Run the source to its end in this thread. Returns the final state."""
+        self.state = RunState.RUNNING
+        self._apply_pending()
+        try:
+            self.source.run(self)
+        except StopRun:
+            pass
+        except KeyboardInterrupt:
+            pass
+        except BaseException as exc:  # noqa: BLE001 - a crash in user code is shown, not raised
+            self._fail(exc)
+            return self.state
+        self.state = RunState.FINISHED
+        snapshot = self._safe_snapshot(finished=True)
+        if self.listener.on_finish:
+            self.listener.on_finish(snapshot)
+        return self.state
+
+    def at_start(self) -> None:
+        """The source is ready and nothing has run yet: the first pause."""
+        if self.pause_at_start:
+            self._pause(None, "start")
+
+    def at_phase(self, event: PhaseEvent) -> None:
+        if self._quit.is_set():
+            raise StopRun
+        if self.max_iterations is not None and event.iteration >= self.max_iterations:
+            raise StopRun
+        self._record(event)
+        self.last_event = event
+        if self.listener.on_event is not None:
+            self.listener.on_event(event)
+        reason = self._pause_reason(event)
+        if reason is not None:
+            self._pause(event, reason)
+
+    # ----- internals --------------------------------------------------------------------------
+    def _record(self, event: PhaseEvent) -> None:
+        phase = event.phase
+        if phase is Phase.LOSS and event.loss is not None:
+            self.history.add_train(event.iteration, event.epoch, event.loss)
+        elif phase is Phase.VALIDATE and event.loss is not None:
+            self.history.add_val(event.iteration, event.epoch, event.loss)
+        elif phase is Phase.BACKWARD:
+            self.grad_passes += 1
+        elif phase is Phase.ZERO_GRAD and not event.skipped:
+            self.grad_passes = 0
+
+    def _pause_reason(self, event: PhaseEvent) -> str | None:
+        if self._pause_requested.is_set():
+            self._pause_requested.clear()
+            return "paused"
+        mode = self._mode
+        command = mode.command
+        if command is Command.STEP:
+            return "step"
+        for condition in self.conditions:
+            reason = condition.check(event, self)
+            if reason:
+                return reason
+        if command is Command.NEXT and _next_target(event, mode.start):
+            return "end of iteration"
+        if command is Command.EPOCH and _epoch_target(event, mode.start):
+            return "end of epoch"
+        if command is Command.RUN and mode.until_iteration is not None:
+            if event.iteration >= mode.until_iteration - 1 and event.ends_iteration:
+                return "iterations done"
+            if event.iteration >= mode.until_iteration:
+                return "iterations done"
+        return None
+
+    def _pause(self, event: PhaseEvent | None, reason: str) -> None:
+        self.state = RunState.PAUSED
+        snapshot = self.snapshot()
+        self.last_snapshot = snapshot
+        if self.listener.on_pause:
+            self.listener.on_pause(snapshot, reason)
+        if self.controller is not None:
+            answer = self.controller(snapshot, reason)
+            command, n = answer if isinstance(answer, tuple) else (answer, 0)
+        else:
+            command, n = self._commands.get()
+        self._apply_pending()
+        if command is Command.QUIT or self._quit.is_set():
+            raise StopRun
+        self._mode = _Mode(command, event, (event.iteration if event else 0) + n if command is Command.RUN else None)
+        self.state = RunState.RUNNING
+
+    def _apply_pending(self) -> None:
+        with self._lock:
+            pending, self._pending_settings = self._pending_settings, None
+        if pending is not None:
+            self.settings = pending
+        self.source.apply_settings(self.settings)
+
+    def snapshot(self, *, finished: bool = False) -> Snapshot:
+        """Build a snapshot now. Call only from the training thread, or while it is paused."""
+        inspector = self.source.inspector
+        losses, val_losses = self.history.frozen()
+        return Snapshot(
+            event=self.last_event,
+            model_mode=inspector.model_mode(),
+            grad_enabled=inspector.grad_enabled(),
+            params=inspector.param_states(),
+            tensors=inspector.tensors(),
+            trace=inspector.trace(),
+            losses=losses,
+            val_losses=val_losses,
+            zero_grad_on=self.settings.zero_grad,
+            lr=self.settings.lr,
+            grad_passes=self.grad_passes,
+            source=self.source.name,
+            finished=finished,
+        )
+
+    def _safe_snapshot(self, *, finished: bool = False) -> Snapshot | None:
+        try:
+            return self.snapshot(finished=finished)
+        except Exception:  # noqa: BLE001 - a broken model must not hide the original error
+            return self.last_snapshot
+
+    def _fail(self, exc: BaseException) -> None:
+        phase = _phase_after(self.last_event)
+        self.error = TrainingError(exc, "".join(traceback.format_exception(exc)), phase, self.last_event)
+        self.state = RunState.FAILED
+        snapshot = self._safe_snapshot()
+        if snapshot is not None:
+            self.last_snapshot = snapshot
+        if self.listener.on_error:
+            self.listener.on_error(self.error, snapshot)
+
+    def tensor_values(self, name: str) -> Any:
+        """Full values of a tensor or parameter, for a viewer; valid while paused."""
+        return self.source.inspector.tensor_values(name)
+
+
+def _phase_after(event: PhaseEvent | None) -> str:
+    order = [Phase.FORWARD, Phase.LOSS, Phase.BACKWARD, Phase.STEP, Phase.ZERO_GRAD]
+    if event is None or event.phase is Phase.VALIDATE:
+        return "forward"
+    if event.phase is Phase.ZERO_GRAD:
+        return "forward"
+    return order[order.index(event.phase) + 1].value
+
+
+__all__ = [
+    "Command",
+    "Listener",
+    "PhaseSource",
+    "RunState",
+    "Settings",
+    "StopCondition",
+    "StopRun",
+    "Stepper",
+    "Trace",
+    "TrainingError",
+]

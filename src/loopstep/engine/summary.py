@@ -1,0 +1,150 @@
+"""lovely-tensors-style summaries of arrays, as plain immutable data.
+
+Backends compute the numbers (torch does it on the device with one host sync);
+this module only holds them and turns them into short text.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+#: Tensors with at most this many elements carry their values in JSONL and are shown in full.
+SMALL_NUMEL = 64
+#: Snapshots keep at most this many leading elements of a bigger tensor for the value viewer.
+PREVIEW_NUMEL = 4096
+
+
+@dataclass(frozen=True)
+class TensorSummary:
+    shape: tuple[int, ...]
+    dtype: str
+    norm: float
+    mean: float
+    std: float
+    min: float
+    max: float
+    nan: int = 0
+    inf: int = 0
+    zeros: bool = False
+    #: The leading PREVIEW_NUMEL elements (all of them for a small tensor), read-only.
+    preview: np.ndarray | None = field(default=None, compare=False, repr=False)
+    device: str = "cpu"
+
+    @property
+    def numel(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def finite(self) -> bool:
+        return self.nan == 0 and self.inf == 0
+
+    @property
+    def is_small(self) -> bool:
+        return self.numel <= SMALL_NUMEL
+
+    def values(self) -> np.ndarray | None:
+        """The whole tensor, if the snapshot kept all of it."""
+        if self.preview is None or self.preview.size < self.numel:
+            return None
+        return self.preview.reshape(self.shape)
+
+    def scalar(self) -> float | None:
+        if self.numel == 1 and self.preview is not None:
+            return float(self.preview.reshape(-1)[0])
+        return None
+
+    def describe(self) -> str:
+        """One line: shape, dtype and the statistics, with flags for NaN/Inf and all-zeros."""
+        shape = "[" + ",".join(str(d) for d in self.shape) + "]"
+        if self.numel == 0:
+            return f"{shape} {self.dtype} empty"
+        flags = ""
+        if self.nan:
+            flags += f" NaN!{self.nan}"
+        if self.inf:
+            flags += f" Inf!{self.inf}"
+        if self.zeros:
+            return f"{shape} {self.dtype} all zeros"
+        if self.numel == 1:
+            return f"{shape} {self.dtype} {fmt(self.mean)}{flags}"
+        return (
+            f"{shape} {self.dtype} x∈[{fmt(self.min)}, {fmt(self.max)}] "
+            f"μ={fmt(self.mean)} σ={fmt(self.std)} ‖‖={fmt(self.norm)}{flags}"
+        )
+
+    def to_json(self, *, with_values: bool | None = None) -> dict:
+        out: dict = {"shape": list(self.shape), "norm": json_float(self.norm)}
+        if with_values is None:
+            with_values = self.is_small
+        vals = self.values()
+        if with_values and vals is not None:
+            out["values"] = [json_float(v) for v in vals.reshape(-1).tolist()]
+            if len(self.shape) != 1:
+                out["values"] = np.asarray(out["values"], dtype=object).reshape(self.shape).tolist()
+        return out
+
+
+def json_float(value: float) -> float | str | None:
+    """JSON has no NaN/Inf: keep them as strings so a blown-up run stays valid JSON."""
+    if value is None:
+        return None
+    value = float(value)
+    if math.isnan(value):
+        return "nan"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return value
+
+
+def fmt(value: float | None, width: int = 0) -> str:
+    """Compact number: 4 significant digits, scientific when very large or small."""
+    if value is None:
+        return "—".rjust(width)
+    if math.isnan(value):
+        text = "nan"
+    elif math.isinf(value):
+        text = "inf" if value > 0 else "-inf"
+    elif value == 0:
+        text = "0"
+    elif 1e-3 <= abs(value) < 1e5:
+        text = f"{value:.4g}"
+    else:
+        text = f"{value:.3e}"
+    return text.rjust(width)
+
+
+def summarize_array(array: np.ndarray, *, keep: int = PREVIEW_NUMEL) -> TensorSummary:
+    """Summary of a NumPy array (the NumPy backend and recordings use this)."""
+    arr = np.asarray(array)
+    flat = arr.reshape(-1)
+    numel = flat.size
+    if numel == 0:
+        return TensorSummary(tuple(arr.shape), str(arr.dtype), 0.0, 0.0, 0.0, 0.0, 0.0, preview=flat.copy())
+    as_float = flat.astype(np.float64, copy=False)
+    finite_mask = np.isfinite(as_float)
+    nan = int(np.isnan(as_float).sum())
+    inf = int(numel - nan - finite_mask.sum())
+    with np.errstate(all="ignore"):
+        norm = float(np.sqrt(np.sum(as_float * as_float)))
+        mean = float(as_float.mean())
+        std = float(as_float.std(ddof=1)) if numel > 1 else 0.0
+        lo = float(as_float.min())
+        hi = float(as_float.max())
+    preview = flat[:keep].copy()
+    preview.setflags(write=False)
+    return TensorSummary(
+        shape=tuple(int(d) for d in arr.shape),
+        dtype=str(arr.dtype),
+        norm=norm,
+        mean=mean,
+        std=std,
+        min=lo,
+        max=hi,
+        nan=nan,
+        inf=inf,
+        zeros=bool(numel and lo == 0.0 and hi == 0.0),
+        preview=preview,
+    )

@@ -1,0 +1,80 @@
+"""The text and JSONL stream of phases, for ``loopstep trace`` and ``loopstep run --no-tui``."""
+
+from __future__ import annotations
+
+import json
+from typing import TextIO
+
+from .snapshot import Snapshot
+from .summary import fmt
+
+#: Up to this many scalar-ish parameters are printed by name on each line.
+INLINE_PARAMS = 4
+
+
+def text_header() -> str:
+    return f"{'epoch':>5} {'batch':>5} {'iter':>5}  {'phase':<9} {'loss':>11}  parameters / grads"
+
+
+def text_line(snapshot: Snapshot) -> str:
+    """One compact, aligned line per phase."""
+    ev = snapshot.event
+    if ev is None:
+        head = f"{'':>5} {'':>5} {'':>5}  {'start':<9} {'—':>11}"
+    else:
+        phase = ev.phase.value + ("*" if ev.skipped else "")
+        loss = fmt(ev.loss) if ev.loss is not None else "—"
+        label = "val " + loss if ev.phase.value == "validate" else loss
+        head = f"{ev.epoch:>5} {ev.batch:>5} {ev.iteration:>5}  {phase:<9} {label:>11}"
+    params = snapshot.params
+    if len(params) <= INLINE_PARAMS and all(p.value.numel <= 2 for p in params):
+        vals = " ".join(f"{p.name}={_vals(p.value)}" for p in params)
+        grads = " ".join(f"∇{p.name}={_vals(p.grad) if p.grad is not None else 'None'}" for p in params)
+        body = f"{vals}  {grads}"
+    else:
+        total = sum(p.value.norm ** 2 for p in params) ** 0.5
+        grads = [p.grad for p in params if p.grad is not None]
+        gnorm = fmt(sum(g.norm ** 2 for g in grads) ** 0.5) if grads else "None"
+        body = f"{len(params)} tensors ‖θ‖={fmt(total)} ‖∇‖={gnorm}"
+    tail = f"  passes={snapshot.grad_passes}"
+    if ev is not None and ev.skipped:
+        tail += " (zero_grad skipped)"
+    if ev is not None and ev.location is not None:
+        tail += f"  {ev.location}"
+    if ev is not None and ev.detail:
+        tail += f"  {ev.detail}"
+    return head + "  " + body + tail
+
+
+def _vals(summary) -> str:
+    values = summary.values() if summary is not None else None
+    if values is None:
+        return fmt(summary.mean) if summary is not None else "None"
+    flat = values.reshape(-1)
+    if flat.size == 1:
+        return fmt(float(flat[0]))
+    return "[" + ",".join(fmt(float(v)) for v in flat) + "]"
+
+
+def jsonl_line(snapshot: Snapshot) -> str:
+    return json.dumps(snapshot.to_json(), separators=(",", ":"), allow_nan=False)
+
+
+class StreamWriter:
+    """Writes one whole line per phase and flushes it, so a reader never sees half a record."""
+
+    def __init__(self, out: TextIO, fmt_name: str = "text") -> None:
+        self.out = out
+        self.format = fmt_name
+        self._header_done = False
+
+    def write(self, snapshot: Snapshot) -> None:
+        if self.format == "jsonl":
+            line = jsonl_line(snapshot)
+        else:
+            if not self._header_done:
+                self.out.write(text_header() + "\n")
+                self._header_done = True
+            line = text_line(snapshot)
+        self.out.write(line + "\n")
+        self.out.flush()

@@ -1,0 +1,73 @@
+"""What a scenario is, and how one becomes a loop the engine can step."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..engine.owned_loop import BatchPlan, OwnedLoop
+
+
+class ScenarioError(ValueError):
+    """A scenario was asked for something it cannot do (shown to the user as one line)."""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    title: str
+    backends: tuple[str, ...]
+    default_backend: str
+    default_lr: float
+    default_epochs: int
+    batch_size: int
+    make: Callable[..., OwnedLoop]  # make(backend, seed=, lr=, epochs=) -> OwnedLoop
+    code: dict[str, str] = field(default_factory=dict)  # backend -> the loop's source, for the code pane
+
+
+def batch_plan(data_train: tuple, data_val: tuple, *, n: int, batch_size: int, epochs: int, seed: int, take) -> BatchPlan:
+    """Batches drawn by a seeded permutation per epoch: the same for every backend and every rerun."""
+    x_train, y_train = data_train
+    x_val, y_val = data_val
+
+    def train(epoch: int):
+        order = np.random.default_rng([seed, epoch]).permutation(n)
+        for start in range(0, n, batch_size):
+            idx = order[start : start + batch_size]
+            yield take(x_train, idx), take(y_train, idx)
+
+    def val():
+        yield x_val, y_val
+
+    return BatchPlan(train=train, epochs=epochs, val=val, batches_per_epoch=-(-n // batch_size))
+
+
+def build(name: str, backend: str | None = None, *, seed: int = 0, lr: float | None = None, epochs: int | None = None) -> OwnedLoop:
+    from . import SCENARIOS
+
+    scenario = SCENARIOS.get(name)
+    if scenario is None:
+        raise ScenarioError(f"unknown scenario {name!r}; choose one of: {', '.join(SCENARIOS)}")
+    backend = backend or scenario.default_backend
+    if backend not in scenario.backends:
+        raise ScenarioError(f"scenario {name!r} runs on {' or '.join(scenario.backends)}, not {backend!r}")
+    if lr is not None and not (lr > 0 and np.isfinite(lr)):
+        raise ScenarioError(f"learning rate must be a positive number, got {lr}")
+    if epochs is not None and epochs < 1:
+        raise ScenarioError(f"epochs must be at least 1, got {epochs}")
+    return scenario.make(
+        backend,
+        seed=seed,
+        lr=scenario.default_lr if lr is None else lr,
+        epochs=scenario.default_epochs if epochs is None else epochs,
+    )
