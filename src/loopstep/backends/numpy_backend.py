@@ -20,7 +20,10 @@ class NumpyLinReg:
     name = "numpy"
 
     def __init__(self, w: float, b: float, lr: float) -> None:
-        self.params: dict[str, np.ndarray] = {"w": np.array([w], dtype=np.float64), "b": np.array([b], dtype=np.float64)}
+        self.params: dict[str, np.ndarray] = {
+            "w": np.array([w], dtype=np.float64),
+            "b": np.array([b], dtype=np.float64),
+        }
         self.grads: dict[str, np.ndarray | None] = {"w": None, "b": None}
         self.batch_grads: dict[str, np.ndarray | None] = {"w": None, "b": None}
         self.before_step: dict[str, np.ndarray] | None = None

@@ -14,7 +14,7 @@ import queue
 import threading
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any, Protocol
 
@@ -280,7 +280,9 @@ class Stepper:
         self._apply_pending()
         if command is Command.QUIT or self._quit.is_set():
             raise StopRun
-        self._mode = _Mode(command, event, (event.iteration if event else 0) + n if command is Command.RUN else None)
+        self._mode = _Mode(
+            command, event, (event.iteration if event else 0) + n if command is Command.RUN else None
+        )
         self.state = RunState.RUNNING
 
     def _apply_pending(self) -> None:
@@ -298,7 +300,10 @@ class Stepper:
             event=self.last_event,
             model_mode=inspector.model_mode(),
             grad_enabled=inspector.grad_enabled(),
-            params=inspector.param_states(),
+            params=tuple(
+                replace(p, grad_passes=self.grad_passes if p.grad is not None else 0)
+                for p in inspector.param_states()
+            ),
             tensors=inspector.tensors(),
             trace=inspector.trace(),
             losses=losses,

@@ -32,9 +32,9 @@ def text_line(snapshot: Snapshot) -> str:
         grads = " ".join(f"∇{p.name}={_vals(p.grad) if p.grad is not None else 'None'}" for p in params)
         body = f"{vals}  {grads}"
     else:
-        total = sum(p.value.norm ** 2 for p in params) ** 0.5
+        total = sum(p.value.norm**2 for p in params) ** 0.5
         grads = [p.grad for p in params if p.grad is not None]
-        gnorm = fmt(sum(g.norm ** 2 for g in grads) ** 0.5) if grads else "None"
+        gnorm = fmt(sum(g.norm**2 for g in grads) ** 0.5) if grads else "None"
         body = f"{len(params)} tensors ‖θ‖={fmt(total)} ‖∇‖={gnorm}"
     tail = f"  passes={snapshot.grad_passes}"
     if ev is not None and ev.skipped:

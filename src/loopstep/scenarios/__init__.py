@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from .base import Scenario, ScenarioError, build
+from .base import Scenario, ScenarioError, build, scenario_session
 from .linreg import LINREG
 from .mlp import MLP
 
 SCENARIOS: dict[str, Scenario] = {s.name: s for s in (LINREG, MLP)}
 
-__all__ = ["SCENARIOS", "Scenario", "ScenarioError", "build", "dataclass"]
+__all__ = ["SCENARIOS", "Scenario", "ScenarioError", "build", "scenario_session"]

@@ -35,7 +35,9 @@ class Scenario:
     code: dict[str, str] = field(default_factory=dict)  # backend -> the loop's source, for the code pane
 
 
-def batch_plan(data_train: tuple, data_val: tuple, *, n: int, batch_size: int, epochs: int, seed: int, take) -> BatchPlan:
+def batch_plan(
+    data_train: tuple, data_val: tuple, *, n: int, batch_size: int, epochs: int, seed: int, take
+) -> BatchPlan:
     """Batches drawn by a seeded permutation per epoch: the same for every backend and every rerun."""
     x_train, y_train = data_train
     x_val, y_val = data_val
@@ -52,7 +54,14 @@ def batch_plan(data_train: tuple, data_val: tuple, *, n: int, batch_size: int, e
     return BatchPlan(train=train, epochs=epochs, val=val, batches_per_epoch=-(-n // batch_size))
 
 
-def build(name: str, backend: str | None = None, *, seed: int = 0, lr: float | None = None, epochs: int | None = None) -> OwnedLoop:
+def build(
+    name: str,
+    backend: str | None = None,
+    *,
+    seed: int = 0,
+    lr: float | None = None,
+    epochs: int | None = None,
+) -> OwnedLoop:
     from . import SCENARIOS
 
     scenario = SCENARIOS.get(name)
@@ -70,4 +79,37 @@ def build(name: str, backend: str | None = None, *, seed: int = 0, lr: float | N
         seed=seed,
         lr=scenario.default_lr if lr is None else lr,
         epochs=scenario.default_epochs if epochs is None else epochs,
+    )
+
+
+def scenario_session(
+    name: str,
+    backend: str | None = None,
+    *,
+    seed: int = 0,
+    lr: float | None = None,
+    epochs: int | None = None,
+    zero_grad: bool = True,
+    max_iterations: int | None = None,
+):
+    """A Session for a built-in scenario; checks its arguments at once (building the loop lazily)."""
+    from ..engine.session import Session, static_code
+    from ..engine.stepper import Settings
+    from . import SCENARIOS
+
+    scenario = SCENARIOS.get(name)
+    if scenario is None:
+        raise ScenarioError(f"unknown scenario {name!r}; choose one of: {', '.join(SCENARIOS)}")
+    backend = backend or scenario.default_backend
+    if backend not in scenario.backends:
+        raise ScenarioError(f"scenario {name!r} runs on {' or '.join(scenario.backends)}, not {backend!r}")
+    code = scenario.code[backend]
+    return Session(
+        title=f"{name} ({backend})",
+        make_source=lambda: build(name, backend, seed=seed, lr=lr, epochs=epochs),
+        settings=Settings(zero_grad=zero_grad, lr=lr),
+        code_for=static_code(code, f"<{name} · {backend}>"),
+        max_iterations=max_iterations,
+        backend=backend,
+        scenario=name,
     )

@@ -34,14 +34,21 @@ def make(backend: str, *, seed: int, lr: float, epochs: int) -> OwnedLoop:
 
         model = NumpyLinReg(W0, B0, lr)
         plan = batch_plan(
-            (data.x_train, data.y_train), (data.x_val, data.y_val),
-            n=N_TRAIN, batch_size=BATCH, epochs=epochs, seed=seed, take=lambda a, idx: a[idx],
+            (data.x_train, data.y_train),
+            (data.x_val, data.y_val),
+            n=N_TRAIN,
+            batch_size=BATCH,
+            epochs=epochs,
+            seed=seed,
+            take=lambda a, idx: a[idx],
         )
         return OwnedLoop(model, plan, "linreg (numpy)")
     from ..backends.torch.scenarios import linreg_backend
 
     model, tensors, take = linreg_backend(data, W0, B0, lr)
-    plan = batch_plan(tensors[0], tensors[1], n=N_TRAIN, batch_size=BATCH, epochs=epochs, seed=seed, take=take)
+    plan = batch_plan(
+        tensors[0], tensors[1], n=N_TRAIN, batch_size=BATCH, epochs=epochs, seed=seed, take=take
+    )
     return OwnedLoop(model, plan, "linreg (torch)")
 
 

@@ -40,7 +40,9 @@ def make(backend: str, *, seed: int, lr: float, epochs: int) -> OwnedLoop:
 
     data = make_data(seed)
     model, tensors, take = mlp_backend(data, lr, seed)
-    plan = batch_plan(tensors[0], tensors[1], n=N_TRAIN, batch_size=BATCH, epochs=epochs, seed=seed, take=take)
+    plan = batch_plan(
+        tensors[0], tensors[1], n=N_TRAIN, batch_size=BATCH, epochs=epochs, seed=seed, take=take
+    )
     return OwnedLoop(model, plan, "mlp (torch)")
 
 

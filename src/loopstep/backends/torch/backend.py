@@ -122,7 +122,9 @@ class TorchBackend:
         return {
             "model": {k: v.detach().clone() for k, v in self.model.state_dict().items()},
             "optimizer": copy.deepcopy(self.optimizer.state_dict()),
-            "grads": {name: None if p.grad is None else p.grad.detach().clone() for name, p in self.watch.named},
+            "grads": {
+                name: None if p.grad is None else p.grad.detach().clone() for name, p in self.watch.named
+            },
             "rng": torch.get_rng_state(),
             "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
         }

@@ -65,7 +65,12 @@ def build_graph(root, param_names: dict[int, str], batch_grads: dict[str, torch.
         built[id(node)] = make(node, _collapse(tuple(kids)))
     graph = built[id(root)]
     if truncated:
-        graph = GraphNode(graph.name, graph.param, graph.grad, graph.children + (GraphNode(f"… graph cut at {MAX_NODES} nodes"),))
+        graph = GraphNode(
+            graph.name,
+            graph.param,
+            graph.grad,
+            graph.children + (GraphNode(f"… graph cut at {MAX_NODES} nodes"),),
+        )
     return graph
 
 
@@ -73,7 +78,14 @@ def _collapse(children: tuple[GraphNode, ...]) -> tuple[GraphNode, ...]:
     """Identical leaf-less siblings in a row become one node with a repeat count."""
     out: list[GraphNode] = []
     for child in children:
-        if out and not child.children and not out[-1].children and out[-1].name == child.name and child.param is None and out[-1].param is None:
+        if (
+            out
+            and not child.children
+            and not out[-1].children
+            and out[-1].name == child.name
+            and child.param is None
+            and out[-1].param is None
+        ):
             last = out[-1]
             out[-1] = GraphNode(last.name, repeat=last.repeat + 1, shared=last.shared)
         else:

@@ -17,9 +17,29 @@ MAX_OPS = 2000
 #: Outputs up to this size get a mean in their summary (it costs a host sync each).
 SUMMARY_NUMEL = 1 << 20
 _SKIP = {
-    "__get__", "__set__", "size", "dim", "numel", "__len__", "is_floating_point", "detach", "item",
-    "requires_grad_", "data_ptr", "__format__", "__repr__", "tolist", "__bool__", "__index__",
-    "is_complex", "__hash__", "stride", "is_contiguous", "element_size", "__iter__", "type",
+    "__get__",
+    "__set__",
+    "size",
+    "dim",
+    "numel",
+    "__len__",
+    "is_floating_point",
+    "detach",
+    "item",
+    "requires_grad_",
+    "data_ptr",
+    "__format__",
+    "__repr__",
+    "tolist",
+    "__bool__",
+    "__index__",
+    "is_complex",
+    "__hash__",
+    "stride",
+    "is_contiguous",
+    "element_size",
+    "__iter__",
+    "type",
 }
 
 

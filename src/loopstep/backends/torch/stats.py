@@ -42,7 +42,9 @@ def _row(t: torch.Tensor) -> torch.Tensor:
     return row.double()
 
 
-def summarize_many(tensors: Sequence[torch.Tensor | None], *, keep: int = PREVIEW_NUMEL) -> list[TensorSummary | None]:
+def summarize_many(
+    tensors: Sequence[torch.Tensor | None], *, keep: int = PREVIEW_NUMEL
+) -> list[TensorSummary | None]:
     """Summaries for every tensor, None stays None. One device→host copy in all."""
     present = [(i, t) for i, t in enumerate(tensors) if t is not None]
     out: list[TensorSummary | None] = [None] * len(tensors)
@@ -57,7 +59,11 @@ def summarize_many(tensors: Sequence[torch.Tensor | None], *, keep: int = PREVIE
             rows = torch.stack([_row(t) for _, t in items])
             heads = [t.detach().reshape(-1)[:keep] for _, t in items]
             lengths = [h.numel() for h in heads]
-            flat = torch.cat([h.to(torch.float64) if not h.is_complex() else h.abs().double() for h in heads]) if heads else None
+            flat = (
+                torch.cat([h.to(torch.float64) if not h.is_complex() else h.abs().double() for h in heads])
+                if heads
+                else None
+            )
             rows_np = rows.cpu().numpy()
             flat_np = flat.cpu().numpy() if flat is not None else np.zeros(0)
             offset = 0
