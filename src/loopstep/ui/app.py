@@ -69,10 +69,6 @@ class LoopstepApp(App[int]):
         # Start the run after the first frame: building the source may import PyTorch.
         self.call_after_refresh(self._start_run)
 
-    def on_resize(self) -> None:
-        panes = self.query_one(Panes)
-        panes.mode = layout_for(self.size.width, self.size.height)
-
     # ----- the training thread -------------------------------------------------------------
     def _start_run(self) -> None:
         self.generation += 1
