@@ -57,7 +57,7 @@ class StatusLine(Static):
         text.append(f"  {mode} · {grad}")
         if text != self._shown:
             self._shown = text
-            self.update(text)
+            self.update(text, layout=False)
 
     def on_resize(self) -> None:
         if self._last is not None:
