@@ -12,7 +12,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_cli(*args: str, env: dict | None = None, timeout: float = 120, cwd: str | None = None) -> subprocess.CompletedProcess:
+def run_cli(
+    *args: str, env: dict | None = None, timeout: float = 120, cwd: str | None = None
+) -> subprocess.CompletedProcess:
     """Run ``python -m loopstep ARGS`` in a fresh interpreter and capture its output."""
     full_env = dict(os.environ)
     full_env.update(env or {})

@@ -33,7 +33,13 @@ def test_grad_is_sum_of_batch_gradients_when_zero_grad_is_off(backend):
             batches.append(_hand_gradient(w, b, x, y))
         return Command.STEP
 
-    stepper = Stepper(loop, controller=controller, max_iterations=5, settings=Settings(zero_grad=False), pause_at_start=False)
+    stepper = Stepper(
+        loop,
+        controller=controller,
+        max_iterations=5,
+        settings=Settings(zero_grad=False),
+        pause_at_start=False,
+    )
     stepper.run()
     assert stepper.error is None
     backward = [s for s in snaps if s.event.phase is Phase.BACKWARD]

@@ -12,7 +12,9 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "loopstep"
 def _modules_after(code: str) -> set[str]:
     out = subprocess.run(
         [sys.executable, "-c", code + "\nimport sys; print('\\n'.join(sys.modules))"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     return set(out.split())
 
@@ -31,7 +33,14 @@ def test_engine_and_numpy_backend_import_neither_ui_nor_torch():
 def test_no_engine_module_names_textual_or_rich():
     for path in (SRC / "engine").rglob("*.py"):
         text = path.read_text()
-        for banned in ("import textual", "from textual", "import rich", "from rich", "import torch", "from torch"):
+        for banned in (
+            "import textual",
+            "from textual",
+            "import rich",
+            "from rich",
+            "import torch",
+            "from torch",
+        ):
             assert banned not in text, f"{path} imports {banned.split()[-1]}"
 
 

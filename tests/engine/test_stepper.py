@@ -23,7 +23,9 @@ class Driven:
             on_finish=lambda snap: self.finished.set(),
             on_error=lambda err, snap: self.finished.set(),
         )
-        self.stepper = Stepper(build(kw.pop("scenario", "linreg"), kw.pop("backend", "numpy"), **kw), listener=listener)
+        self.stepper = Stepper(
+            build(kw.pop("scenario", "linreg"), kw.pop("backend", "numpy"), **kw), listener=listener
+        )
         self.thread = threading.Thread(target=self.stepper.run, daemon=True)
         self.thread.start()
 
@@ -148,7 +150,11 @@ def test_error_in_training_code_is_kept_for_post_mortem():
 
     loop.backend.step = broken_step
     errors = []
-    stepper = Stepper(loop, controller=lambda s, r: Command.CONTINUE, listener=Listener(on_error=lambda e, s: errors.append((e, s))))
+    stepper = Stepper(
+        loop,
+        controller=lambda s, r: Command.CONTINUE,
+        listener=Listener(on_error=lambda e, s: errors.append((e, s))),
+    )
     assert stepper.run() is RunState.FAILED
     err, snap = errors[0]
     assert err.phase == "step" and "boom in step" in err.traceback
