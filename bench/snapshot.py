@@ -38,12 +38,15 @@ def make_model() -> nn.Module:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
     args = parser.parse_args()
-    model = make_model()
+    device = torch.device(args.device)
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    model = make_model().to(device)
     n_params = sum(p.numel() for p in model.parameters())
     opt = torch.optim.SGD(model.parameters(), lr=1e-3)
     loss_fn = nn.CrossEntropyLoss()
-    x, y = torch.randn(64, 256), torch.randint(0, 10, (64,))
+    x, y = torch.randn(64, 256, device=device), torch.randint(0, 10, (64,), device=device)
 
     iteration_times = []
     for _ in range(args.repeats + 2):
@@ -53,6 +56,7 @@ def main() -> None:
         opt.step()
         opt.zero_grad()
         float(loss.detach())
+        sync()
         iteration_times.append(time.perf_counter() - start)
     iteration = statistics.median(iteration_times[2:])
 
@@ -73,7 +77,7 @@ def main() -> None:
     stepper.run()
     assert stepper.error is None, stepper.error
     snap = statistics.median(snapshot_times[1:])
-    print(f"model: {n_params / 1e6:.1f}M parameters in {len(list(model.parameters()))} tensors")
+    print(f"model: {n_params / 1e6:.1f}M parameters in {len(list(model.parameters()))} tensors on {device}")
     print(f"one training iteration (batch 64): {iteration * 1e3:.1f} ms")
     print(
         f"full snapshot after backward:     {snap * 1e3:.1f} ms  (median of {len(snapshot_times) - 1})  target <= 50 ms"
