@@ -169,7 +169,9 @@ def experiment_session(
     )
 
 
-def factory_session(spec: str, *, settings: Settings | None = None, max_iterations: int | None = None) -> Session:
+def factory_session(
+    spec: str, *, settings: Settings | None = None, max_iterations: int | None = None
+) -> Session:
     """``module:factory``: checked now (import, call, type), called again on each restart."""
     factory = load_factory(spec)
     first = call_factory(factory, spec)
@@ -213,7 +215,9 @@ def debug(
 
     Returns the exit status: 0 when training finished or was ended, 1 when it raised.
     """
-    experiment = Experiment(model, optimizer, loss_fn, train_loader, val_loader, epochs, title="loopstep.debug")
+    experiment = Experiment(
+        model, optimizer, loss_fn, train_loader, val_loader, epochs, title="loopstep.debug"
+    )
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}")
     fresh = _restartable(experiment)

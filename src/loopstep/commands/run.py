@@ -20,7 +20,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("script_args", nargs=argparse.REMAINDER, metavar="ARGS", help="passed to the script")
     parser.add_argument("--no-tui", action="store_true", help="print every phase instead of opening the app")
     parser.add_argument("--format", choices=("text", "jsonl"), default="text", help="with --no-tui")
-    parser.add_argument("--output", metavar="FILE", help="with --no-tui: write the stream here, not to stdout")
+    parser.add_argument(
+        "--output", metavar="FILE", help="with --no-tui: write the stream here, not to stdout"
+    )
     parser.add_argument("--iterations", type=positive_int, help="end the run after N iterations")
     parser.add_argument(
         "--continue",
@@ -153,7 +155,9 @@ def stream_session(
             if keep_going and snapshot is not None:
                 write(snapshot)
 
-        stepper = session.new_stepper(Listener(on_finish=at_finish), controller=every_phase, pause_at_start=keep_going)
+        stepper = session.new_stepper(
+            Listener(on_finish=at_finish), controller=every_phase, pause_at_start=keep_going
+        )
         worker = threading.Thread(target=stepper.run, name="loopstep-training", daemon=True)
         with forwarding_interrupts(worker, lambda: stepper.send(Command.QUIT)) as interrupts:
             worker.start()

@@ -111,7 +111,9 @@ class Interceptor:
         self._patch(torch.autograd, "backward", self._wrap_autograd_backward(torch.autograd.backward))
         self._patch(torch.optim.Optimizer, "zero_grad", self._wrap_zero_grad(torch.optim.Optimizer.zero_grad))
         self._patch(nn.Module, "zero_grad", self._wrap_zero_grad(nn.Module.zero_grad))
-        self._patch(torch.optim.Optimizer, "__init__", self._wrap_optimizer_init(torch.optim.Optimizer.__init__))
+        self._patch(
+            torch.optim.Optimizer, "__init__", self._wrap_optimizer_init(torch.optim.Optimizer.__init__)
+        )
         iterator = dataloader._BaseDataLoaderIter
         self._patch(iterator, "__next__", self._wrap_fetch(iterator.__next__))
         functional = torch.nn.functional

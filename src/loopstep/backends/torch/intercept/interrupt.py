@@ -25,7 +25,9 @@ def raise_in_thread(thread: threading.Thread, exc_type: type[BaseException]) -> 
     """Raise ``exc_type`` in ``thread`` at its next Python instruction."""
     if thread.ident is None:
         return False
-    count = ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident), ctypes.py_object(exc_type))
+    count = ctypes.pythonapi.PyThreadState_SetAsyncExc(
+        ctypes.c_ulong(thread.ident), ctypes.py_object(exc_type)
+    )
     return count == 1
 
 

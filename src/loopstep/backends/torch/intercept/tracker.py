@@ -217,7 +217,9 @@ class PhaseTracker:
         if fetch is not None and epochs.train_dataset is None:
             epochs.train_dataset = fetch.dataset
         if fetch is not None and fetch.dataset == epochs.train_dataset:
-            new_pass = epochs.serial is not None and (fetch.serial != epochs.serial or fetch.index <= self.batch)
+            new_pass = epochs.serial is not None and (
+                fetch.serial != epochs.serial or fetch.index <= self.batch
+            )
             if new_pass:
                 self.epoch += 1
             epochs.serial = fetch.serial
