@@ -41,15 +41,16 @@ def build_session(args: argparse.Namespace):
 
     settings = Settings(zero_grad=not args.no_zero_grad, lr=args.lr)
     target = args.target
-    _require_torch()
     if is_factory_spec(target):
         if args.script_args:
             raise UsageError(f"loopstep: {target} takes no arguments")
+        _require_torch()
         try:
             return factory_session(target, settings=settings, max_iterations=args.iterations)
         except ExperimentError as exc:
             raise UsageError(f"loopstep: {exc}") from None
     check_script(target)
+    _require_torch()
     from ..backends.torch.intercept import script_session
 
     # A stream prints no trace or per-pass grads, so it records none.

@@ -18,6 +18,7 @@ import functools
 import os
 import sys
 import threading
+import warnings
 from typing import Any
 
 import torch
@@ -61,6 +62,10 @@ _INNER, _OTHER, _LOSS, _TRAIN, _VAL = range(5)
 
 _installed: Interceptor | None = None
 
+#: torch warns that global hooks fire once more for a compiled module's wrapper; the
+#: tracker counts only the outermost call, so the warning would only confuse the user.
+_COMPILE_WARNING = r"Using `torch.compile\(module\)` when there are global hooks"
+
 
 def _turn_off_in_child() -> None:
     """A forked child (a DataLoader worker) must never pause: it has no stepper to talk to."""
@@ -92,6 +97,7 @@ class Interceptor:
         self._global_handles: list = []
         self._instance_handles: list = []
         self._patches: list[tuple[Any, str, Any]] = []
+        self._warning_filter = None
         tracker.on_first_step = self.narrow
 
     # ----- install / remove -------------------------------------------------------------------
@@ -121,6 +127,8 @@ class Interceptor:
             original = getattr(functional, name, None)
             if original is not None:
                 self._patch(functional, name, self._wrap_loss_function(name, original))
+        warnings.filterwarnings("ignore", message=_COMPILE_WARNING)
+        self._warning_filter = warnings.filters[0]
         self.active = True
         return self
 
@@ -138,6 +146,10 @@ class Interceptor:
         while self._patches:
             owner, name, original = self._patches.pop()
             setattr(owner, name, original)
+        if self._warning_filter in warnings.filters:
+            warnings.filters.remove(self._warning_filter)
+            warnings._filters_mutated()
+        self._warning_filter = None
         if _installed is self:
             _installed = None
 

@@ -88,7 +88,9 @@ class ScriptSource:
         if settings.lr is not None and settings.lr != self._lr_seen:
             tracker.set_lr(settings.lr)
         else:
-            settings.lr = tracker.current_lr()
+            current = tracker.current_lr()  # a scheduler may have changed it
+            if current is not None:
+                settings.lr = current
         self._lr_seen = settings.lr
 
     def close(self) -> None:
