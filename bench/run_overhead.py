@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = {"tiny": 1.25, "10M": 1.10}
 
-SCRIPT = '''
+SCRIPT = """
 import sys, time
 import torch
 from torch import nn
@@ -55,7 +55,7 @@ train(iterations)
 elapsed = time.process_time() - start
 with open(out, "w") as handle:
     handle.write(repr(elapsed))
-'''
+"""
 
 
 def run_once(script: Path, size: str, iterations: int, under_loopstep: bool, folder: Path) -> float:

@@ -124,7 +124,14 @@ def test_compiled_models_show_the_users_names(tmp_path):
     )
     stepper, seen = _run(_write(tmp_path, body), max_iterations=2)
     assert stepper.error is None
-    assert [e.phase.value for e in seen][:6] == ["zero_grad", "forward", "loss", "backward", "step", "zero_grad"]
+    assert [e.phase.value for e in seen][:6] == [
+        "zero_grad",
+        "forward",
+        "loss",
+        "backward",
+        "step",
+        "zero_grad",
+    ]
     assert [p.name for p in stepper.snapshot().params] == ["0.weight", "0.bias", "2.weight", "2.bias"]
 
 

@@ -20,7 +20,10 @@ SCRIPTS = {
     "model_zero_grad": ([], ["zero_grad"] + F * ITERATIONS),
     "dataloader_workers": ([], F * ITERATIONS),
     "grad_accumulation": ([], (["forward", "loss", "backward"] * 3 + ["step", "zero_grad"]) * ITERATIONS),
-    "two_optimizers": ([], ["forward", "loss", "backward", "step", "step", "zero_grad", "zero_grad"] * ITERATIONS),
+    "two_optimizers": (
+        [],
+        ["forward", "loss", "backward", "step", "step", "zero_grad", "zero_grad"] * ITERATIONS,
+    ),
     "raises": ([], F * 3 + ["forward"]),
     "autocast_cpu": ([], F * ITERATIONS),
 }
@@ -35,7 +38,12 @@ def runs(project_root, loopstep_env, tmp_path_factory):
     for name, (args, _) in SCRIPTS.items():
         plain_args += ["--", str(scripts / f"{name}.py"), *args]
     plain = subprocess.Popen(
-        [sys.executable, str(project_root / "tests" / "run" / "plain_runner.py"), str(records), *plain_args[1:]],
+        [
+            sys.executable,
+            str(project_root / "tests" / "run" / "plain_runner.py"),
+            str(records),
+            *plain_args[1:],
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

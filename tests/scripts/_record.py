@@ -40,5 +40,7 @@ class Recorder:
 
     def params(self, model):
         if self.path is not None:
-            norms = {n: torch.linalg.vector_norm(p.detach().double()).item() for n, p in model.named_parameters()}
+            norms = {
+                n: torch.linalg.vector_norm(p.detach().double()).item() for n, p in model.named_parameters()
+            }
             self._write({"kind": "params", "norms": norms})

@@ -13,7 +13,11 @@ def main():
     x = torch.randn(120, 6)
     y = x.sum(dim=1, keepdim=True)
     loader = DataLoader(
-        TensorDataset(x, y), batch_size=12, shuffle=True, num_workers=2, generator=torch.Generator().manual_seed(5)
+        TensorDataset(x, y),
+        batch_size=12,
+        shuffle=True,
+        num_workers=2,
+        generator=torch.Generator().manual_seed(5),
     )
     model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 1))
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)

@@ -29,7 +29,9 @@ class Projected(Dataset):
 
 def main():
     torch.manual_seed(0)
-    train = DataLoader(Projected(48, 1), batch_size=16, shuffle=True, generator=torch.Generator().manual_seed(2))
+    train = DataLoader(
+        Projected(48, 1), batch_size=16, shuffle=True, generator=torch.Generator().manual_seed(2)
+    )
     val = DataLoader(Projected(32, 3), batch_size=16)
     model = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Dropout(0.1), nn.Linear(16, 3))
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
