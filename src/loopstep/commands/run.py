@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import os
 import sys
 import threading
@@ -60,10 +61,8 @@ def build_session(args: argparse.Namespace):
 
 
 def _require_torch() -> None:
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        raise UsageError("loopstep: run needs PyTorch: pip install 'loopstep[torch]'") from None
+    if importlib.util.find_spec("torch") is None:
+        raise UsageError("loopstep: run needs PyTorch: pip install 'loopstep[torch]'")
 
 
 def check_script(path: str) -> None:
