@@ -16,6 +16,7 @@ from . import __version__
 COMMANDS: dict[str, str] = {
     "demo": "open the app on a built-in scenario",
     "trace": "print every phase of a built-in scenario as text or JSON lines",
+    "run": "step through your own PyTorch script, or module:factory",
 }
 
 
