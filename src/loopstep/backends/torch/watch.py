@@ -4,7 +4,7 @@ the computation trace. Shared by the loops loopstep owns and by intercepted scri
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import torch
@@ -153,6 +153,47 @@ class ModelWatch:
         if tensor is None:
             return None
         return tensor.detach().to("cpu", torch.float64 if not tensor.is_complex() else None).numpy().copy()
+
+    def export_arrays(self, names: Sequence[str], max_numel: int | None = None) -> dict:
+        """Copies of the named tensors for a recording, in one device→host copy per dtype.
+
+        Tensors above ``max_numel`` elements come back as summaries (one sync for all);
+        a name whose tensor is None (a ``.grad`` never set) maps to None.
+        """
+        params = dict(self.named)
+        found: dict[str, torch.Tensor | None] = {}
+        for name in names:
+            if name in self.tensors_live:
+                found[name] = self.tensors_live[name]
+            elif name in params:
+                found[name] = params[name]
+            elif name.endswith(".grad") and name[:-5] in params:
+                found[name] = params[name[:-5]].grad
+        out: dict = {name: None for name, t in found.items() if t is None}
+        small: dict[tuple, list[tuple[str, torch.Tensor]]] = {}
+        large: list[tuple[str, torch.Tensor]] = []
+        for name, tensor in found.items():
+            if tensor is None:
+                continue
+            if max_numel is not None and tensor.numel() > max_numel:
+                large.append((name, tensor))
+            else:
+                small.setdefault((tensor.device, tensor.dtype), []).append((name, tensor))
+        with torch.no_grad():
+            for (_, dtype), items in small.items():
+                flat = torch.cat([t.detach().reshape(-1) for _, t in items])  # a fresh tensor
+                if dtype.is_complex or dtype == torch.bfloat16:  # no NumPy twin: keep magnitudes
+                    flat = flat.abs().float() if dtype.is_complex else flat.float()
+                host = flat.cpu().numpy()
+                offset = 0
+                for name, tensor in items:
+                    n = tensor.numel()
+                    out[name] = host[offset : offset + n].reshape(tuple(tensor.shape))
+                    offset += n
+        if large:
+            summaries = summarize_many([t for _, t in large], keep=0)
+            out.update({name: s for (name, _), s in zip(large, summaries)})
+        return out
 
     def trace(self) -> Trace:
         return Trace(ops=tuple(self.ops), graph=self.graph, ops_recorded=self.ops_recorded)
