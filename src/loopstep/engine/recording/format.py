@@ -54,6 +54,8 @@ ALLOWED_DTYPES = frozenset(
     }
 )
 
+_DTYPE_NAMES = {np.dtype(name): name for name in ALLOWED_DTYPES}
+
 #: --record-tensors: what to keep of each tensor.
 POLICIES = ("summary", "small", "all")
 #: Under the ``small`` policy, tensors with at most this many elements keep their values.
@@ -88,24 +90,34 @@ class PayloadBuilder:
         self.parts: list[bytes] = []
         self.size = 0
 
-    def ref(self, value: Any) -> Any:
-        """A JSON reference for an exported value: None, an array or a summary."""
+    def ref(self, value: Any, zeros: bool = False, layout: tuple | None = None) -> Any:
+        """A JSON reference for an exported value: None, an array or a summary.
+
+        The array's bytes are copied now, so it may share memory with a live tensor.
+        ``zeros`` checks for an all-zero array first and keeps only its shape. An array
+        whose (dtype, shape) is ``layout`` (a parameter's, known from the start frame) is
+        referenced by its offset alone, which keeps each iteration's JSON short.
+        """
         if value is None:
             return None
         if isinstance(value, TensorSummary):
             return ["s", summary_to_json(value)]
-        array = np.ascontiguousarray(value)
-        dtype = array.dtype.name
-        if dtype not in ALLOWED_DTYPES:
-            array = array.astype(np.float64)
-            dtype = "float64"
-        shape = list(array.shape)
-        if array.size and not array.any():
+        dtype = _DTYPE_NAMES.get(getattr(value, "dtype", None))
+        if dtype is None:
+            value = np.asarray(value)
+            dtype = value.dtype.name
+            if dtype not in ALLOWED_DTYPES:
+                value = value.astype(np.float64)
+                dtype = "float64"
+        shape = list(value.shape)
+        if zeros and value.size and not value.any():
             return ["z", dtype, shape]
-        data = array.tobytes()
+        data = value.tobytes()
         offset = self.size
         self.parts.append(data)
         self.size += len(data)
+        if layout is not None and layout[0] == dtype and layout[1] == value.shape:
+            return offset
         return ["v", dtype, shape, offset]
 
     def payload(self) -> bytes:
@@ -165,14 +177,21 @@ def summary_from_json(data: Any) -> TensorSummary:
         raise RecordingError(f"a tensor summary is incomplete ({exc})") from None
 
 
-def resolve(ref: Any, buffer: Any, start: int, length: int) -> np.ndarray | TensorSummary | None:
+def resolve(
+    ref: Any, buffer: Any, start: int, length: int, layout: tuple | None = None
+) -> np.ndarray | TensorSummary | None:
     """Turn a reference from a frame back into what was recorded.
 
     ``buffer`` is the whole file (bytes or mmap); the frame's payload is
-    ``buffer[start:start + length]``. Arrays are read-only views, never copies.
+    ``buffer[start:start + length]``. Arrays are read-only views, never copies. A bare
+    offset is a parameter-shaped array: ``layout`` is its (dtype, shape).
     """
     if ref is None:
         return None
+    if isinstance(ref, int) and not isinstance(ref, bool):
+        if layout is None:
+            raise RecordingError("a tensor reference names no known parameter")
+        ref = ["v", layout[0], list(layout[1]), ref]
     if not isinstance(ref, list) or not ref:
         raise RecordingError("a tensor reference is malformed")
     kind = ref[0]

@@ -40,6 +40,7 @@ class Recording:
     end: dict | None = None
     size: int = 0
     readable: int = 0  # bytes up to the end of the last whole frame
+    layouts: dict[str, tuple] = field(default_factory=dict)
 
     @property
     def cut_off(self) -> bool:
@@ -124,12 +125,21 @@ def _pair(value: Any, what: str) -> tuple | None:
     return (value[0], value[1])
 
 
-def _arrays(refs: Any, buffer: Any, start: int, length: int) -> dict[str, Any]:
+def _arrays(refs: Any, buffer: Any, start: int, length: int, layouts: dict) -> dict[str, Any]:
     if refs is None:
         return {}
     if not isinstance(refs, dict):
         raise RecordingError("a phase's tensors are not an object")
-    return {str(name): resolve(ref, buffer, start, length) for name, ref in refs.items()}
+    return {str(name): resolve(ref, buffer, start, length, layouts.get(name)) for name, ref in refs.items()}
+
+
+def _layouts(params: list) -> dict[str, tuple]:
+    """(dtype, shape) of each parameter and its grad, from the start frame."""
+    layouts: dict[str, tuple] = {}
+    for name, shape, dtype, _ in params:
+        layout = (str(dtype), tuple(shape))
+        layouts[str(name)] = layouts[f"{name}.grad"] = layout
+    return layouts
 
 
 def _map(path: str) -> Any:
@@ -245,7 +255,10 @@ def _take_frame(
             if not (isinstance(entry, list) and len(entry) == 4 and isinstance(entry[1], list)):
                 raise RecordingError("the parameter list is malformed")
         _pair(header.get("settings"), "settings")
-        return Recording(path, header, _arrays(header.get("a"), buffer, start, length))
+        layouts = _layouts(header.get("params", []))
+        recording = Recording(path, header, _arrays(header.get("a"), buffer, start, length, layouts))
+        recording.layouts = layouts
+        return recording
     if kind == "events":
         if header.get("first") != len(recording.phases):
             raise RecordingError("a frame of phases is out of order")
@@ -260,7 +273,7 @@ def _take_frame(
             recording.phases.append(
                 RecordedPhase(
                     event,
-                    _arrays(raw.get("a"), buffer, start, length),
+                    _arrays(raw.get("a"), buffer, start, length, recording.layouts),
                     (str(mode[0]), bool(mode[1])) if mode else None,
                     (bool(settings[0]), _lr(settings[1])) if settings else None,
                 )

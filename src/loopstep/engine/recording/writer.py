@@ -95,6 +95,7 @@ class Recorder:
         self.traces: list[list] = []
         self.events_written = 0
         self.param_names: list[str] = []
+        self.layouts: dict[str, tuple] = {}
         self.grad_names: list[str] = []
         self.closed = False
         self.started = False
@@ -117,6 +118,9 @@ class Recorder:
         except Exception:  # noqa: BLE001 - a model not built yet has no parameters to list
             params = ()
         self.param_names = [p.name for p in params]
+        for p in params:
+            layout = (p.dtype, tuple(p.shape))
+            self.layouts[p.name] = self.layouts[p.name + ".grad"] = layout
         self.grad_names = [p.name + ".grad" for p in params]
         arrays = export_arrays(inspector, self.param_names + self.grad_names, self.limit)
         header = dict(
@@ -144,7 +148,9 @@ class Recorder:
         if names:
             arrays = export_arrays(inspector, names, self.limit)
             ref = self.payload.ref
-            record["a"] = {name: ref(value) for name, value in arrays.items()}
+            zeros = event.phase is Phase.ZERO_GRAD
+            layouts = self.layouts
+            record["a"] = {name: ref(value, zeros, layouts.get(name)) for name, value in arrays.items()}
         self.pending.append(record)
         if event.phase is Phase.ZERO_GRAD or event.phase is Phase.VALIDATE:
             self.flush()
@@ -223,6 +229,15 @@ class _RecordingStepper:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stepper, name)
+
+    # Read at every phase: plain properties skip the slower __getattr__ fallback.
+    @property
+    def wants_detail(self) -> bool:
+        return self._stepper.wants_detail
+
+    @property
+    def zero_grad_on(self) -> bool:
+        return self._stepper.zero_grad_on
 
     def at_start(self) -> None:
         self._recorder.start(self._inspector())
