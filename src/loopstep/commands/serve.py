@@ -11,7 +11,7 @@ import ipaddress
 import shlex
 import sys
 
-from ..cli import UsageError, positive_int
+from ..cli import UsageError
 
 #: The commands that open the app, and so can be served.
 SERVABLE = ("demo", "run", "replay")
@@ -19,7 +19,7 @@ SERVABLE = ("demo", "run", "replay")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=positive_int, default=8000, help="port (default 8000)")
+    parser.add_argument("--port", type=port_number, default=8000, help="port (default 8000)")
     parser.add_argument(
         "app",
         nargs=argparse.REMAINDER,
@@ -27,6 +27,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="demo (default), run SCRIPT or replay PATH, with their arguments",
     )
     parser.set_defaults(_takes_rest=True)
+
+
+def port_number(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 1 to 65535, got {value}")
+    return value
 
 
 def is_loopback(host: str) -> bool:
