@@ -16,6 +16,7 @@ from . import __version__
 COMMANDS: dict[str, str] = {
     "demo": "open the app on a built-in scenario",
     "trace": "print every phase of a built-in scenario as text or JSON lines",
+    "check": "run a training loop for a few iterations and report likely bugs",
 }
 
 

@@ -35,6 +35,9 @@ class NumpyProbe:
     def params_finite(self) -> bool:
         return all(np.isfinite(v).all() for v in self.backend.params.values())
 
+    def grads_cleared(self) -> bool:
+        return all(g is None or not g.any() for g in self.backend.grads.values())
+
     def watch_nonfinite(self, on: bool) -> None:
         """Nothing to install: the model is one expression, checked when asked."""
 

@@ -45,6 +45,10 @@ class Probe(Protocol):
 
     def params_finite(self) -> bool: ...
 
+    def grads_cleared(self) -> bool:
+        """Every ``.grad`` is None or zero (a reset the source did not report as zero_grad)."""
+        ...
+
     def watch_nonfinite(self, on: bool) -> None:
         """Watch every module's output so :meth:`nonfinite_module` can name the first bad one."""
         ...

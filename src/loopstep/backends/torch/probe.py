@@ -98,6 +98,10 @@ class TorchProbe:
         values = [p.detach() for _, p in self.named]
         return all(v == v and abs(v) != float("inf") for v in _norms(values)) if values else True
 
+    def grads_cleared(self) -> bool:
+        grads = [p.grad for _, p in self.named if p.grad is not None]
+        return not grads or not any(_norms(grads))
+
     # ----- the activation watch (only while a NaN condition is set) ---------------------------
     def watch_nonfinite(self, on: bool) -> None:
         if on and not self._nonfinite_handles:
