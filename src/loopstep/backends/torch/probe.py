@@ -29,16 +29,17 @@ def _tensors_in(value: Any) -> list[torch.Tensor]:
 
 
 def _norms(tensors: list[torch.Tensor]) -> list[float]:
-    """One fused norm per device group, one host copy per device."""
-    out: list[float] = [0.0] * len(tensors)
-    by_device: dict[torch.device, list[int]] = {}
+    """One fused norm per (device, dtype) group and one host copy per group."""
+    groups: dict[tuple[torch.device, torch.dtype], list[int]] = {}
     for i, t in enumerate(tensors):
-        by_device.setdefault(t.device, []).append(i)
+        groups.setdefault((t.device, t.dtype), []).append(i)
+    if len(groups) == 1:
+        with torch.no_grad():
+            return torch.stack(torch._foreach_norm(tensors)).tolist()
+    out: list[float] = [0.0] * len(tensors)
     with torch.no_grad():
-        for indices in by_device.values():
-            group = [tensors[i] for i in indices]
-            norms = torch._foreach_norm(group)
-            values = torch.stack([n.to(torch.float64) for n in norms]).cpu().tolist()
+        for indices in groups.values():
+            values = torch.stack(torch._foreach_norm([tensors[i] for i in indices])).tolist()
             for i, v in zip(indices, values):
                 out[i] = v
     return out
@@ -75,11 +76,10 @@ class TorchProbe:
         return self._forward
 
     def grad_norms(self) -> dict[str, float]:
-        names = [name for name, p in self.named if p.grad is not None]
-        if not names:
+        present = [(name, p.grad) for name, p in self.named if p.grad is not None]
+        if not present:
             return {}
-        grads = [p.grad for _, p in self.named if p.grad is not None]
-        return dict(zip(names, _norms(grads)))
+        return dict(zip([n for n, _ in present], _norms([g for _, g in present])))
 
     def trainable(self) -> tuple[str, ...]:
         return tuple(name for name, p in self.named if p.requires_grad)
