@@ -382,15 +382,15 @@ class Stepper:
                 command, n = answer if isinstance(answer, tuple) else (answer, 0)
             else:
                 command, n = self._commands.get()
+            command = Command(command)
             self._apply_pending()
             if command is Command.QUIT or self._quit.is_set():
                 raise StopRun
             if command is not Command.BACK:
                 break
             reason = self._rewind(event, max(n, 1))  # raises Rewind when it can go back
-        self._mode = _Mode(
-            command, event, (event.iteration if event else 0) + n if command is Command.RUN else None
-        )
+        until = _iteration_in_focus(event) + n if command is Command.RUN else None
+        self._mode = _Mode(command, event, until)
         self.state = RunState.RUNNING
 
     def _apply_pending(self) -> None:
