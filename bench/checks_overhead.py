@@ -61,7 +61,9 @@ def history_memory(k: int = 32, cap_mb: float = 512.0) -> None:
     from loopstep.engine.rewind import MB, Checkpoint, CheckpointWindow
 
     torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(1024, 4096), nn.ReLU(), nn.Linear(4096, 1024), nn.ReLU(), nn.Linear(1024, 512))
+    model = nn.Sequential(
+        nn.Linear(1024, 4096), nn.ReLU(), nn.Linear(4096, 1024), nn.ReLU(), nn.Linear(1024, 512)
+    )
     count = sum(p.numel() for p in model.parameters())
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     backend = TorchBackend(model, optimizer, nn.MSELoss())

@@ -105,7 +105,7 @@ CATALOG: dict[str, tuple[str, str, str]] = {
 
 DENSE = 10  # backwards that are always checked
 WINDOW = 10  # losses per window for the trend checks
-FLAT_CHECKS = (3 * WINDOW, 100)  # loss counts at which loss-flat is judged
+FLAT_CHECKS = (3 * WINDOW, 100)  # iterations at which loss-flat is judged
 
 
 class Diagnostics:
@@ -141,6 +141,7 @@ class Diagnostics:
         self._mode_layers: tuple[str, ...] = ()
         self._suspect = False  # a non-finite loss: check the next backward's gradients
         self._first_median: float | None = None
+        self._flat_judged: set[int] = set()
 
     # ----- reporting ------------------------------------------------------------------------
     def add(self, id: str, event: PhaseEvent, message: str) -> None:
@@ -307,7 +308,8 @@ class Diagnostics:
     def _trend(self, event: PhaseEvent) -> None:
         losses = self._losses
         n = len(losses)
-        if n < 2 * WINDOW or (n % WINDOW and n not in FLAT_CHECKS):
+        judge_flat = event.iteration in FLAT_CHECKS and event.iteration not in self._flat_judged
+        if n < 2 * WINDOW or (n % WINDOW and not judge_flat):
             return
         if self._first_median is None:
             self._first_median = statistics.median(losses[:WINDOW])
@@ -315,8 +317,27 @@ class Diagnostics:
         last = statistics.median(losses[-WINDOW:])
         if last > 3 * first and last > 3 * min(losses):
             self.add("loss-diverging", event, f"median loss rose from {first:.4g} to {last:.4g}")
-        if n in FLAT_CHECKS and abs(last - first) <= 0.01 * abs(first) and min(losses) >= 0.99 * first:
-            self.add("loss-flat", event, f"median loss {first:.4g} → {last:.4g} over {n} iterations")
+        if judge_flat:
+            self._flat_judged.add(event.iteration)
+            if last >= 0.8 * first and _no_trend(losses):
+                self.add(
+                    "loss-flat",
+                    event,
+                    f"loss shows no trend over {n} losses (median {first:.4g} → {last:.4g})",
+                )
+
+
+def _no_trend(losses: list[float]) -> bool:
+    """True when a straight-line fit neither falls nor rises by more than twice its
+    standard error: batch-to-batch noise without any learning."""
+    n = len(losses)
+    mean_x = (n - 1) / 2
+    mean_y = sum(losses) / n
+    sxx = sum((i - mean_x) ** 2 for i in range(n))
+    slope = sum((i - mean_x) * (v - mean_y) for i, v in enumerate(losses)) / sxx
+    residual = sum((v - mean_y - slope * (i - mean_x)) ** 2 for i, v in enumerate(losses)) / max(n - 2, 1)
+    stderr = math.sqrt(residual / sxx)
+    return abs(slope) <= 2 * stderr + 1e-12 * abs(mean_y)
 
 
 def diagnostics_of(stepper: Stepper) -> Diagnostics | None:
