@@ -1,0 +1,286 @@
+"""The debugger app: panes over the snapshot of the last pause, keys that drive the stepper.
+
+The training code runs in a Textual thread worker. The stepper's listener (training thread)
+only posts messages; every widget is touched from the app's own thread. While the run
+continues freely, nothing is snapshotted per phase: a timer reads the loss history and the
+last event a few times a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import traceback
+from collections.abc import Iterable
+from dataclasses import replace
+
+from textual.app import App, ComposeResult, SystemCommand
+from textual.screen import Screen
+from textual.widgets import Footer
+from textual.worker import Worker
+
+from ..engine.phases import Phase
+from ..engine.session import Session
+from ..engine.stepper import Command, Listener, Stepper, TrainingError
+from .keys import KEYS, bindings
+from .messages import Failed, Finished, Paused, StepperReady
+from .view import RunView, View
+from .widgets.error_pane import ErrorPane
+from .widgets.explain_line import ExplainLine
+from .widgets.loss_chart import LossChart
+from .widgets.panes import Panes, layout_for
+from .widgets.phase_bar import PhaseBar
+from .widgets.status_line import StatusLine
+
+#: Refreshes per second of the status line and chart while the run continues freely.
+LIVE_HZ = 12
+#: Step keys pressed while a step is still running wait in line, up to this many.
+MAX_QUEUED = 3
+
+
+class LoopstepApp(App[int]):
+    CSS_PATH = "loopstep.tcss"
+    BINDINGS = bindings()
+    TITLE = "loopstep"
+
+    def __init__(self, session: Session) -> None:
+        super().__init__()
+        self.session = session
+        self.stepper: Stepper | None = None
+        self.generation = 0
+        self.worker: Worker | None = None
+        self.view = View(title=session.title, zero_grad=session.settings.zero_grad)
+        #: Pauses drawn so far; tests and the benchmark wait on it.
+        self.pauses_drawn = 0
+        self._live_timer = None
+        self._built_stepper: Stepper | None = None
+        self._queued = 0  # commands sent that no pause has answered yet
+
+    # ----- layout ------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield StatusLine()
+        yield PhaseBar()
+        yield ExplainLine()
+        yield ErrorPane()
+        yield Panes(layout_for(self.size.width, self.size.height))
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._draw()
+        # Start the run after the first frame: building the source may import PyTorch.
+        self.call_after_refresh(self._start_run)
+
+    def on_resize(self) -> None:
+        panes = self.query_one(Panes)
+        panes.mode = layout_for(self.size.width, self.size.height)
+
+    # ----- the training thread -------------------------------------------------------------
+    def _start_run(self) -> None:
+        self.generation += 1
+        generation = self.generation
+        self.stepper = None
+        self._queued = 1  # the pause at the start answers "start"
+        loading = "loading PyTorch…" if self.session.backend == "torch" else "starting…"
+        self.view = replace(
+            self.view, state=RunView.LOADING, loading_text=loading, error=None, snapshot=None, previous=None
+        )
+        self._draw()
+        self.worker = self.run_worker(
+            lambda: self._train(generation), thread=True, name=f"training-{generation}", group="training"
+        )
+
+    def _train(self, generation: int) -> None:
+        """Runs in the worker thread: build the source, then run it to its end."""
+        listener = Listener(
+            on_pause=lambda snapshot, reason: self.post_message(Paused(generation, snapshot, reason)),
+            on_finish=lambda snapshot: self.post_message(Finished(generation, snapshot)),
+            on_error=lambda error, snapshot: self.post_message(Failed(generation, error, snapshot)),
+        )
+        try:
+            stepper = self.session.new_stepper(listener)
+        except Exception as exc:  # noqa: BLE001 - a broken factory or script is shown in the app
+            error = TrainingError(exc, "".join(traceback.format_exception(exc)), "start", None)
+            self.post_message(Failed(generation, error, None))
+            return
+        self._built_stepper = stepper  # stop_run finds it here even before StepperReady is handled
+        if generation != self.generation:
+            return
+        if stepper.settings.zero_grad != self.view.zero_grad:
+            stepper.change_settings(zero_grad=self.view.zero_grad)
+        self.post_message(StepperReady(generation, stepper))
+        stepper.run()
+
+    def on_stepper_ready(self, message: StepperReady) -> None:
+        if message.generation == self.generation:
+            self.stepper = message.stepper
+
+    def on_paused(self, message: Paused) -> None:
+        if message.generation != self.generation:
+            return
+        self._stop_live()
+        self._queued = max(0, self._queued - 1)
+        state = RunView.RUNNING if self._queued else RunView.PAUSED
+        self._show_snapshot(message.snapshot, state, message.reason)
+
+    def on_finished(self, message: Finished) -> None:
+        if message.generation != self.generation:
+            return
+        self._stop_live()
+        self._show_snapshot(message.snapshot, RunView.FINISHED, "finished")
+
+    def on_failed(self, message: Failed) -> None:
+        if message.generation != self.generation:
+            return
+        self._stop_live()
+        self.view = replace(self.view, error=message.error)
+        self._show_snapshot(message.snapshot or self.view.snapshot, RunView.FAILED, "error")
+
+    def _show_snapshot(self, snapshot, state: RunView, reason: str) -> None:
+        code = None
+        if self.session.code_for is not None:
+            code = self.session.code_for(snapshot.event if snapshot is not None else None)
+        self.view = replace(
+            self.view,
+            state=state,
+            snapshot=snapshot,
+            previous=self.view.snapshot if snapshot is not self.view.snapshot else self.view.previous,
+            reason=reason,
+            code=code,
+        )
+        self._draw()
+        self.pauses_drawn += 1
+
+    def _draw(self) -> None:
+        """Hand the view to every pane; each one redraws only if its part changed."""
+        view = self.view
+        for widget in (StatusLine, PhaseBar, ExplainLine, ErrorPane, Panes):
+            for found in self.query(widget):
+                found.show(view)
+
+    # ----- continue mode ---------------------------------------------------------------------
+    def _start_live(self) -> None:
+        if self._live_timer is None:
+            self._live_timer = self.set_interval(1 / LIVE_HZ, self._live_tick, name="live")
+
+    def _stop_live(self) -> None:
+        if self._live_timer is not None:
+            self._live_timer.stop()
+            self._live_timer = None
+
+    def _live_tick(self) -> None:
+        stepper = self.stepper
+        if stepper is None or self.view.state is not RunView.RUNNING:
+            return
+        event = stepper.last_event
+        self.query_one(StatusLine).show_live(self.view, event)
+        self.query_one(PhaseBar).show_event(event)
+        for chart in self.query(LossChart):
+            chart.show_history(stepper.history.train, stepper.history.val)
+
+    # ----- actions (every key is listed in keys.py) ------------------------------------------
+    def _send(self, command: Command) -> None:
+        if self.view.state in (RunView.FINISHED, RunView.FAILED):
+            self.notify("The run is over: press r to restart it.", timeout=3)
+            return
+        if self.stepper is None:
+            return
+        if self.view.state is RunView.RUNNING:
+            # Quick key presses queue up (a few at most) rather than being lost.
+            if self._live_timer is not None or command is Command.CONTINUE or self._queued >= MAX_QUEUED:
+                return
+        self._queued += 1
+        self.view = replace(self.view, state=RunView.RUNNING)
+        self.query_one(StatusLine).show(self.view)
+        self.stepper.send(command)
+
+    def action_step(self) -> None:
+        self._send(Command.STEP)
+
+    def action_next(self) -> None:
+        self._send(Command.NEXT)
+
+    def action_epoch(self) -> None:
+        self._send(Command.EPOCH)
+
+    def action_continue(self) -> None:
+        if self._live_timer is not None:
+            if self.stepper is not None:
+                self.stepper.request_pause()
+            return
+        if self.view.state is not RunView.PAUSED:
+            if self.view.state in (RunView.FINISHED, RunView.FAILED):
+                self.notify("The run is over: press r to restart it.", timeout=3)
+            return
+        self._send(Command.CONTINUE)
+        self._start_live()
+
+    def action_toggle_zero_grad(self) -> None:
+        zero_grad = not self.view.zero_grad
+        self.view = replace(self.view, zero_grad=zero_grad)
+        if self.stepper is not None:
+            self.stepper.change_settings(zero_grad=zero_grad)
+        self.query_one(StatusLine).show(self.view)
+        self.notify(
+            "zero_grad ON: .grad is wiped after every step."
+            if zero_grad
+            else "zero_grad OFF: each backward now adds onto .grad.",
+            timeout=3,
+        )
+
+    def action_toggle_log(self) -> None:
+        for chart in self.query(LossChart):
+            chart.log_scale = not chart.log_scale
+
+    async def action_restart(self) -> None:
+        await self.stop_run()
+        self._stop_live()
+        self._start_run()
+
+    def action_help(self) -> None:
+        from .screens.help import HelpScreen
+
+        self.push_screen(HelpScreen())
+
+    def action_quick_check(self) -> None:
+        from .screens.quick_check import QuickCheckScreen
+
+        self.push_screen(QuickCheckScreen())
+
+    async def action_quit(self) -> None:
+        self._quit_training()
+        self.exit(1 if self.view.state is RunView.FAILED else 0)
+
+    def on_unmount(self) -> None:
+        # However the app ends, the training thread must not stay blocked at a pause.
+        self._quit_training()
+
+    def _quit_training(self) -> None:
+        self.generation += 1
+        for stepper in {self.stepper, self._built_stepper} - {None}:
+            stepper.send(Command.QUIT)
+
+    async def stop_run(self) -> None:
+        """End the current run and wait until its training thread has unwound."""
+        worker = self.worker
+        self.generation += 1  # whatever the old run still posts is dropped
+        # The worker may still be building its source: keep telling whichever stepper it made.
+        while True:
+            for stepper in {self.stepper, self._built_stepper} - {None}:
+                stepper.send(Command.QUIT)
+            if worker is None or worker.is_finished:
+                break
+            await asyncio.sleep(0.01)
+        self.stepper = None
+        self._built_stepper = None
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for key in KEYS:
+            if key.action == "quit":
+                continue
+            yield SystemCommand(key.label.capitalize(), key.help, getattr(self, f"action_{key.action}"))
+
+    @property
+    def phase(self) -> Phase | None:
+        """The phase of the snapshot on screen (None before the first one)."""
+        snapshot = self.view.snapshot
+        return snapshot.event.phase if snapshot is not None and snapshot.event is not None else None

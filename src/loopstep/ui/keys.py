@@ -1,0 +1,56 @@
+"""Every key of the app in one table: the bindings, the help screen and the command palette
+are all built from it, so a new key is one new line here plus its action."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.binding import Binding
+
+from ..engine.phases import Phase
+
+
+@dataclass(frozen=True)
+class Key:
+    keys: str  # Textual key names, comma separated
+    action: str  # the app action without the "action_" prefix
+    label: str  # short, for the footer
+    help: str  # one line for the help screen and the command palette
+    footer: bool = True
+    label_keys: str = ""  # how the help screen writes the keys, when not ``keys``
+
+
+KEYS: tuple[Key, ...] = (
+    Key("s,space", "step", "step", "run one phase and pause", label_keys="s / space"),
+    Key("n", "next", "next", "run to the end of this iteration (zero_grad)"),
+    Key("e", "epoch", "epoch", "run to the end of this epoch (validate)"),
+    Key("c", "continue", "cont/pause", "continue running; press again to pause"),
+    Key("z", "toggle_zero_grad", "zero_grad", "switch optimizer.zero_grad() on or off"),
+    Key("l", "toggle_log", "log", "loss chart: switch between linear and log scale"),
+    Key("r", "restart", "restart", "start the run again from the first batch"),
+    Key("k", "quick_check", "quiz", "quick check: a few questions on the loop"),
+    Key("question_mark", "help", "help", "this help: every key and what each phase does", label_keys="?"),
+    Key("q", "quit", "quit", "quit loopstep"),
+)
+
+#: What each phase does, for the help screen.
+PHASE_HELP: dict[Phase, str] = {
+    Phase.FORWARD: "run the model on the batch: x goes in, predictions pred come out",
+    Phase.LOSS: "score the predictions against the targets y: one number, L",
+    Phase.BACKWARD: "work out dL/dθ for every parameter θ and add it into θ.grad",
+    Phase.STEP: "move every parameter a little downhill: θ ← θ − lr·θ.grad",
+    Phase.ZERO_GRAD: "wipe .grad, so the next backward does not add onto this one",
+    Phase.VALIDATE: "at the end of an epoch: eval() mode and no_grad, loss on held-out data",
+}
+
+#: Keys that are not app bindings but that the help screen lists.
+NAVIGATION_HELP: tuple[tuple[str, str], ...] = (
+    ("tab / shift+tab", "move between panes"),
+    ("arrows, pgup/pgdn", "scroll the focused pane; in the trace, walk the tree"),
+    ("enter", "tensors: show the values of the selected tensor; trace: expand or collapse"),
+    ("ctrl+p", "command palette: every action by name"),
+)
+
+
+def bindings() -> list[Binding]:
+    return [Binding(k.keys, k.action, k.label, show=k.footer, tooltip=k.help) for k in KEYS]

@@ -1,0 +1,49 @@
+"""Entry points into the app for the commands: a built-in scenario, or any Session.
+
+Textual is imported only here, on the way into the app, and the scenario's arguments are
+checked before the screen is taken over so that bad input is one plain line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+
+from ..cli import UsageError
+from ..engine.session import Session
+
+
+def _require_terminal() -> None:
+    if not sys.stdout.isatty() or not sys.stdin.isatty():
+        raise UsageError("loopstep: the app needs a terminal; use --no-tui to print the phases as text")
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    """Open the app on a built-in scenario (``loopstep demo``)."""
+    from ..scenarios import ScenarioError, scenario_session
+
+    try:
+        session = scenario_session(
+            args.scenario,
+            args.backend,
+            seed=args.seed,
+            lr=args.lr,
+            epochs=args.epochs,
+            zero_grad=not args.no_zero_grad,
+        )
+    except ScenarioError as exc:
+        raise UsageError(f"loopstep: {exc}") from None
+    if session.backend == "torch" and importlib.util.find_spec("torch") is None:
+        raise UsageError("loopstep: the torch backend needs PyTorch: pip install 'loopstep[torch]'")
+    return run_session(session)
+
+
+def run_session(session: Session) -> int:
+    """Open the app on any session. Returns 1 if the training code raised, else 0."""
+    _require_terminal()
+    from .app import LoopstepApp
+
+    app = LoopstepApp(session)
+    result = app.run()
+    return int(result or 0)

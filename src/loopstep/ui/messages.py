@@ -1,0 +1,45 @@
+"""Messages from the training thread to the app.
+
+The engine's listener callbacks run in the training thread; they only post these. The
+``generation`` says which run sent them, so a message from a run that was just restarted
+is dropped instead of drawn.
+"""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+from ..engine.snapshot import Snapshot
+from ..engine.stepper import Stepper, TrainingError
+
+
+class RunMessage(Message):
+    def __init__(self, generation: int) -> None:
+        super().__init__()
+        self.generation = generation
+
+
+class StepperReady(RunMessage):
+    def __init__(self, generation: int, stepper: Stepper) -> None:
+        super().__init__(generation)
+        self.stepper = stepper
+
+
+class Paused(RunMessage):
+    def __init__(self, generation: int, snapshot: Snapshot, reason: str) -> None:
+        super().__init__(generation)
+        self.snapshot = snapshot
+        self.reason = reason
+
+
+class Finished(RunMessage):
+    def __init__(self, generation: int, snapshot: Snapshot | None) -> None:
+        super().__init__(generation)
+        self.snapshot = snapshot
+
+
+class Failed(RunMessage):
+    def __init__(self, generation: int, error: TrainingError, snapshot: Snapshot | None) -> None:
+        super().__init__(generation)
+        self.error = error
+        self.snapshot = snapshot

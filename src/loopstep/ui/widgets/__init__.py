@@ -1,0 +1,1 @@
+"""One widget per file. Every pane has ``show(view)`` and redraws only when its part changed."""

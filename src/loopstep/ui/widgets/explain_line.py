@@ -1,0 +1,32 @@
+"""One plain sentence about what the phase just did to the numbers on screen."""
+
+from __future__ import annotations
+
+from textual.widgets import Static
+
+from ...engine.explain import explain
+from ..view import RunView, View
+
+
+class ExplainLine(Static):
+    DEFAULT_CSS = "ExplainLine { height: auto; max-height: 3; }"
+
+    def __init__(self) -> None:
+        super().__init__("", id="explain-line")
+        self._shown = ""
+
+    def show(self, view: View) -> None:
+        if view.state is RunView.LOADING:
+            text = f"{view.loading_text} The first batch appears when the run is ready."
+        elif view.state is RunView.FAILED and view.error is not None:
+            text = (
+                f"The training code raised {view.error.summary} during {view.error.phase}. "
+                "The last state is kept: look around, r restarts, q quits."
+            )
+        elif view.snapshot is None:
+            text = ""
+        else:
+            text = explain(view.previous, view.snapshot)
+        if text != self._shown:
+            self._shown = text
+            self.update(" " + text)

@@ -1,0 +1,87 @@
+"""Gradients: what sits in each parameter's .grad, next to this batch's own gradient.
+
+.grad has three looks: None (never filled or set to None), all zeros (wiped by zero_grad)
+and values. With zero_grad off, .grad is a sum over backward passes; the pane says how many,
+and shows the batch's own gradient beside the sum so the pile-up is plain to see.
+"""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from ...engine.snapshot import ParamState
+from ...engine.summary import fmt
+from ..view import View
+from .tensor_text import short
+
+
+class GradsPane(VerticalScroll):
+    DEFAULT_CSS = "GradsPane { height: 1fr; }"
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.border_title = "gradients (.grad)"
+        self._key: tuple | None = None
+
+    def compose(self):
+        yield Static("", id="grads-text")
+
+    def on_mount(self) -> None:
+        self.show(self.app.view)
+
+    def show(self, view: View) -> None:
+        snapshot = view.snapshot
+        if snapshot is None:
+            return
+        key = (snapshot.params, snapshot.grad_passes, snapshot.zero_grad_on, view.zero_grad)
+        if key == self._key:
+            return
+        self._key = key
+        self.query_one("#grads-text", Static).update(render_grads(view))
+
+
+def grad_look(grad) -> Text:
+    """None, zeros and values look different, and not by colour alone."""
+    if grad is None:
+        return Text("None", style="italic dim")
+    if grad.zeros:
+        return Text("0 (zeroed)", style="dim")
+    return Text(short(grad), style="bold")
+
+
+def render_grads(view: View) -> Group:
+    snapshot = view.snapshot
+    passes = snapshot.grad_passes
+    parts = []
+    if passes > 1:
+        parts.append(
+            Text(
+                f"zero_grad was skipped: .grad is now the sum of {passes} backward passes",
+                style="bold reverse",
+            )
+        )
+    elif not view.zero_grad:
+        parts.append(Text("zero_grad is OFF: the next backward adds onto .grad", style="bold"))
+    table = Table(box=None, expand=True, pad_edge=False, padding=(0, 1), show_edge=False)
+    table.add_column("name", no_wrap=True, overflow="ellipsis", max_width=28)
+    table.add_column("this batch", overflow="fold", ratio=2)
+    table.add_column(".grad (stored)", overflow="fold", ratio=2)
+    table.add_column("‖.grad‖", no_wrap=True)
+    table.add_column("passes", no_wrap=True, justify="right")
+    for param in snapshot.params:
+        table.add_row(*grad_row(param))
+    parts.append(table)
+    return Group(*parts)
+
+
+def grad_row(param: ParamState) -> tuple:
+    batch = (
+        Text(short(param.batch_grad), style="") if param.batch_grad is not None else Text("—", style="dim")
+    )
+    norm = fmt(param.grad.norm) if param.grad is not None else "—"
+    passes = str(param.grad_passes) if param.grad is not None else "—"
+    return param.name, batch, grad_look(param.grad), norm, passes

@@ -1,0 +1,114 @@
+"""The loss chart: training loss per iteration and validation loss per epoch, drawn by plotext.
+
+The chart holds any number of named series (a second run's curve can be added beside the
+first), and redraws only when a series or the scale changed: plotext rebuilds the whole
+canvas, so drawing on every phase would repaint it for nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from textual.reactive import reactive
+from textual.widget import Widget
+from textual_plotext import PlotextPlot
+
+from ...engine.snapshot import LossPoint
+from ..view import View
+
+
+@dataclass(frozen=True)
+class Series:
+    label: str
+    xs: tuple[float, ...]
+    ys: tuple[float, ...]
+    markers: bool = False  # points (few, e.g. one per epoch) rather than a line
+
+
+class LossChart(Widget):
+    DEFAULT_CSS = "LossChart { height: 1fr; } LossChart PlotextPlot { height: 1fr; }"
+
+    log_scale: reactive[bool] = reactive(False)
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.border_title = "loss"
+        self.series: dict[str, Series] = {}
+        self._drawn: tuple | None = None
+
+    def compose(self):
+        yield PlotextPlot()
+
+    def on_mount(self) -> None:
+        self.show(self.app.view)
+
+    def show(self, view: View) -> None:
+        snapshot = view.snapshot
+        if snapshot is None:
+            self.set_series("train", Series("train", (), ()))
+            self.set_series("val", Series("val", (), (), markers=True))
+            self._redraw()
+            return
+        self.show_history(snapshot.losses, snapshot.val_losses)
+
+    def show_history(self, train: Sequence[LossPoint], val: Sequence[LossPoint]) -> None:
+        """Called by the live timer too: cheap when nothing new arrived."""
+        count = (len(train), len(val))
+        old = self.series.get("train"), self.series.get("val")
+        if old[0] is not None and old[1] is not None and (len(old[0].xs), len(old[1].xs)) == count:
+            if not count[0] or old[0].ys[-1] == train[count[0] - 1].loss:
+                return
+        train, val = list(train[: count[0]]), list(val[: count[1]])
+        self.set_series(
+            "train", Series("train", tuple(p.iteration for p in train), tuple(p.loss for p in train))
+        )
+        self.set_series(
+            "val",
+            Series("val (epoch end)", tuple(p.iteration for p in val), tuple(p.loss for p in val), True),
+        )
+        self._redraw()
+
+    def set_series(self, name: str, series: Series) -> None:
+        """Add or replace one curve; call ``_redraw`` (or let a scale change) to draw it."""
+        self.series[name] = series
+
+    def watch_log_scale(self) -> None:
+        self._redraw()
+
+    def _redraw(self) -> None:
+        key = (tuple(self.series.values()), self.log_scale, self.size)
+        if key == self._drawn or not self.is_mounted:
+            return
+        self._drawn = key
+        plot = self.query_one(PlotextPlot)
+        plt = plot.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.title("")
+        plt.xlabel("iteration")
+        plt.yscale("log" if self.log_scale else "linear")
+        self.border_title = "loss (log scale)" if self.log_scale else "loss"
+        drawn = False
+        for series in self.series.values():
+            points = [
+                (x, y)
+                for x, y in zip(series.xs, series.ys)
+                if math.isfinite(y) and (y > 0 or not self.log_scale)
+            ]
+            if not points:
+                continue
+            xs, ys = zip(*points)
+            if series.markers:
+                plt.scatter(list(xs), list(ys), label=series.label, marker="dot")
+            else:
+                plt.plot(list(xs), list(ys), label=series.label, marker="braille")
+            drawn = True
+        if not drawn:
+            plt.title("no loss yet: step past the loss phase")
+        plot.refresh()
+
+    def on_resize(self) -> None:
+        self._drawn = None
+        self._redraw()

@@ -1,0 +1,63 @@
+"""Parameters: name, shape, value and the change made by the last step.
+
+Small tensors are written out in full, big ones as one summary line; whatever the phase
+just changed is marked (bold, underlined), which stays visible without colour.
+"""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from ..view import View
+from .tensor_text import same_values, shape_text, short
+
+CHANGED = "bold underline"
+
+
+class ParamsPane(VerticalScroll):
+    DEFAULT_CSS = "ParamsPane { height: 1fr; }"
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.border_title = "parameters"
+        self._key: tuple | None = None
+
+    def compose(self):
+        yield Static("", id="params-text")
+
+    def on_mount(self) -> None:
+        self.show(self.app.view)
+
+    def show(self, view: View) -> None:
+        snapshot = view.snapshot
+        if snapshot is None:
+            return
+        key = (snapshot.params, view.previous.params if view.previous is not None else None)
+        if key == self._key:
+            return
+        self._key = key
+        self.query_one("#params-text", Static).update(render_params(view))
+
+
+def render_params(view: View) -> Table | Text:
+    snapshot = view.snapshot
+    before = {p.name: p for p in view.previous.params} if view.previous is not None else {}
+    if not snapshot.params:
+        return Text("This model has no parameters.", style="dim")
+    table = Table(box=None, expand=True, pad_edge=False, padding=(0, 1), show_edge=False)
+    table.add_column("name", no_wrap=True, overflow="ellipsis", max_width=28)
+    table.add_column("shape", no_wrap=True)
+    table.add_column("value", overflow="fold", ratio=3)
+    table.add_column("Δ last step", overflow="fold", ratio=2)
+    for param in snapshot.params:
+        old = before.get(param.name)
+        changed = old is not None and not same_values(old.value, param.value)
+        value = Text(short(param.value), style=CHANGED if changed else "")
+        change = Text(
+            short(param.change) if param.change is not None else "—", style="" if param.change else "dim"
+        )
+        table.add_row(param.name, shape_text(param.shape), value, change)
+    return table

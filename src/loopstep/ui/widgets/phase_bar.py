@@ -1,0 +1,53 @@
+"""The phase bar: forward · loss · backward · step · zero_grad (· validate), the one just run marked.
+
+The mark does not rely on colour (brackets and reverse video), so it reads with NO_COLOR.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from ...engine.phases import TRAINING_PHASES, Phase, PhaseEvent
+from ..view import View
+
+
+class PhaseBar(Static):
+    DEFAULT_CSS = "PhaseBar { height: 1; }"
+
+    def __init__(self) -> None:
+        super().__init__("", id="phase-bar")
+        self._key: tuple | None = None
+
+    def show(self, view: View) -> None:
+        snapshot = view.snapshot
+        self.show_event(snapshot.event if snapshot is not None else None)
+
+    def show_event(self, event: PhaseEvent | None) -> None:
+        key = (event.phase, event.skipped) if event is not None else None
+        if key == self._key and self._key is not None:
+            return
+        self._key = key
+        self.update(render_bar(event))
+
+
+def render_bar(event: PhaseEvent | None) -> Text:
+    current = event.phase if event is not None else None
+    phases = list(TRAINING_PHASES)
+    if current is Phase.VALIDATE:
+        phases.append(Phase.VALIDATE)
+    text = Text(" ", no_wrap=True, overflow="ellipsis")
+    for index, phase in enumerate(phases):
+        if index:
+            text.append(" · ", style="dim")
+        label = phase.value
+        skipped = phase is Phase.ZERO_GRAD and event is not None and event.skipped and current is phase
+        if skipped:
+            label += " ✗ skipped"
+        if phase is current:
+            text.append(f"▶ {label} ◀", style="bold reverse" + (" strike" if skipped else ""))
+        else:
+            text.append(label)
+    if current is None:
+        text.append("   (nothing has run yet)", style="dim")
+    return text

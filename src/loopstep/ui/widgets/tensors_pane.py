@@ -1,0 +1,92 @@
+"""The batch's tensors (x, y, pred, loss) as one-line summaries; selecting one shows its values.
+
+Values come from the snapshot's preview, so a big tensor shows its leading elements and
+says how many it leaves out.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from rich.text import Text
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+from ...engine.summary import TensorSummary
+from ..view import View
+
+#: Most values printed by the viewer; numpy elides the middle of anything bigger.
+SHOWN_VALUES = 400
+
+
+class TensorsPane(Vertical):
+    DEFAULT_CSS = """
+    TensorsPane { height: 1fr; }
+    TensorsPane OptionList { height: auto; max-height: 6; border: none; padding: 0; }
+    TensorsPane #tensor-values { height: 1fr; }
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.border_title = "tensors (enter shows values)"
+        self._key: tuple | None = None
+        self._tensors: dict[str, TensorSummary] = {}
+        self.selected: str | None = None
+
+    def compose(self):
+        yield OptionList(id="tensor-list")
+        with VerticalScroll(id="tensor-values"):
+            yield Static("", id="tensor-values-text")
+
+    def on_mount(self) -> None:
+        self.show(self.app.view)
+
+    def show(self, view: View) -> None:
+        snapshot = view.snapshot
+        if snapshot is None:
+            return
+        tensors = snapshot.tensors
+        key = tuple((name, t) for name, t in tensors.items())
+        if key == self._key:
+            return
+        self._key = key
+        self._tensors = dict(tensors)
+        options = self.query_one(OptionList)
+        highlighted = options.highlighted
+        options.clear_options()
+        options.add_options(
+            [
+                Option(Text.assemble((f"{name:<5}", "bold"), " ", t.describe()), id=name)
+                for name, t in tensors.items()
+            ]
+        )
+        if highlighted is not None and highlighted < len(tensors):
+            options.highlighted = highlighted
+        self._show_values()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.selected = event.option.id
+        self._show_values()
+
+    def _show_values(self) -> None:
+        target = self.query_one("#tensor-values-text", Static)
+        if self.selected is None:
+            target.update(Text("Select a tensor to see its values.", style="dim"))
+            return
+        summary = self._tensors.get(self.selected)
+        if summary is None:
+            target.update(Text(f"{self.selected}: not computed in this phase yet.", style="dim"))
+            return
+        target.update(Text(f"{self.selected} {summary.describe()}\n") + Text(values_text(summary)))
+
+
+def values_text(summary: TensorSummary) -> str:
+    if summary.preview is None:
+        return "(values not kept)"
+    full = summary.values()
+    with np.printoptions(threshold=SHOWN_VALUES, edgeitems=4, precision=4, suppress=True, linewidth=72):
+        if full is not None:
+            return np.array2string(full)
+        shown = np.array2string(summary.preview[:SHOWN_VALUES])
+    return f"first {min(SHOWN_VALUES, summary.preview.size)} of {summary.numel} values (flattened):\n{shown}"

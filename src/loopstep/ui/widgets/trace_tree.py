@@ -1,0 +1,106 @@
+"""The computation trace as a tree: forward and loss ops in order, then the autograd graph
+from the loss down to each parameter with the gradient that reached it.
+
+Graph nodes are added when their parent is expanded, so a big model's graph costs nothing
+until someone opens it; repeated identical blocks arrive already collapsed (×N).
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Tree
+from textual.widgets.tree import TreeNode
+
+from ...engine.trace import GraphNode, Trace, TraceOp
+from ..view import View
+from .tensor_text import shape_text, short
+
+#: Graphs with at most this many nodes open fully; bigger ones open one level.
+OPEN_FULLY = 40
+
+
+class TraceTree(Tree):
+    DEFAULT_CSS = "TraceTree { height: 1fr; }"
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__("trace", **kwargs)
+        self.border_title = "computation trace"
+        self.show_root = False
+        self._trace: Trace | None = None
+
+    def on_mount(self) -> None:
+        self.show(self.app.view)
+
+    def show(self, view: View) -> None:
+        snapshot = view.snapshot
+        trace = snapshot.trace if snapshot is not None else None
+        if trace is None or trace == self._trace:
+            return
+        self._trace = trace
+        self.clear()
+        fill_tree(self.root, trace)
+
+    def on_tree_node_expanded(self, event: Tree.NodeExpanded) -> None:
+        node = event.node
+        if isinstance(node.data, GraphNode) and not node.children:
+            add_graph_children(node, node.data, depth=1)
+
+
+def fill_tree(root: TreeNode, trace: Trace) -> None:
+    if not trace.ops_recorded and not trace.ops:
+        root.add_leaf(
+            Text("forward ops were not recorded while running freely: step to see them", style="dim")
+        )
+    forward = [op for op in trace.ops if op.phase != "loss"]
+    loss = [op for op in trace.ops if op.phase == "loss"]
+    for title, ops in (("forward", forward), ("loss", loss)):
+        if ops:
+            branch = root.add(Text(f"{title} ({len(ops)} ops)", style="bold"), expand=True)
+            for op in ops:
+                branch.add_leaf(op_label(op))
+    if trace.formulas:
+        branch = root.add(Text("formulas", style="bold"), expand=True)
+        for line in trace.formulas:
+            branch.add_leaf(line)
+    if trace.graph is not None:
+        full = trace.graph.count() <= OPEN_FULLY
+        branch = root.add(Text("backward: loss → parameters", style="bold"), expand=True)
+        node = branch.add(graph_label(trace.graph), data=trace.graph, expand=True)
+        add_graph_children(node, trace.graph, depth=10_000 if full else 1)
+    for note in trace.notes:
+        root.add_leaf(Text(note, style="dim"))
+    if trace.empty and trace.ops_recorded:
+        root.add_leaf(Text("nothing computed yet in this iteration", style="dim"))
+
+
+def add_graph_children(node: TreeNode, graph: GraphNode, depth: int) -> None:
+    for child in graph.children:
+        if child.children and not child.shared:
+            sub = node.add(graph_label(child), data=child, expand=depth > 1)
+            if depth > 1:
+                add_graph_children(sub, child, depth - 1)
+        else:
+            node.add_leaf(graph_label(child), data=child)
+
+
+def op_label(op: TraceOp) -> Text:
+    inputs = " ".join(shape_text(s) for s in op.inputs)
+    text = Text.assemble((f"{op.index:>3} ", "dim"), (op.op, "bold"), f" {inputs} → {shape_text(op.output)}")
+    if op.module:
+        text.append(f"  {op.module}", style="italic")
+    if op.summary:
+        text.append(f"  {op.summary}", style="dim")
+    return text
+
+
+def graph_label(node: GraphNode) -> Text:
+    text = Text(node.name)
+    if node.repeat > 1:
+        text.append(f" ×{node.repeat}", style="bold")
+    if node.param is not None:
+        text.append(f" → {node.param}", style="bold")
+        if node.grad is not None:
+            text.append(f"  grad {short(node.grad)}")
+    if node.shared:
+        text.append("  (shown above)", style="dim")
+    return text
