@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "replay": "step through a run recorded with --record",
     "export": "export a recording's losses as CSV",
     "serve": "serve the app to a web browser (127.0.0.1 by default)",
+    "check": "run a training loop for a few iterations and report likely bugs",
 }
 
 
