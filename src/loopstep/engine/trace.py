@@ -24,7 +24,7 @@ class TraceOp:
     phase: str = "forward"  # "forward" or "loss"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity equality: real graphs are too deep to compare recursively
 class GraphNode:
     """A node of the autograd graph, from the loss's grad_fn down to the parameters' leaves.
 
@@ -41,7 +41,20 @@ class GraphNode:
     shared: bool = False  # already shown elsewhere in the tree (a node with several parents)
 
     def count(self) -> int:
-        return 1 + sum(child.count() for child in self.children)
+        total, stack = 0, [self]
+        while stack:
+            node = stack.pop()
+            total += 1
+            stack.extend(node.children)
+        return total
+
+    def walk(self):
+        """Every node, parents before children, without recursion."""
+        stack = [self]
+        while stack:
+            node = stack.pop()
+            yield node
+            stack.extend(reversed(node.children))
 
 
 @dataclass(frozen=True)

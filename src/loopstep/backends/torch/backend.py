@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -13,6 +13,7 @@ from torch import nn
 from ...engine.snapshot import ParamState
 from ...engine.summary import TensorSummary
 from ...engine.trace import Trace
+from .probe import TorchProbe
 from .watch import ModelWatch
 
 
@@ -38,6 +39,7 @@ class TorchBackend:
         self.loss_fn = loss_fn
         self.device = torch.device(device) if device is not None else _model_device(model)
         self.watch = ModelWatch(model)
+        self.probe = TorchProbe(model, [optimizer])
         self.x: Any = None
         self.y: Any = None
         self.pred: Any = None
@@ -157,6 +159,9 @@ class TorchBackend:
 
     def tensor_values(self, name: str) -> np.ndarray | None:
         return self.watch.tensor_values(name)
+
+    def export_arrays(self, names: Sequence[str], max_numel: int | None = None) -> dict:
+        return self.watch.export_arrays(names, max_numel)
 
 
 def _model_device(model: nn.Module) -> torch.device | None:

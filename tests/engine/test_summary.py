@@ -1,0 +1,39 @@
+"""Tensor summaries agree between the NumPy and torch paths, and flag NaN, Inf and all-zeros."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from loopstep.backends.torch.stats import summarize_many
+from loopstep.engine.summary import summarize_array
+
+
+@pytest.mark.parametrize("shape", [(1,), (7,), (32, 3), (200, 300)])
+def test_torch_and_numpy_summaries_agree(shape):
+    data = np.random.default_rng(1).normal(3.0, 2.0, size=shape)
+    a = summarize_array(data)
+    b = summarize_many([torch.from_numpy(data)])[0]
+    for field in ("norm", "mean", "std", "min", "max"):
+        assert getattr(b, field) == pytest.approx(getattr(a, field), rel=1e-9, abs=1e-12), field
+    assert a.shape == b.shape == shape
+    assert a.nan == b.nan == 0 and not a.zeros and not b.zeros
+
+
+def test_nonfinite_values_are_counted():
+    t = torch.tensor([1.0, float("nan"), float("inf"), float("-inf"), float("nan")])
+    s = summarize_many([t])[0]
+    assert (s.nan, s.inf) == (2, 2)
+    assert "NaN!2" in s.describe() and "Inf!2" in s.describe()
+    a = summarize_array(t.numpy())
+    assert (a.nan, a.inf) == (2, 2)
+
+
+def test_zeros_none_and_previews():
+    zero, missing, big = summarize_many([torch.zeros(3, 3), None, torch.arange(10000.0)])
+    assert zero.zeros and "all zeros" in zero.describe()
+    assert missing is None
+    assert big.preview.size == 4096 and big.values() is None
+    assert big.max == 9999.0 and not big.is_small
+    assert zero.values().shape == (3, 3)
