@@ -26,9 +26,10 @@ import sys, time
 import torch
 from torch import nn
 
-size, iterations, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+size, iterations, out, device = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 torch.manual_seed(0)
 torch.set_num_threads(1)
+on_gpu = device != "cpu"
 if size == "tiny":
     model = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 1))
     x, y = torch.randn(32, 16), torch.randn(32, 1)
@@ -38,6 +39,7 @@ else:
         nn.Linear(2048, 2048), nn.ReLU(), nn.Linear(2048, 512),
     )
     x, y = torch.randn(32, 1024), torch.randn(32, 512)
+model, x, y = model.to(device), x.to(device), y.to(device)
 optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
 loss_fn = nn.MSELoss()
 
@@ -49,18 +51,26 @@ def train(n):
         optimizer.step()
         optimizer.zero_grad()
 
+# CPU time of the process on a (possibly shared) CPU; wall time on a GPU, after a sync.
+clock = time.perf_counter if on_gpu else time.process_time
 train(3)  # warm-up
-start = time.process_time()
+if on_gpu:
+    torch.cuda.synchronize()
+start = clock()
 train(iterations)
-elapsed = time.process_time() - start
+if on_gpu:
+    torch.cuda.synchronize()
+elapsed = clock() - start
 with open(out, "w") as handle:
     handle.write(repr(elapsed))
 """
 
 
-def run_once(script: Path, size: str, iterations: int, under_loopstep: bool, folder: Path) -> float:
+def run_once(
+    script: Path, size: str, iterations: int, under_loopstep: bool, folder: Path, device: str
+) -> float:
     out = folder / "elapsed.txt"
-    args = [str(script), size, str(iterations), str(out)]
+    args = [str(script), size, str(iterations), str(out), device]
     if under_loopstep:
         command = [sys.executable, "-m", "loopstep", "run", "--no-tui", "--continue", *args]
     else:
@@ -74,16 +84,19 @@ def run_once(script: Path, size: str, iterations: int, under_loopstep: bool, fol
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         script = folder / "train.py"
         script.write_text(SCRIPT)
-        for size, iterations in (("tiny", 3000), ("10M", 40)):
+        sizes = (("tiny", 3000), ("10M", 40)) if args.device == "cpu" else (("tiny", 3000), ("10M", 1000))
+        print(f"device: {args.device}", flush=True)
+        for size, iterations in sizes:
             plain, hooked = [], []
             for _ in range(args.repeats):  # alternated, so drift hits both sides alike
-                plain.append(run_once(script, size, iterations, False, folder))
-                hooked.append(run_once(script, size, iterations, True, folder))
+                plain.append(run_once(script, size, iterations, False, folder, args.device))
+                hooked.append(run_once(script, size, iterations, True, folder, args.device))
             ratio = min(hooked) / min(plain)
             print(
                 f"{size:>5} model, {iterations} iterations: plain {min(plain):.3f} s, "
