@@ -64,7 +64,7 @@ def test_cuda_amp_script_matches_plain_run(tmp_path, loopstep_env):
     assert run.returncode == 0, run.stderr
     events = [json.loads(line) for line in run.stdout.splitlines()]
     phases = [e["phase"] for e in events]
-    # GradScaler may skip a step (inf/nan grads): then that iteration shows no step phase.
-    assert phases[:5] == ["zero_grad", "forward", "loss", "backward", "step"]
+    # GradScaler skips a step when the scaled grads overflow: that micro-batch shows no step.
+    assert phases[:4] == ["zero_grad", "forward", "loss", "backward"] and "step" in phases
     losses = [e["loss"] for e in events if e["phase"] == "loss"]
     assert losses == pytest.approx(json.loads(plain.read_text())[: len(losses)], rel=1e-3)
