@@ -82,6 +82,19 @@ def _has_params(module: nn.Module) -> bool:
     return False
 
 
+class _ParamOwners:
+    """Whether a module has parameters, remembered: asking torch costs ~30 µs a call."""
+
+    def __init__(self) -> None:
+        self._known: dict[int, tuple[nn.Module, bool]] = {}
+
+    def __call__(self, module: nn.Module) -> bool:
+        known = self._known.get(id(module))
+        if known is None or known[0] is not module:
+            known = self._known[id(module)] = (module, _has_params(module))
+        return known[1]
+
+
 class Interceptor:
     """Context manager: everything it installs on enter is removed on exit."""
 
@@ -94,6 +107,7 @@ class Interceptor:
         self.busy = False  # inside a wrapped backward or zero_grad: nested calls are torch's own
         self.narrowed = False
         self.loss_modules: dict[int, nn.Module] = {}
+        self._has_params = _ParamOwners()
         self._global_handles: list = []
         self._instance_handles: list = []
         self._patches: list[tuple[Any, str, Any]] = []
@@ -191,7 +205,7 @@ class Interceptor:
             self.loss_modules.setdefault(id(module), module)
             self.tracker.before_loss()
             role = _LOSS
-        elif _has_params(module):
+        elif self._has_params(module):
             role = _TRAIN if self.tracker.before_forward(module, args) else _VAL
         else:
             role = _OTHER
