@@ -49,10 +49,15 @@ def is_user_file(filename: str) -> bool:
 def user_location(skip: int = 1) -> SourceLocation | None:
     """The innermost frame of the user's code on the calling thread's stack."""
     frame = sys._getframe(skip)
+    known = _USER_FILES  # inlined lookups: this runs for every phase, continue mode too
     while frame is not None:
         code = frame.f_code
-        if is_user_file(code.co_filename):
-            return SourceLocation(code.co_filename, frame.f_lineno, code.co_name)
+        filename = code.co_filename
+        mine = known.get(filename)
+        if mine is None:
+            mine = is_user_file(filename)
+        if mine:
+            return SourceLocation(filename, frame.f_lineno, code.co_name)
         frame = frame.f_back
     return None
 

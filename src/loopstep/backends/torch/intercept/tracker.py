@@ -139,8 +139,8 @@ class PhaseTracker:
     def _emit(self, phase: Phase, location: SourceLocation | None = None, **fields: Any) -> None:
         if self.validation is not None and phase is not Phase.VALIDATE:
             self._flush_validation()
-        if phase is not Phase.VALIDATE:
-            self.shown.shown_mode = None
+        if phase is not Phase.VALIDATE and self.current is not None:
+            self.current.shown_mode = None
         event = PhaseEvent(
             phase,
             self.epoch,
