@@ -61,6 +61,10 @@ LOSS_FUNCTIONS = (
 _INNER, _OTHER, _LOSS, _TRAIN, _VAL = range(5)
 
 _installed: Interceptor | None = None
+#: Held while an interceptor is installed: a restarted run waits for the previous one to unwind.
+_install_lock = threading.Lock()
+#: Seconds a new run waits for the previous one to remove its hooks.
+INSTALL_WAIT = 30.0
 
 #: torch warns that global hooks fire once more for a compiled module's wrapper; the
 #: tracker counts only the outermost call, so the warning would only confuse the user.
@@ -117,9 +121,17 @@ class Interceptor:
     # ----- install / remove -------------------------------------------------------------------
     def __enter__(self) -> Interceptor:
         global _installed
-        if _installed is not None:
+        if not _install_lock.acquire(timeout=INSTALL_WAIT):
             raise RuntimeError("loopstep is already intercepting a script in this process")
         _installed = self
+        try:
+            self._install()
+        except BaseException:
+            self.remove()
+            raise
+        return self
+
+    def _install(self) -> None:
         self.thread_id = _get_ident()
         self._global_handles = [
             module_api.register_module_forward_pre_hook(self._pre_forward),
@@ -144,7 +156,6 @@ class Interceptor:
         warnings.filterwarnings("ignore", message=_COMPILE_WARNING)
         self._warning_filter = warnings.filters[0]
         self.active = True
-        return self
 
     def __exit__(self, *exc: object) -> None:
         self.remove()
@@ -166,6 +177,7 @@ class Interceptor:
         self._warning_filter = None
         if _installed is self:
             _installed = None
+            _install_lock.release()
 
     def _patch(self, owner: Any, name: str, replacement: Any) -> None:
         self._patches.append((owner, name, owner.__dict__[name]))
