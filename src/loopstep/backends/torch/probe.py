@@ -92,7 +92,11 @@ class TorchProbe:
 
     def mode_layers(self) -> tuple[str, ...]:
         kinds = (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._BatchNorm)
-        return tuple(clean_name(n) for n, m in self.model.named_modules() if isinstance(m, kinds))
+        return tuple(
+            f"{clean_name(n) or 'model'} ({type(m).__name__})"
+            for n, m in self.model.named_modules()
+            if isinstance(m, kinds)
+        )
 
     def params_finite(self) -> bool:
         values = [p.detach() for _, p in self.named]
