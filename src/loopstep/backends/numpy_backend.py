@@ -7,7 +7,7 @@ torch's does, so both backends tell the same story with the same numbers.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -173,6 +173,16 @@ class NumpyLinReg:
         if value is None and name == "loss" and self.loss is not None:
             return np.array(self.loss)
         return None if value is None else np.array(value, copy=True)
+
+    def export_arrays(self, names: Sequence[str], max_numel: int | None = None) -> dict:
+        """Copies of the named tensors for a recording (summaries above ``max_numel`` elements)."""
+        out: dict = {}
+        for name in names:
+            value = self.tensor_values(name)
+            if value is not None and max_numel is not None and value.size > max_numel:
+                value = summarize_array(value, keep=0)
+            out[name] = value
+        return out
 
     def trace(self) -> Trace:
         formulas = self._formulas()

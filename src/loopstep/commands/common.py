@@ -1,10 +1,17 @@
-"""Arguments and helpers shared by the commands that run a built-in scenario."""
+"""Arguments and helpers shared by the commands that run a built-in scenario, record or replay."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from ..cli import UsageError, int_arg, positive_float, positive_int
+
+if TYPE_CHECKING:
+    from ..engine.session import Session
 
 
 def add_scenario_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,3 +40,147 @@ def build_scenario(args: argparse.Namespace):
                 "loopstep: the torch backend needs PyTorch: pip install 'loopstep[torch]'"
             ) from None
         raise
+
+
+def scenario_session_from_args(args: argparse.Namespace, max_iterations: int | None = None) -> Session:
+    """A Session for the scenario the arguments name; bad arguments fail here, before any UI."""
+    from ..scenarios import scenario_session
+
+    first = [build_scenario(args)]  # checks everything (and imports torch) now
+    session = scenario_session(
+        args.scenario,
+        args.backend,
+        seed=args.seed,
+        lr=args.lr,
+        epochs=args.epochs,
+        zero_grad=not args.no_zero_grad,
+        max_iterations=max_iterations,
+    )
+    fresh = session.make_source
+
+    def make_source():
+        return first.pop() if first else fresh()
+
+    return replace(session, make_source=make_source)
+
+
+# ----- recordings ------------------------------------------------------------------------------
+def add_record_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--record", metavar="PATH", help="record every phase to PATH (replay it later)")
+    parser.add_argument(
+        "--record-tensors",
+        choices=("summary", "small", "all"),
+        default="small",
+        help="values of tensors up to 65536 elements (small, default), of all, or summaries only",
+    )
+
+
+def check_writable(path: str) -> None:
+    """Fail now, with one line, if a recording cannot be written to ``path``."""
+    if not path:
+        raise UsageError("loopstep: --record needs a file name")
+    if os.path.isdir(path):
+        raise UsageError(f"loopstep: cannot record to {path}: it is a directory")
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise UsageError(f"loopstep: cannot record to {path}: no such directory {parent}")
+    try:
+        with open(path, "ab"):
+            pass
+    except OSError as exc:
+        raise UsageError(f"loopstep: cannot record to {path}: {exc.strerror or exc}") from None
+
+
+def recorded(session: Session, args: argparse.Namespace) -> Session:
+    """The session, recorded to ``--record PATH`` when given (for demo, trace and run)."""
+    path = getattr(args, "record", None)
+    if path is None:
+        return session
+    from ..engine.recording import record_session
+
+    check_writable(path)
+    return record_session(session, path, getattr(args, "record_tensors", "small"))
+
+
+def open_recording(path: str):
+    """Read and check a recording, or fail with one line (exit 2)."""
+    from ..engine.recording import RecordingError, read_recording
+
+    try:
+        return read_recording(path)
+    except RecordingError as exc:
+        message = str(exc)
+        raise UsageError(message if message.startswith("loopstep:") else f"loopstep: {message}") from None
+
+
+# ----- text mode and the app ---------------------------------------------------------------------
+def require_terminal(command: str) -> None:
+    """The app needs a terminal: refuse a pipe or a file with a hint, before anything starts.
+
+    Under ``loopstep serve`` the app talks to a browser through pipes, which is fine.
+    """
+    if "web_driver" in os.environ.get("TEXTUAL_DRIVER", ""):
+        return
+    if not sys.stdout.isatty() or not sys.stdin.isatty():
+        raise UsageError(
+            f"loopstep: {command} opens an interactive app but stdout is not a terminal; "
+            "use --no-tui for the text stream"
+        )
+
+
+def open_app(session: Session, command: str) -> int:
+    require_terminal(command)
+    try:
+        from ..ui.launch import run_session
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.startswith("loopstep.ui"):
+            raise UsageError(
+                f"loopstep: the app is not part of this install; use {command} --no-tui"
+            ) from None
+        raise
+    from ..engine.recording import closing_on_hangup
+
+    with closing_on_hangup():
+        return int(run_session(session) or 0)
+
+
+def stream_session(session: Session, fmt: str = "text", out=None) -> int:
+    """Run the session to its end, printing every phase (the ``loopstep trace`` stream).
+
+    Returns 0, 1 if the training code failed, or 128+signal after SIGHUP/SIGTERM (the
+    recording, if any, is closed first).
+    """
+    from ..engine import Command, StopRun
+    from ..engine.recording import RecordedFailure, closing_on_hangup
+    from ..engine.text_format import StreamWriter
+
+    out = out if out is not None else sys.stdout
+    writer = StreamWriter(out, fmt)
+
+    # With stop conditions only the stops are printed, each with its reason.
+    stops_only = bool(session.conditions)
+
+    def every_phase(snapshot, reason):
+        if stops_only and reason == "start":
+            return Command.CONTINUE
+        try:
+            writer.write(snapshot, reason if stops_only else None)
+        except BrokenPipeError:  # the reader went away (| head): stop quietly
+            raise StopRun from None
+        return Command.CONTINUE if stops_only else Command.STEP
+
+    stepper = session.new_stepper(controller=every_phase, pause_at_start=stops_only)
+    with closing_on_hangup() as received:
+        stepper.run()
+    try:
+        out.flush()
+    except BrokenPipeError:
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keep the interpreter's exit flush quiet
+    if received:
+        return 128 + received[0]
+    error = stepper.error
+    if error is not None:
+        if not isinstance(error.exception, RecordedFailure):
+            sys.stderr.write(error.traceback)
+        return 1
+    return 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -159,6 +159,9 @@ class TorchBackend:
 
     def tensor_values(self, name: str) -> np.ndarray | None:
         return self.watch.tensor_values(name)
+
+    def export_arrays(self, names: Sequence[str], max_numel: int | None = None) -> dict:
+        return self.watch.export_arrays(names, max_numel)
 
 
 def _model_device(model: nn.Module) -> torch.device | None:

@@ -4,7 +4,7 @@ the computation trace. Shared by the loops loopstep owns and by intercepted scri
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import torch
@@ -17,6 +17,11 @@ from .graph import build_graph
 from .recorder import OpRecorder
 from .stats import summarize_many
 
+#: Dtypes NumPy has no twin for: exported as float32.
+_NO_NUMPY_TWIN = frozenset(
+    {torch.bfloat16, *(getattr(torch, n) for n in ("float8_e4m3fn", "float8_e5m2") if hasattr(torch, n))}
+)
+
 
 def clean_name(name: str) -> str:
     """torch.compile wraps the model as ``_orig_mod``: show the user's own names."""
@@ -27,6 +32,7 @@ class ModelWatch:
     def __init__(self, model: nn.Module) -> None:
         self.model = model
         self.named = [(clean_name(n), p) for n, p in model.named_parameters()]
+        self._by_name = dict(self.named)
         self.tensors_live: dict[str, torch.Tensor] = {}
         self.batch_grads: dict[str, torch.Tensor] = {}
         self.before_step: dict[str, torch.Tensor] | None = None
@@ -153,6 +159,52 @@ class ModelWatch:
         if tensor is None:
             return None
         return tensor.detach().to("cpu", torch.float64 if not tensor.is_complex() else None).numpy().copy()
+
+    def export_arrays(self, names: Sequence[str], max_numel: int | None = None) -> dict:
+        """The named tensors as NumPy arrays, for a recording.
+
+        CPU tensors come back as views that share memory with the live tensors: the caller
+        copies them before the next phase. Tensors on a device are copied to the host in
+        one transfer per device and dtype; tensors above ``max_numel`` elements come back
+        as summaries (one sync for all); a ``.grad`` that is None maps to None.
+        """
+        params = self._by_name
+        live = self.tensors_live
+        out: dict = {}
+        on_device: dict[tuple, list[tuple[str, torch.Tensor]]] = {}
+        large: list[tuple[str, torch.Tensor]] = []
+        for name in names:
+            tensor = live.get(name)
+            if tensor is None:
+                tensor = params.get(name)
+            if tensor is None and name.endswith(".grad") and name[:-5] in params:
+                tensor = params[name[:-5]].grad
+                if tensor is None:
+                    out[name] = None
+                    continue
+            if tensor is None:
+                continue
+            if max_numel is not None and tensor.numel() > max_numel:
+                large.append((name, tensor))
+            elif tensor.is_cpu and tensor.dtype not in _NO_NUMPY_TWIN:
+                out[name] = tensor.detach().numpy()
+            else:
+                on_device.setdefault((tensor.device, tensor.dtype), []).append((name, tensor))
+        with torch.no_grad():
+            for (_, dtype), items in on_device.items():
+                flat = torch.cat([t.detach().reshape(-1) for _, t in items])
+                if dtype in _NO_NUMPY_TWIN:
+                    flat = flat.float()
+                host = flat.cpu().numpy()
+                offset = 0
+                for name, tensor in items:
+                    n = tensor.numel()
+                    out[name] = host[offset : offset + n].reshape(tuple(tensor.shape))
+                    offset += n
+        if large:
+            summaries = summarize_many([t for _, t in large], keep=0)
+            out.update({name: s for (name, _), s in zip(large, summaries)})
+        return out
 
     def trace(self) -> Trace:
         return Trace(ops=tuple(self.ops), graph=self.graph, ops_recorded=self.ops_recorded)

@@ -1,0 +1,76 @@
+"""Cost of --record in continue mode on the mlp scenario, and the bytes it writes.
+
+Prints the ratio of a recorded run's time to an unrecorded one's (target: at most 1.15),
+measured in the same process, alternating the two, best of several rounds, and the bytes
+per iteration for each --record-tensors policy.
+
+    python bench/record.py [--epochs 40] [--rounds 5] [--scenario mlp]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+
+from loopstep.engine import Command
+from loopstep.engine.recording import read_recording, record_session
+from loopstep.scenarios import scenario_session
+
+TARGET = 1.15
+
+
+def timed_run(session) -> tuple[float, int]:
+    """Seconds for one run in continue mode, and the iterations it made."""
+    stepper = session.new_stepper(controller=lambda snapshot, reason: Command.CONTINUE)
+    start = time.perf_counter()
+    stepper.run()
+    elapsed = time.perf_counter() - start
+    if stepper.error is not None:
+        raise SystemExit(stepper.error.traceback)
+    return elapsed, stepper.last_event.iteration + 1
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenario", default="mlp")
+    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    import torch
+
+    # One thread: on a tiny model extra threads only measure contention with other processes.
+    torch.set_num_threads(1)
+
+    plain = scenario_session(args.scenario, epochs=args.epochs)
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "run.lsr")
+        recorded = record_session(plain, path, "small")
+        timed_run(plain)  # warm up: imports, allocator, first-call costs
+        timed_run(recorded)
+        base, rec = [], []
+        for _ in range(args.rounds):
+            t, iterations = timed_run(plain)
+            base.append(t)
+            t, _ = timed_run(recorded)
+            rec.append(t)
+        ratio = min(rec) / min(base)
+        print(f"scenario {args.scenario}: {iterations} iterations, continue mode, best of {args.rounds}")
+        print(f"  not recording: {min(base) * 1000 / iterations:.3f} ms/iteration")
+        print(f"  recording:     {min(rec) * 1000 / iterations:.3f} ms/iteration")
+        verdict = "ok" if ratio <= TARGET else "OVER TARGET"
+        print(f"  ratio {ratio:.3f} (target <= {TARGET}) {verdict}")
+        for policy in ("summary", "small", "all"):
+            policy_path = os.path.join(folder, f"{policy}.lsr")
+            timed_run(record_session(plain, policy_path, policy))
+            size = os.path.getsize(policy_path)
+            phases = len(read_recording(policy_path).phases)
+            print(
+                f"  --record-tensors {policy:<7}: {size / iterations:,.0f} bytes/iteration "
+                f"({size / 1e6:.2f} MB for {iterations} iterations, {phases} phases)"
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""Recordings: a run written to one append-only file, and replayed through the stepper.
+
+``record_session`` wraps any Session so its runs are recorded; ``read_recording`` checks a
+file and ``replay_session`` makes a Session that replays it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ..session import Session
+from .format import POLICIES, VERSION, RecordingError
+from .reader import RecordedPhase, Recording, read_recording
+from .replay import RecordedFailure, ReplayInspector, ReplaySource, replay_session
+from .signals import closing_on_hangup
+from .writer import HangUp, RecordingSource
+
+
+def record_session(session: Session, path: str, policy: str = "small") -> Session:
+    """The same session, with every run it starts recorded to ``path`` (a restart starts the file anew)."""
+    meta: dict = {
+        "title": session.title,
+        "scenario": session.scenario,
+        "backend": session.backend,
+        "settings": [bool(session.settings.zero_grad), session.settings.lr],
+    }
+    if session.code_for is not None:
+        try:
+            view = session.code_for(None)
+            meta["code"] = {"text": view.text, "path": view.path}
+        except Exception:  # noqa: BLE001 - the code pane is optional in a recording
+            pass
+    make_inner = session.make_source
+
+    def make_source():
+        return RecordingSource(make_inner(), path, policy, meta)
+
+    return replace(session, make_source=make_source)
+
+
+__all__ = [
+    "POLICIES",
+    "VERSION",
+    "HangUp",
+    "RecordedFailure",
+    "RecordedPhase",
+    "Recording",
+    "RecordingError",
+    "RecordingSource",
+    "ReplayInspector",
+    "ReplaySource",
+    "closing_on_hangup",
+    "read_recording",
+    "record_session",
+    "replay_session",
+]

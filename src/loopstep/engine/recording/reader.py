@@ -1,0 +1,300 @@
+"""Reading a recording: everything is checked when the file is opened, so a replay that
+has started never meets a damaged record.
+
+A file cut off mid-frame (kill -9, a dropped SSH session, a full disk) reads as the
+recording up to its last whole frame, with a note that says where it stops. A damaged,
+foreign or newer file raises :class:`RecordingError` with one line for the user.
+"""
+
+from __future__ import annotations
+
+import json
+import mmap
+import os
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..phases import Phase, PhaseEvent, SourceLocation
+from .format import MAGIC_PREFIX, MAX_HEADER_BYTES, VERSION, RecordingError, resolve
+from .traces import trace_from_json
+
+_PHASES = {p.value: p for p in Phase}
+
+
+@dataclass(frozen=True)
+class RecordedPhase:
+    event: PhaseEvent
+    arrays: dict[str, Any]  # name -> ndarray | TensorSummary | None, what this phase changed
+    mode: tuple[str, bool] | None = None  # (model mode, grad enabled) when it changed
+    settings: tuple[bool, float | None] | None = None  # (zero_grad, lr) when they changed
+
+
+@dataclass
+class Recording:
+    path: str
+    header: dict
+    initial: dict[str, Any]
+    phases: list[RecordedPhase] = field(default_factory=list)
+    traces: dict[int, Any] = field(default_factory=dict)  # phase index -> Trace
+    end: dict | None = None
+    size: int = 0
+    readable: int = 0  # bytes up to the end of the last whole frame
+    layouts: dict[str, tuple] = field(default_factory=dict)
+
+    @property
+    def cut_off(self) -> bool:
+        return self.end is None
+
+    @property
+    def params(self) -> list[tuple[str, tuple[int, ...], str, bool]]:
+        return [(p[0], tuple(p[1]), p[2], bool(p[3])) for p in self.header.get("params", [])]
+
+    def stop_note(self) -> str:
+        """Where the recording ends and why, in one line."""
+        last = self.phases[-1].event if self.phases else None
+        where = (
+            f"after iteration {last.iteration} ({last.phase.value}, epoch {last.epoch})"
+            if last
+            else "before the first phase"
+        )
+        if self.end is None:
+            return (
+                f"the recording stops {where}: the run was cut off "
+                f"({self.size - self.readable} bytes of an unfinished iteration ignored)"
+            )
+        reason = str(self.end.get("reason", ""))
+        if reason == "finished":
+            return f"the recording ends {where}: the run finished"
+        if reason == "error":
+            return f"the recording ends {where}: the run failed: {self.end.get('error', '')}"
+        if reason == "quit":
+            return f"the recording ends {where}: the run was stopped before its end"
+        if reason.startswith("signal"):
+            return f"the recording ends {where}: the run was stopped by {reason}"
+        return f"the recording ends {where}: {reason}"
+
+
+def _damaged(path: str, offset: int, what: str) -> RecordingError:
+    return RecordingError(f"loopstep: {path} is damaged at byte {offset} ({what}); it cannot be replayed")
+
+
+def _int(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise RecordingError(f"{what} is not a count")
+    return value
+
+
+def _event(record: Any) -> tuple[PhaseEvent, dict]:
+    if not isinstance(record, dict):
+        raise RecordingError("a phase record is not an object")
+    phase = _PHASES.get(record.get("p"))
+    if phase is None:
+        raise RecordingError("a phase record names no known phase")
+    loss = record.get("l")
+    if loss is not None:
+        if isinstance(loss, str) and loss in ("nan", "inf", "-inf"):
+            loss = float(loss)
+        elif isinstance(loss, bool) or not isinstance(loss, (int, float)):
+            raise RecordingError("a recorded loss is not a number")
+    location = None
+    at = record.get("at")
+    if at is not None:
+        if not (isinstance(at, list) and len(at) == 3):
+            raise RecordingError("a recorded code location is malformed")
+        location = SourceLocation(str(at[0]), _int(at[1], "a line number"), str(at[2]))
+    event = PhaseEvent(
+        phase=phase,
+        epoch=_int(record.get("e"), "an epoch"),
+        batch=_int(record.get("b"), "a batch"),
+        iteration=_int(record.get("i"), "an iteration"),
+        skipped=bool(record.get("s", 0)),
+        loss=None if loss is None else float(loss),
+        location=location,
+        detail=str(record.get("d", "")),
+        ends_epoch=bool(record.get("ee", 0)),
+    )
+    return event, record
+
+
+def _pair(value: Any, what: str) -> tuple | None:
+    if value is None:
+        return None
+    if not (isinstance(value, list) and len(value) == 2):
+        raise RecordingError(f"recorded {what} are malformed")
+    return (value[0], value[1])
+
+
+def _arrays(refs: Any, buffer: Any, start: int, length: int, layouts: dict) -> dict[str, Any]:
+    if refs is None:
+        return {}
+    if not isinstance(refs, dict):
+        raise RecordingError("a phase's tensors are not an object")
+    return {str(name): resolve(ref, buffer, start, length, layouts.get(name)) for name, ref in refs.items()}
+
+
+def _layouts(params: list) -> dict[str, tuple]:
+    """(dtype, shape) of each parameter and its grad, from the start frame."""
+    layouts: dict[str, tuple] = {}
+    for name, shape, dtype, _ in params:
+        layout = (str(dtype), tuple(shape))
+        layouts[str(name)] = layouts[f"{name}.grad"] = layout
+    return layouts
+
+
+def _map(path: str) -> Any:
+    try:
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size == 0:
+                return b""
+            return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    except FileNotFoundError:
+        raise RecordingError(f"loopstep: no such recording: {path}") from None
+    except IsADirectoryError:
+        raise RecordingError(f"loopstep: {path} is a directory, not a recording") from None
+    except PermissionError:
+        raise RecordingError(f"loopstep: cannot read {path}: permission denied") from None
+    except OSError as exc:
+        raise RecordingError(f"loopstep: cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _check_magic(path: str, buffer: Any) -> int:
+    size = len(buffer)
+    first = bytes(buffer[: min(size, 64)])
+    newline = first.find(b"\n")
+    if newline < 0:
+        if (MAGIC_PREFIX + b"%d\n" % VERSION).startswith(first):
+            raise RecordingError(
+                f"loopstep: {path} is empty: the run was cut off before it recorded anything"
+            )
+        raise RecordingError(f"loopstep: {path} is not a loopstep recording")
+    line = first[:newline]
+    if not line.startswith(MAGIC_PREFIX):
+        raise RecordingError(f"loopstep: {path} is not a loopstep recording")
+    version = line[len(MAGIC_PREFIX) :]
+    if not version.isdigit():
+        raise RecordingError(f"loopstep: {path} is not a loopstep recording")
+    if int(version) > VERSION:
+        raise RecordingError(
+            f"loopstep: {path} was written by a newer loopstep (format {int(version)}; this one reads "
+            f"{VERSION}): upgrade loopstep to replay it"
+        )
+    if int(version) != VERSION:
+        raise RecordingError(f"loopstep: {path} has an unknown format version {int(version)}")
+    return newline + 1
+
+
+def read_recording(path: str) -> Recording:
+    """Open and check a whole recording. Raises RecordingError (one line) if it is unusable."""
+    path = os.fspath(path)
+    buffer = _map(path)
+    pos = _check_magic(path, buffer)
+    size = len(buffer)
+    recording: Recording | None = None
+    while pos < size:
+        frame_at = pos
+        newline = buffer.find(b"\n", pos, min(size, pos + MAX_HEADER_BYTES))
+        if newline < 0:
+            if size - pos >= MAX_HEADER_BYTES:
+                raise _damaged(path, pos, "a frame header has no end")
+            break  # cut off inside a header line
+        parts = bytes(buffer[pos:newline]).rsplit(b" ", 2)
+        try:
+            if len(parts) != 3 or len(parts[1]) != 8 or len(parts[2]) != 8:
+                raise ValueError
+            head_crc, body_crc = int(parts[1], 16), int(parts[2], 16)
+        except ValueError:
+            raise _damaged(path, pos, "a frame header is malformed") from None
+        if zlib.crc32(parts[0]) != head_crc:
+            raise _damaged(path, pos, "a frame header fails its checksum")
+        try:
+            header = json.loads(parts[0])
+        except (ValueError, RecursionError):
+            raise _damaged(path, pos, "a frame header is not JSON") from None
+        if not isinstance(header, dict):
+            raise _damaged(path, pos, "a frame header is not an object")
+        try:
+            length = _int(header.get("n"), "a payload length")
+        except RecordingError as exc:
+            raise _damaged(path, pos, str(exc)) from None
+        start = newline + 1
+        if start + length > size:
+            break  # cut off inside a payload
+        if zlib.crc32(buffer[start : start + length]) != body_crc:
+            raise _damaged(path, pos, "a frame's data fails its checksum")
+        pos = start + length
+        try:
+            recording = _take_frame(path, recording, header, buffer, start, length)
+        except RecordingError as exc:
+            message = str(exc)
+            if message.startswith("loopstep:"):
+                raise
+            raise _damaged(path, frame_at, message) from None
+        except (TypeError, ValueError, KeyError, IndexError, OverflowError, RecursionError) as exc:
+            raise _damaged(path, frame_at, f"{type(exc).__name__}") from None
+        recording.readable = pos
+        if recording.end is not None:
+            break
+    if recording is None:
+        raise RecordingError(f"loopstep: {path} is empty: the run was cut off before it recorded anything")
+    recording.size = size
+    return recording
+
+
+def _take_frame(
+    path: str, recording: Recording | None, header: dict, buffer: Any, start: int, length: int
+) -> Recording:
+    kind = header.get("k")
+    if recording is None:
+        if kind != "start":
+            raise RecordingError("the first frame is not a start frame")
+        if not isinstance(header.get("params", []), list):
+            raise RecordingError("the parameter list is malformed")
+        for entry in header.get("params", []):
+            if not (isinstance(entry, list) and len(entry) == 4 and isinstance(entry[1], list)):
+                raise RecordingError("the parameter list is malformed")
+        _pair(header.get("settings"), "settings")
+        layouts = _layouts(header.get("params", []))
+        recording = Recording(path, header, _arrays(header.get("a"), buffer, start, length, layouts))
+        recording.layouts = layouts
+        return recording
+    if kind == "events":
+        if header.get("first") != len(recording.phases):
+            raise RecordingError("a frame of phases is out of order")
+        records = header.get("ev", [])
+        if not isinstance(records, list):
+            raise RecordingError("a frame's phases are not a list")
+        base = len(recording.phases)
+        for record in records:
+            event, raw = _event(record)
+            mode = _pair(raw.get("m"), "model modes")
+            settings = _pair(raw.get("z"), "settings")
+            recording.phases.append(
+                RecordedPhase(
+                    event,
+                    _arrays(raw.get("a"), buffer, start, length, recording.layouts),
+                    (str(mode[0]), bool(mode[1])) if mode else None,
+                    (bool(settings[0]), _lr(settings[1])) if settings else None,
+                )
+            )
+        for entry in header.get("tr", []):
+            if not (isinstance(entry, list) and len(entry) == 2):
+                raise RecordingError("a recorded trace is malformed")
+            index = _int(entry[0], "a trace's phase")
+            if index >= base + len(records):
+                raise RecordingError("a recorded trace points at a missing phase")
+            recording.traces[index] = trace_from_json(entry[1])
+        return recording
+    if kind == "end":
+        recording.end = {"reason": str(header.get("reason", "")), "error": str(header.get("error", ""))}
+        return recording
+    raise RecordingError(f"a frame of unknown kind {str(kind)[:20]!r}")
+
+
+def _lr(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise RecordingError("a recorded learning rate is not a number")
+    return float(value)

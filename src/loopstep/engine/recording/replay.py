@@ -1,0 +1,206 @@
+"""Replaying a recording through the normal stepper.
+
+:class:`ReplaySource` is a phase source like any other: it reports the recorded phases in
+order, and its inspector answers from the recording. So step, next, epoch, continue, stop
+conditions, the loss history and the panes all work on a replay exactly as on a live run,
+and summaries (which the run did not pay for) are computed here, only at pauses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..phases import Phase, PhaseEvent
+from ..session import CodeView, Session, phase_lines
+from ..snapshot import ParamState
+from ..stepper import Settings
+from ..summary import TensorSummary, summarize_array
+from ..trace import Trace
+from .reader import Recording
+
+
+class RecordedFailure(Exception):
+    """The recorded run failed here; replay ends the same way."""
+
+
+def _summary(value: Any) -> TensorSummary | None:
+    if value is None or isinstance(value, TensorSummary):
+        return value
+    return summarize_array(value)
+
+
+def _difference(now: Any, before: Any) -> TensorSummary | None:
+    if isinstance(now, np.ndarray) and isinstance(before, np.ndarray) and now.shape == before.shape:
+        with np.errstate(all="ignore"):
+            return summarize_array(now.astype(np.float64) - before.astype(np.float64))
+    return None
+
+
+class ReplayInspector:
+    """Answers the stepper's questions from the recorded state at the current phase."""
+
+    def __init__(self, recording: Recording) -> None:
+        self.recording = recording
+        self.params = recording.params
+        self.state: dict[str, Any] = dict(recording.initial)
+        self.mode: tuple[str, bool] = ("train", True)
+        self.index = -1
+        self.loss: float | None = None
+        self.grads_before_backward: dict[str, Any] | None = None
+        self.params_before_step: dict[str, Any] | None = None
+        self.ended = False
+
+    def advance(self, index: int, recorded: Any) -> None:
+        event: PhaseEvent = recorded.event
+        phase = event.phase
+        if phase is Phase.FORWARD:
+            self.loss = None
+            self.params_before_step = None
+            self.grads_before_backward = None
+            self.state.pop("pred", None)
+        elif phase is Phase.BACKWARD:
+            self.grads_before_backward = {n + ".grad": self.state.get(n + ".grad") for n, *_ in self.params}
+        elif phase is Phase.STEP:
+            self.params_before_step = {n: self.state.get(n) for n, *_ in self.params}
+        if phase is Phase.LOSS and event.loss is not None:
+            self.loss = event.loss
+        self.state.update(recorded.arrays)
+        if recorded.mode is not None:
+            self.mode = recorded.mode
+        self.index = index
+
+    # ----- the Inspector protocol --------------------------------------------------------------
+    def model_mode(self) -> str:
+        return self.mode[0]
+
+    def grad_enabled(self) -> bool:
+        return self.mode[1]
+
+    def param_states(self) -> tuple[ParamState, ...]:
+        out = []
+        for name, shape, dtype, requires_grad in self.params:
+            value = _summary(self.state.get(name))
+            if value is None:
+                continue
+            grad = self.state.get(name + ".grad")
+            change = batch_grad = None
+            if self.params_before_step is not None:
+                change = _difference(self.state.get(name), self.params_before_step.get(name))
+            if self.grads_before_backward is not None:
+                before = self.grads_before_backward.get(name + ".grad")
+                batch_grad = _summary(grad) if before is None else _difference(grad, before)
+            out.append(
+                ParamState(
+                    name=name,
+                    shape=shape,
+                    dtype=dtype,
+                    value=value,
+                    grad=_summary(grad),
+                    change=change,
+                    batch_grad=batch_grad,
+                    requires_grad=requires_grad,
+                )
+            )
+        return tuple(out)
+
+    def tensors(self) -> dict[str, TensorSummary]:
+        out = {}
+        for name in ("x", "y", "pred"):
+            summary = _summary(self.state.get(name))
+            if summary is not None:
+                out[name] = summary
+        if self.loss is not None:
+            out["loss"] = summarize_array(np.array(self.loss))
+        return out
+
+    def trace(self) -> Trace:
+        notes: tuple[str, ...] = ()
+        if self.ended:
+            notes = (self.recording.stop_note(),)
+        recorded = self.recording.traces.get(self.index)
+        if recorded is not None:
+            return Trace(
+                recorded.ops, recorded.graph, recorded.formulas, recorded.ops_recorded, recorded.notes + notes
+            )
+        return Trace(ops_recorded=False, notes=("the run did not pause here, so no trace was kept",) + notes)
+
+    def tensor_values(self, name: str) -> np.ndarray | None:
+        if name == "loss" and self.loss is not None:
+            return np.array(self.loss)
+        value = self.state.get(name)
+        return np.array(value, copy=True) if isinstance(value, np.ndarray) else None
+
+    def export_arrays(self, names: Any, max_numel: int | None = None) -> dict:
+        out: dict = {}
+        for name in names:
+            if name not in self.state:
+                continue
+            value = self.state[name]
+            if isinstance(value, np.ndarray) and max_numel is not None and value.size > max_numel:
+                value = summarize_array(value, keep=0)
+            out[name] = value
+        return out
+
+
+class ReplaySource:
+    """Reports a recording's phases to a stepper, in order."""
+
+    def __init__(self, recording: Recording) -> None:
+        self.recording = recording
+        self.name = str(recording.header.get("source", "recording"))
+        self.inspector = ReplayInspector(recording)
+        settings = recording.header.get("settings") or [True, None]
+        self._settings = (bool(settings[0]), settings[1])
+
+    def apply_settings(self, settings: Settings) -> None:
+        # A recording cannot be changed: the settings shown are the ones the run had.
+        settings.zero_grad, settings.lr = self._settings
+
+    def run(self, stepper: Any) -> None:
+        stepper.at_start()
+        inspector = self.inspector
+        at_phase = stepper.at_phase
+        for index, recorded in enumerate(self.recording.phases):
+            if recorded.settings is not None and recorded.settings != self._settings:
+                self._settings = recorded.settings
+                stepper.change_settings(zero_grad=recorded.settings[0], lr=recorded.settings[1])
+            inspector.advance(index, recorded)
+            at_phase(recorded.event)
+        inspector.ended = True
+        end = self.recording.end
+        if end is not None and end.get("reason") == "error":
+            raise RecordedFailure(end.get("error") or "the recorded run failed")
+
+
+def replay_session(recording: Recording) -> Session:
+    """A Session over a recording: the app, text mode and export all take it."""
+    header = recording.header
+    settings = header.get("settings") or [True, None]
+    code = header.get("code")
+    code_for = None
+    if isinstance(code, dict) and isinstance(code.get("text"), str):
+        code_for = _recorded_code(str(code["text"]), str(code.get("path", "")))
+    title = str(header.get("title") or header.get("source") or "recording")
+    return Session(
+        title=f"replay · {title}",
+        make_source=lambda: ReplaySource(recording),
+        settings=Settings(bool(settings[0]), settings[1] if isinstance(settings[1], (int, float)) else None),
+        code_for=code_for,
+        backend=str(header.get("backend", "")),
+        scenario=str(header.get("scenario", "")),
+    )
+
+
+def _recorded_code(text: str, path: str):
+    lines = phase_lines(text)
+
+    def code_for(event: PhaseEvent | None) -> CodeView:
+        if event is None:
+            return CodeView(text=text, path=path)
+        if event.location is not None and event.location.path == path:
+            return CodeView(text=text, path=path, line=event.location.line)
+        return CodeView(text=text, path=path, line=lines.get(event.phase, 0))
+
+    return code_for

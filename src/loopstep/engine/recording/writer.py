@@ -1,0 +1,309 @@
+"""Writing a recording while a run goes on.
+
+:class:`RecordingSource` wraps any phase source. Its training thread sees a stepper that
+records each phase before handing it on, so recordings work the same for scenarios,
+``module:factory`` and intercepted scripts, and in every mode (step, continue, ...).
+
+Per phase it keeps only what that phase changed, as raw values copied in one go (forward
+→ x, y, pred; backward → the grads; step → the parameters; zero_grad → the grads again),
+and it writes and flushes one frame per iteration. Statistics are computed at replay
+time, where they cost nothing to the run. Tensors above the size policy are kept as
+summaries instead (computed on the device, one sync). At each pause the trace the user
+saw is added as well.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..phases import Phase, PhaseEvent
+from ..stepper import Settings, StopRun
+from ..summary import summarize_array
+from .format import MAGIC, VERSION, PayloadBuilder, encode_frame, limit_for
+from .traces import trace_to_json
+
+#: Recorders of the runs in progress, for the signal handler that closes them.
+ACTIVE: set[Recorder] = set()
+_ACTIVE_LOCK = threading.Lock()
+
+
+class HangUp(StopRun):
+    """SIGHUP or SIGTERM arrived: end the run the way a quit does, then exit."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def export_arrays(inspector: Any, names: Sequence[str], max_numel: int | None) -> dict[str, Any]:
+    """Raw copies of the named tensors (summaries above ``max_numel`` elements).
+
+    Uses the inspector's own ``export_arrays`` when it has one (one copy for all tensors);
+    otherwise asks ``tensor_values`` name by name.
+    """
+    fast = getattr(inspector, "export_arrays", None)
+    if fast is not None:
+        return fast(names, max_numel)
+    out: dict[str, Any] = {}
+    for name in names:
+        value = inspector.tensor_values(name)
+        if value is not None and max_numel is not None and np.size(value) > max_numel:
+            value = summarize_array(value, keep=0)
+        out[name] = value
+    return out
+
+
+def _event_json(event: PhaseEvent) -> dict:
+    record: dict[str, Any] = {
+        "p": event.phase.value,
+        "e": event.epoch,
+        "b": event.batch,
+        "i": event.iteration,
+    }
+    if event.skipped:
+        record["s"] = 1
+    if event.loss is not None:
+        loss = float(event.loss)
+        record["l"] = loss if np.isfinite(loss) else str(loss)
+    if event.location is not None:
+        loc = event.location
+        record["at"] = [loc.path, loc.line, loc.function]
+    if event.detail:
+        record["d"] = event.detail
+    if event.ends_epoch:
+        record["ee"] = 1
+    return record
+
+
+class Recorder:
+    """Appends frames to one file; owned by the training thread."""
+
+    def __init__(self, path: str, policy: str, meta: dict) -> None:
+        self.path = path
+        self.policy = policy
+        self.limit = limit_for(policy)
+        self.meta = meta
+        self.file = open(path, "wb")  # noqa: SIM115 - closed by close()
+        self.file.write(MAGIC)
+        self.pending: list[dict] = []
+        self.payload = PayloadBuilder()
+        self.traces: list[list] = []
+        self.events_written = 0
+        self.param_names: list[str] = []
+        self.layouts: dict[str, tuple] = {}
+        self.grad_names: list[str] = []
+        self.closed = False
+        self.started = False
+        self.stop_requested: int | None = None
+        self.thread_id = threading.get_ident()
+        self.stepper: Any = None
+        self._mode: tuple[str, bool] | None = None
+        self._settings: tuple[bool, float | None] | None = None
+        self.bytes_written = len(MAGIC)
+        with _ACTIVE_LOCK:
+            ACTIVE.add(self)
+
+    def start(self, inspector: Any) -> None:
+        """Write the header: called at the run's first pause or phase, when the model exists."""
+        if self.started:
+            return
+        self.started = True
+        try:
+            params = inspector.param_states() if inspector is not None else ()
+        except Exception:  # noqa: BLE001 - a model not built yet has no parameters to list
+            params = ()
+        self.param_names = [p.name for p in params]
+        for p in params:
+            layout = (p.dtype, tuple(p.shape))
+            self.layouts[p.name] = self.layouts[p.name + ".grad"] = layout
+        self.grad_names = [p.name + ".grad" for p in params]
+        arrays = export_arrays(inspector, self.param_names + self.grad_names, self.limit)
+        header = dict(
+            self.meta,
+            k="start",
+            version=VERSION,
+            policy=self.policy,
+            created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            params=[[p.name, list(p.shape), p.dtype, p.requires_grad] for p in params],
+            a={name: self.payload.ref(value) for name, value in arrays.items()},
+        )
+        self._write(header)
+
+    def phase(self, event: PhaseEvent, inspector: Any, settings: Settings) -> None:
+        record = _event_json(event)
+        mode = (inspector.model_mode(), bool(inspector.grad_enabled()))
+        if mode != self._mode:
+            record["m"] = [mode[0], mode[1]]
+            self._mode = mode
+        current = (bool(settings.zero_grad), settings.lr)
+        if current != self._settings:
+            record["z"] = [current[0], current[1]]
+            self._settings = current
+        names = self._changed_by(event)
+        if names:
+            arrays = export_arrays(inspector, names, self.limit)
+            ref = self.payload.ref
+            zeros = event.phase is Phase.ZERO_GRAD
+            layouts = self.layouts
+            record["a"] = {name: ref(value, zeros, layouts.get(name)) for name, value in arrays.items()}
+        self.pending.append(record)
+        if event.phase is Phase.ZERO_GRAD or event.phase is Phase.VALIDATE:
+            self.flush()
+
+    def _changed_by(self, event: PhaseEvent) -> list[str]:
+        phase = event.phase
+        if phase is Phase.FORWARD:
+            return ["x", "y", "pred"]
+        if phase is Phase.BACKWARD:
+            return self.grad_names
+        if phase is Phase.STEP:
+            return self.param_names
+        if phase is Phase.ZERO_GRAD and not event.skipped:
+            return self.grad_names
+        return []
+
+    def paused(self, index: int, snapshot: Any) -> None:
+        """The user saw this snapshot: keep its trace (the only part not rebuilt at replay)."""
+        if snapshot.trace is not None and not snapshot.trace.empty:
+            self.traces.append([index, trace_to_json(snapshot.trace)])
+
+    def flush(self) -> None:
+        if not self.pending and not self.traces:
+            return
+        header: dict[str, Any] = {"k": "events", "first": self.events_written, "ev": self.pending}
+        if self.traces:
+            header["tr"] = self.traces
+        self._write(header)
+        self.events_written += len(self.pending)
+        self.pending = []
+        self.traces = []
+
+    def _write(self, header: dict) -> None:
+        frame = encode_frame(header, self.payload.payload())
+        self.payload = PayloadBuilder()
+        self.file.write(frame)
+        self.file.flush()
+        self.bytes_written += len(frame)
+
+    def close(self, reason: str, error: str = "") -> None:
+        if self.closed:
+            return
+        self.closed = True
+        with _ACTIVE_LOCK:
+            ACTIVE.discard(self)
+        try:
+            self.start(None)
+            self.flush()
+            end: dict[str, Any] = {"k": "end", "reason": reason, "events": self.events_written}
+            if error:
+                end["error"] = error
+            self._write(end)
+        finally:
+            self.file.close()
+
+    def request_stop(self, signum: int) -> None:
+        """From the signal handler: make the training thread end the run at its next phase."""
+        self.stop_requested = signum
+        if self.stepper is not None:
+            from ..stepper import Command
+
+            self.stepper.send(Command.QUIT)
+
+
+class _RecordingStepper:
+    """The stepper as the wrapped source sees it: records each phase, then hands it on."""
+
+    def __init__(self, stepper: Any, recorder: Recorder, source: Any) -> None:
+        self._stepper = stepper
+        self._recorder = recorder
+        self._source = source
+        self._index = 0
+
+    def _inspector(self) -> Any:
+        return self._source.inspector
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stepper, name)
+
+    # Read at every phase: plain properties skip the slower __getattr__ fallback.
+    @property
+    def wants_detail(self) -> bool:
+        return self._stepper.wants_detail
+
+    @property
+    def zero_grad_on(self) -> bool:
+        return self._stepper.zero_grad_on
+
+    def at_start(self) -> None:
+        self._recorder.start(self._inspector())
+        self._stepper.at_start()
+
+    def at_phase(self, event: PhaseEvent) -> None:
+        recorder = self._recorder
+        if recorder.stop_requested is not None:
+            raise HangUp(recorder.stop_requested)
+        stepper = self._stepper
+        limit = stepper.max_iterations
+        if limit is not None and event.iteration >= limit:
+            raise StopRun  # the stepper would refuse this phase: it must not be recorded either
+        inspector = self._inspector()
+        recorder.start(inspector)
+        recorder.phase(event, inspector, stepper.settings)
+        index = self._index
+        self._index += 1
+        before = stepper.last_snapshot
+        stepper.at_phase(event)
+        after = stepper.last_snapshot
+        if after is not before and after is not None and after.event is event:
+            recorder.paused(index, after)
+            if event.phase is Phase.ZERO_GRAD or event.phase is Phase.VALIDATE:
+                recorder.flush()
+
+
+class RecordingSource:
+    """A phase source that records everything its inner source reports."""
+
+    def __init__(self, inner: Any, path: str, policy: str = "small", meta: dict | None = None) -> None:
+        self.inner = inner
+        self.path = path
+        self.policy = policy
+        self.meta = dict(meta or {})
+        self.recorder: Recorder | None = None
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def inspector(self) -> Any:
+        return self.inner.inspector
+
+    def apply_settings(self, settings: Settings) -> None:
+        self.inner.apply_settings(settings)
+
+    def run(self, stepper: Any) -> None:
+        meta = dict(self.meta, source=self.inner.name)
+        meta.setdefault("settings", [bool(stepper.settings.zero_grad), stepper.settings.lr])
+        recorder = Recorder(self.path, self.policy, meta)
+        recorder.stepper = stepper
+        self.recorder = recorder
+        try:
+            self.inner.run(_RecordingStepper(stepper, recorder, self.inner))
+        except HangUp as exc:
+            recorder.close(f"signal {exc.signum}")
+            raise
+        except StopRun:
+            recorder.close("quit")
+            raise
+        except KeyboardInterrupt:
+            recorder.close("interrupted")
+            raise
+        except BaseException as exc:
+            recorder.close("error", f"{type(exc).__name__}: {exc}")
+            raise
+        recorder.close("finished")

@@ -1,0 +1,101 @@
+"""Bad input anywhere on the command line: one line on stderr, exit 2, never a traceback."""
+
+from __future__ import annotations
+
+import pytest
+
+from loopstep.cli import COMMANDS
+
+from .conftest import run_cli
+
+# argv (with {placeholders} for files made by the fixture), a fragment of the message, exit status
+BAD_INPUTS = [
+    (["nope"], "invalid choice: 'nope'", 2),
+    (["--bogus"], "unrecognized arguments: --bogus", 2),
+    (["trace", "nosuch"], "unknown scenario 'nosuch'; choose one of: linreg, mlp", 2),
+    (["trace", "mlp", "--backend", "numpy"], "scenario 'mlp' runs on torch, not 'numpy'", 2),
+    (["trace", "--backend", "jax"], "invalid choice: 'jax'", 2),
+    (["trace", "--lr", "0"], "expected a positive number, got 0", 2),
+    (["trace", "--lr", "abc"], "expected a number, got 'abc'", 2),
+    (["trace", "--lr", "nan"], "expected a positive number, got nan", 2),
+    (["trace", "--lr", "1e400"], "expected a positive number, got 1e400", 2),
+    (["trace", "--epochs", "0"], "expected a number of at least 1, got 0", 2),
+    (["trace", "--epochs", "-3"], "expected a number of at least 1, got -3", 2),
+    (["trace", "--iterations", "x"], "expected a whole number, got 'x'", 2),
+    (["trace", "--seed", "1.5"], "expected a whole number, got '1.5'", 2),
+    (["trace", "--format", "xml"], "invalid choice: 'xml'", 2),
+    (["trace", "--bogus"], "unrecognized arguments: --bogus", 2),
+    (["trace", "linreg", "extra"], "unrecognized arguments: extra", 2),
+    (["trace", "--record"], "expected one argument", 2),
+    (["trace", "--record", "{missing_dir}/run.lsr"], "no such directory", 2),
+    (["trace", "--record", "{dir}"], "it is a directory", 2),
+    (["trace", "--record", "{tmp}/x.lsr", "--record-tensors", "huge"], "invalid choice: 'huge'", 2),
+    (["demo"], "stdout is not a terminal; use --no-tui", 2),
+    (["demo", "nosuch", "--no-tui"], "unknown scenario 'nosuch'", 2),
+    (["demo", "--lr", "-1"], "expected a positive number, got -1", 2),
+    (["demo", "--no-tui", "--record", "{dir}"], "it is a directory", 2),
+    (["replay"], "the following arguments are required: PATH", 2),
+    (["replay", "{missing}", "--no-tui"], "no such recording", 2),
+    (["replay", "{dir}", "--no-tui"], "is a directory, not a recording", 2),
+    (["replay", "{empty}", "--no-tui"], "is empty: the run was cut off before it recorded anything", 2),
+    (["replay", "{foreign}", "--no-tui"], "is not a loopstep recording", 2),
+    (["replay", "{newer}", "--no-tui"], "was written by a newer loopstep (format 7", 2),
+    (["replay", "{damaged}", "--no-tui"], "is damaged at byte", 2),
+    (["replay", "{good}"], "stdout is not a terminal; use --no-tui", 2),
+    (["replay", "{good}", "--format", "yaml"], "invalid choice: 'yaml'", 2),
+    (["export", "{good}"], "export needs a format: --csv FILE", 2),
+    (["export", "{missing}", "--csv", "{tmp}/l.csv"], "no such recording", 2),
+    (["export", "{good}", "--csv", "{missing_dir}/l.csv"], "cannot write", 2),
+    (["export", "{foreign}", "--csv", "-"], "is not a loopstep recording", 2),
+    (["serve", "trace"], "serve runs one of: demo, run, replay; got 'trace'", 2),
+    (["serve", "replay"], "serve replay needs the recording's PATH", 2),
+    (["serve", "replay", "{damaged}"], "is damaged at byte", 2),
+    (["serve", "--port", "0"], "expected a port from 1 to 65535, got 0", 2),
+    (["serve", "--port", "http"], "expected a port number, got 'http'", 2),
+    (["serve", "demo", "--no-tui"], "serve shows the app; drop --no-tui", 2),
+]
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory, linreg_recording) -> dict[str, str]:
+    base = tmp_path_factory.mktemp("bad")
+    (base / "folder").mkdir()
+    with open(linreg_recording, "rb") as handle:
+        good = handle.read()
+    made = {
+        "empty": b"",
+        "foreign": b"PK\x03\x04 this is a zip file",
+        "newer": b"loopstep-recording 7\n",
+        "damaged": good[: len(good) // 2] + bytes([good[len(good) // 2] ^ 0x5A]) + good[len(good) // 2 + 1 :],
+    }
+    paths = {}
+    for name, content in made.items():
+        (base / f"{name}.lsr").write_bytes(content)
+        paths[name] = str(base / f"{name}.lsr")
+    paths.update(
+        good=linreg_recording,
+        missing=str(base / "missing.lsr"),
+        missing_dir=str(base / "no" / "such"),
+        dir=str(base / "folder"),
+        tmp=str(base),
+    )
+    return paths
+
+
+def test_the_table_covers_every_command():
+    named = {argv[0] for argv, _, _ in BAD_INPUTS}
+    assert set(COMMANDS) <= named, f"add bad inputs for: {set(COMMANDS) - named}"
+    assert len(BAD_INPUTS) >= 30
+
+
+@pytest.mark.parametrize(
+    ("argv", "message", "status"), BAD_INPUTS, ids=[" ".join(a) for a, _, _ in BAD_INPUTS]
+)
+def test_bad_input(capsys, files, argv, message, status):
+    argv = [arg.format(**files) for arg in argv]
+    got, out, err = run_cli(capsys, argv)
+    assert got == status
+    assert message in err
+    assert "Traceback" not in err + out
+    assert len(err.strip().splitlines()) == 1, err
+    assert err.startswith("loopstep")
