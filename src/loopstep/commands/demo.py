@@ -23,8 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     if not args.no_tui:
-        require_terminal("loopstep demo")  # before the scenario is built: torch takes seconds to load
-    session = recorded(scenario_session_from_args(args), args)
+        require_terminal("loopstep demo")
+    session = recorded(scenario_session_from_args(args, build_now=args.no_tui), args)
     if args.no_tui:
         return stream_session(session, "text")
     return open_app(session, "loopstep demo")
