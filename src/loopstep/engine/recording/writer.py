@@ -298,7 +298,9 @@ class RecordingSource:
             recorder.close(f"signal {exc.signum}")
             raise
         except StopRun:
-            recorder.close("quit")
+            # A signal also tells the stepper to quit, which may unwind the run first.
+            signum = recorder.stop_requested
+            recorder.close("quit" if signum is None else f"signal {signum}")
             raise
         except KeyboardInterrupt:
             recorder.close("interrupted")
