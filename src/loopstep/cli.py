@@ -16,9 +16,11 @@ from . import __version__
 COMMANDS: dict[str, str] = {
     "demo": "open the app on a built-in scenario",
     "trace": "print every phase of a built-in scenario as text or JSON lines",
+    "run": "step through your own PyTorch script, or module:factory",
     "replay": "step through a run recorded with --record",
     "export": "export a recording's losses as CSV",
     "serve": "serve the app to a web browser (127.0.0.1 by default)",
+    "check": "run a training loop for a few iterations and report likely bugs",
 }
 
 

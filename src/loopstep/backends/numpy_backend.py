@@ -14,6 +14,7 @@ import numpy as np
 from ..engine.snapshot import ParamState
 from ..engine.summary import TensorSummary, fmt, summarize_array
 from ..engine.trace import GraphNode, Trace, TraceOp
+from .numpy_probe import NumpyProbe
 
 
 class NumpyLinReg:
@@ -35,6 +36,7 @@ class NumpyLinReg:
         self._ops: list[TraceOp] = []
         self._recorded = False
         self._stepped = False
+        self.probe = NumpyProbe(self)
 
     # ----- the five phases ------------------------------------------------------------------
     def set_batch(self, x: np.ndarray, y: np.ndarray) -> None:

@@ -172,14 +172,19 @@ def stream_session(session: Session, fmt: str = "text", out=None) -> int:
     out = out if out is not None else sys.stdout
     writer = StreamWriter(out, fmt)
 
+    # With stop conditions only the stops are printed, each with its reason.
+    stops_only = bool(session.conditions)
+
     def every_phase(snapshot, reason):
+        if stops_only and reason == "start":
+            return Command.CONTINUE
         try:
-            writer.write(snapshot)
+            writer.write(snapshot, reason if stops_only else None)
         except BrokenPipeError:  # the reader went away (| head): stop quietly
             raise StopRun from None
-        return Command.STEP
+        return Command.CONTINUE if stops_only else Command.STEP
 
-    stepper = session.new_stepper(controller=every_phase, pause_at_start=False)
+    stepper = session.new_stepper(controller=every_phase, pause_at_start=stops_only)
     with closing_on_hangup() as received:
         stepper.run()
     try:

@@ -12,6 +12,7 @@ from .common import (
     scenario_session_from_args,
     stream_session,
 )
+from .stops import add_break_arguments, conditions_from
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,8 +20,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--iterations", type=positive_int, help="stop after N iterations")
     parser.add_argument("--format", choices=("text", "jsonl"), default="text")
     add_record_arguments(parser)
+    add_break_arguments(parser)
 
 
 def main(args: argparse.Namespace) -> int:
+    conditions = conditions_from(args)
     session = recorded(scenario_session_from_args(args, args.iterations), args)
+    session.conditions = conditions
     return stream_session(session, args.format)

@@ -13,6 +13,8 @@ class LossHistory:
     def __init__(self) -> None:
         self.train: list[LossPoint] = []
         self.val: list[LossPoint] = []
+        #: The training curve as it was before the first step back (kept for what-if, until restart).
+        self.original: list[LossPoint] | None = None
 
     def add_train(self, iteration: int, epoch: int, loss: float) -> None:
         self.train.append(LossPoint(iteration, epoch, loss))
@@ -22,6 +24,10 @@ class LossHistory:
 
     def frozen(self) -> tuple[tuple[LossPoint, ...], tuple[LossPoint, ...]]:
         return tuple(self.train), tuple(self.val)
+
+    def keep_original(self) -> None:
+        if self.original is None:
+            self.original = list(self.train)
 
     def truncate(self, iteration: int) -> None:
         """Forget losses from ``iteration`` on (after a rewind)."""

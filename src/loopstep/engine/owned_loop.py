@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .phases import Phase, PhaseEvent
+from .rewind import Checkpoint, Rewind
 from .stepper import Settings
 
 if TYPE_CHECKING:
@@ -32,6 +33,9 @@ class BatchPlan:
 class OwnedLoop:
     """The five phases in the lesson's order, plus validate at each epoch's end."""
 
+    #: The stepper may keep checkpoints and step back: this loop can restore them.
+    supports_rewind = True
+
     def __init__(self, backend: TrainingBackend, plan: BatchPlan, name: str) -> None:
         self.backend = backend
         self.plan = plan
@@ -48,15 +52,35 @@ class OwnedLoop:
             settings.lr = self.backend.get_lr()
 
     def run(self, stepper: Stepper) -> None:
+        stepper.at_start()
+        start: Checkpoint | None = None
+        while True:
+            try:
+                self._run_from(stepper, start)
+                return
+            except Rewind as rewind:
+                start = rewind.checkpoint
+                self.backend.set_state(start.state)
+
+    def _run_from(self, stepper: Stepper, start: Checkpoint | None) -> None:
+        """Run to the end, from the beginning or from a checkpoint's iteration."""
         backend = self.backend
         plan = self.plan
         at_phase = stepper.at_phase
-        stepper.at_start()
-        iteration = 0
-        for epoch in range(plan.epochs):
+        iteration = start.iteration if start is not None else 0
+        for epoch in range(start.epoch if start is not None else 0, plan.epochs):
             batches = list(plan.train(epoch)) if plan.batches_per_epoch is None else plan.train(epoch)
             last = (len(batches) - 1) if isinstance(batches, list) else (plan.batches_per_epoch or 0) - 1
+            skip = start.batch if start is not None and epoch == start.epoch else 0
             for index, (x, y) in enumerate(batches):
+                if index < skip:
+                    continue
+                if start is not None and iteration == start.iteration:
+                    x, y = (
+                        start.x,
+                        start.y,
+                    )  # the very batch that ran, even from a loader with its own randomness
+                stepper.checkpoint(iteration, epoch, index, backend.get_state, x, y)
                 detail = stepper.wants_detail
                 backend.set_batch(x, y)
                 backend.forward(detail=detail)

@@ -72,7 +72,10 @@ class PhaseEvent:
     detail: str = ""
     #: Set by a source on the last phase of an epoch when no validate phase follows.
     ends_epoch: bool = False
+    #: Whether this phase closes its iteration. Default (None): a zero_grad does. A script
+    #: that calls zero_grad at the top of its loop, before anything stepped, sets it False.
+    ends_iteration: bool = None  # type: ignore[assignment]
 
-    @property
-    def ends_iteration(self) -> bool:
-        return self.phase is Phase.ZERO_GRAD
+    def __post_init__(self) -> None:
+        if self.ends_iteration is None:
+            object.__setattr__(self, "ends_iteration", self.phase is Phase.ZERO_GRAD)

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from .history import LossHistory
 from .phases import Phase, PhaseEvent
+from .rewind import Checkpoint, CheckpointWindow, Rewind
 from .snapshot import Inspector, Snapshot
 from .trace import Trace
 
@@ -30,6 +31,7 @@ class Command(str, Enum):
     EPOCH = "epoch"  # pause at the end of the current epoch
     CONTINUE = "continue"  # pause only at a stop condition or the end
     RUN = "run"  # run N iterations (argument: n)
+    BACK = "back"  # step back N phases (argument: n, default 1); loops loopstep owns only
     QUIT = "quit"  # end the run (the training code unwinds, its finally blocks run)
 
 
@@ -87,6 +89,12 @@ class StopCondition(Protocol):
     def check(self, event: PhaseEvent, stepper: Stepper) -> str | None: ...
 
 
+class Observer(Protocol):
+    """Sees every phase, paused at or not (diagnostics); never pauses the run."""
+
+    def observe(self, event: PhaseEvent, stepper: Stepper) -> None: ...
+
+
 @dataclass
 class Listener:
     """Plain callbacks; each is optional. They run in the training thread."""
@@ -139,6 +147,9 @@ class Stepper:
         max_iterations: int | None = None,
         settings: Settings | None = None,
         pause_at_start: bool = True,
+        observers: Sequence[Observer] = (),
+        history: int = 0,
+        history_mb: float = 512.0,
     ) -> None:
         self.source = source
         self.listener = listener or Listener()
@@ -159,12 +170,44 @@ class Stepper:
         self._quit = threading.Event()
         self._pending_settings: Settings | None = None
         self._lock = threading.Lock()
+        self.observers: list[Observer] = list(observers)
+        #: Checkpoints for step back: only for sources that can restore them (loops loopstep owns).
+        self.checkpoints: CheckpointWindow | None = (
+            CheckpointWindow(history, history_mb)
+            if history > 0 and getattr(source, "supports_rewind", False)
+            else None
+        )
+        self._events: list[PhaseEvent] = []
+        self._replay_to: PhaseEvent | None = None
 
     # ----- controls: safe to call from any thread -------------------------------------------
     def send(self, command: Command, n: int = 0) -> None:
         if command is Command.QUIT:
             self._quit.set()
         self._commands.put((command, n))
+
+    def step_back(self, phases: int = 1) -> None:
+        """At a pause: go back ``phases`` phases (restore a checkpoint and replay)."""
+        self.send(Command.BACK, phases)
+
+    def set_conditions(self, conditions: Sequence[StopCondition]) -> None:
+        """Replace the stop conditions (call while paused); removed ones switch their watches off."""
+        for old in self.conditions:
+            if old not in conditions and hasattr(old, "disarm"):
+                old.disarm(self)
+        self.conditions = list(conditions)
+        self._prepare_conditions()
+
+    def _prepare_conditions(self) -> None:
+        for condition in self.conditions:
+            prepare = getattr(condition, "prepare", None)
+            if prepare is not None:
+                prepare(self)
+
+    @property
+    def rewind_notice(self) -> str | None:
+        """Set when the memory cap keeps step back to fewer iterations than asked for."""
+        return self.checkpoints.notice if self.checkpoints is not None else None
 
     def request_pause(self) -> None:
         """Pause at the next phase (takes effect within one phase)."""
@@ -215,6 +258,7 @@ class Stepper:
 
     def at_start(self) -> None:
         """The source is ready and nothing has run yet: the first pause."""
+        self._prepare_conditions()
         if self.pause_at_start:
             self._pause(None, "start")
 
@@ -225,13 +269,73 @@ class Stepper:
             raise StopRun
         self._record(event)
         self.last_event = event
+        self._log(event)
+        if self._replay_to is not None:
+            if _same_phase(event, self._replay_to):
+                self._replay_to = None
+                self._pause(event, "stepped back")
+            return
+        for observer in self.observers:
+            observer.observe(event, self)
         if self.listener.on_event is not None:
             self.listener.on_event(event)
         reason = self._pause_reason(event)
         if reason is not None:
             self._pause(event, reason)
 
+    def checkpoint(
+        self, iteration: int, epoch: int, batch: int, state_of: Callable[[], dict], x: Any, y: Any
+    ) -> None:
+        """Called by a rewindable source at each iteration start, before the batch runs."""
+        if self.checkpoints is None or self._replay_to is not None and self.checkpoints.find(iteration):
+            return
+        self.checkpoints.add(
+            Checkpoint(
+                iteration,
+                epoch,
+                batch,
+                state_of(),
+                x,
+                y,
+                self.settings.zero_grad,
+                self.settings.lr,
+                self.grad_passes,
+            )
+        )
+
     # ----- internals --------------------------------------------------------------------------
+    def _log(self, event: PhaseEvent) -> None:
+        self._events.append(event)
+        if len(self._events) > 8192:
+            del self._events[:4096]
+
+    def _rewind(self, event: PhaseEvent | None, phases: int) -> str:
+        """Raise :class:`Rewind` towards the phase ``phases`` back, or say why not."""
+        if self.checkpoints is None:
+            return "cannot step back: this run keeps no history (a script's own loop, or --history 0)"
+        index = len(self._events) - 1 - phases
+        if event is None or index < 0:
+            return "cannot step back: no earlier phase"
+        target = self._events[index]
+        checkpoint = self.checkpoints.find(target.iteration)
+        if checkpoint is None:
+            span = self.checkpoints.span
+            held = f"iterations {span[0]}–{span[1]}" if span else "no iterations"
+            return f"cannot step back to iteration {target.iteration}: history holds {held}"
+        self.history.keep_original()
+        self.history.truncate(checkpoint.iteration)
+        self._events = [e for e in self._events if e.iteration < checkpoint.iteration]
+        self.grad_passes = checkpoint.grad_passes
+        with self._lock:
+            self._pending_settings = None
+            self.settings = Settings(checkpoint.zero_grad, checkpoint.lr)
+        self.source.apply_settings(self.settings)
+        self.checkpoints.drop_from(checkpoint.iteration)
+        self._replay_to = target
+        self._mode = _Mode(Command.STEP)
+        self.state = RunState.RUNNING
+        raise Rewind(checkpoint)
+
     def _record(self, event: PhaseEvent) -> None:
         phase = event.phase
         if phase is Phase.LOSS and event.loss is not None:
@@ -267,20 +371,24 @@ class Stepper:
         return None
 
     def _pause(self, event: PhaseEvent | None, reason: str) -> None:
-        self.state = RunState.PAUSED
-        snapshot = self.snapshot()
-        self.last_snapshot = snapshot
-        if self.listener.on_pause:
-            self.listener.on_pause(snapshot, reason)
-        if self.controller is not None:
-            answer = self.controller(snapshot, reason)
-            command, n = answer if isinstance(answer, tuple) else (answer, 0)
-        else:
-            command, n = self._commands.get()
-        command = Command(command)
-        self._apply_pending()
-        if command is Command.QUIT or self._quit.is_set():
-            raise StopRun
+        while True:
+            self.state = RunState.PAUSED
+            snapshot = self.snapshot()
+            self.last_snapshot = snapshot
+            if self.listener.on_pause:
+                self.listener.on_pause(snapshot, reason)
+            if self.controller is not None:
+                answer = self.controller(snapshot, reason)
+                command, n = answer if isinstance(answer, tuple) else (answer, 0)
+            else:
+                command, n = self._commands.get()
+            command = Command(command)
+            self._apply_pending()
+            if command is Command.QUIT or self._quit.is_set():
+                raise StopRun
+            if command is not Command.BACK:
+                break
+            reason = self._rewind(event, max(n, 1))  # raises Rewind when it can go back
         until = _iteration_in_focus(event) + n if command is Command.RUN else None
         self._mode = _Mode(command, event, until)
         self.state = RunState.RUNNING
@@ -296,6 +404,11 @@ class Stepper:
         """Build a snapshot now. Call only from the training thread, or while it is paused."""
         inspector = self.source.inspector
         losses, val_losses = self.history.frozen()
+        extra: dict = {}
+        if self.history.original is not None:
+            extra["original_losses"] = tuple(self.history.original)
+        if self.rewind_notice:
+            extra["rewind_notice"] = self.rewind_notice
         return Snapshot(
             event=self.last_event,
             model_mode=inspector.model_mode(),
@@ -313,6 +426,7 @@ class Stepper:
             grad_passes=self.grad_passes,
             source=self.source.name,
             finished=finished,
+            extra=extra,
         )
 
     def _safe_snapshot(self, *, finished: bool = False) -> Snapshot | None:
@@ -336,6 +450,10 @@ class Stepper:
         return self.source.inspector.tensor_values(name)
 
 
+def _same_phase(a: PhaseEvent, b: PhaseEvent) -> bool:
+    return (a.iteration, a.epoch, a.batch, a.phase) == (b.iteration, b.epoch, b.batch, b.phase)
+
+
 def _phase_after(event: PhaseEvent | None) -> str:
     order = [Phase.FORWARD, Phase.LOSS, Phase.BACKWARD, Phase.STEP, Phase.ZERO_GRAD]
     if event is None or event.phase is Phase.VALIDATE:
@@ -348,6 +466,7 @@ def _phase_after(event: PhaseEvent | None) -> str:
 __all__ = [
     "Command",
     "Listener",
+    "Observer",
     "PhaseSource",
     "RunState",
     "Settings",

@@ -68,13 +68,20 @@ class StreamWriter:
         self.format = fmt_name
         self._header_done = False
 
-    def write(self, snapshot: Snapshot) -> None:
+    def write(self, snapshot: Snapshot, reason: str | None = None) -> None:
+        """One record; ``reason`` (why the run stopped here) is added when given."""
         if self.format == "jsonl":
-            line = jsonl_line(snapshot)
+            if reason is None:
+                line = jsonl_line(snapshot)
+            else:
+                record = dict(snapshot.to_json(), reason=reason)
+                line = json.dumps(record, separators=(",", ":"), allow_nan=False)
         else:
             if not self._header_done:
                 self.out.write(text_header() + "\n")
                 self._header_done = True
             line = text_line(snapshot)
+            if reason is not None:
+                line += f"\n  ^ {reason}"
         self.out.write(line + "\n")
         self.out.flush()

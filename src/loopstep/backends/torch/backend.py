@@ -13,6 +13,7 @@ from torch import nn
 from ...engine.snapshot import ParamState
 from ...engine.summary import TensorSummary
 from ...engine.trace import Trace
+from .probe import TorchProbe
 from .watch import ModelWatch
 
 
@@ -38,6 +39,7 @@ class TorchBackend:
         self.loss_fn = loss_fn
         self.device = torch.device(device) if device is not None else _model_device(model)
         self.watch = ModelWatch(model)
+        self.probe = TorchProbe(model, [optimizer])
         self.x: Any = None
         self.y: Any = None
         self.pred: Any = None

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The checks that need a CUDA device: run on a GPU machine from the repository root.
+# Uses the machine's own python3 with torch; textual is not needed for these.
+set -u
+export PYTHONPATH=$PWD/src PYTHONUNBUFFERED=1
+OUT=${OUT:-/tmp}
+nvidia-smi -L
+python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
+echo "== CUDA tests"
+python3 -m pytest -q -p no:cacheprovider -o addopts="" --import-mode=importlib tests/engine/test_cuda.py tests/engine/test_backends_agree.py 2>&1 | tail -4
+echo "== snapshot of a 10M-parameter model on the GPU"
+python3 bench/snapshot.py --device cuda
+echo "== loopstep run on a CUDA script with autocast"
+python3 -m loopstep run --no-tui --format jsonl --iterations 3 bench/gpu/train_cuda.py > "$OUT/run.jsonl"; echo "rc=$?"
+python3 - "$OUT/run.jsonl" <<'PY'
+import json, sys
+rows = [json.loads(line) for line in open(sys.argv[1])]
+print(len(rows), "records;", [r["phase"] for r in rows][:10])
+print("losses:", [r["loss"] for r in rows if r["phase"] == "loss"])
+PY
+echo "== loopstep check on the same script"
+python3 -m loopstep check bench/gpu/train_cuda.py --iterations 4; echo "rc=$?"

@@ -1,0 +1,62 @@
+"""Finds the line of the user's own code that a phase happened at.
+
+A hook runs deep inside torch; the line worth showing is the first frame, walking
+outwards, that belongs to the user: not torch, not loopstep, not the standard library
+or an installed package.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import sysconfig
+from functools import lru_cache
+
+import torch
+
+from ....engine.phases import SourceLocation
+
+_LOOPSTEP_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+
+
+def _library_dirs() -> tuple[str, ...]:
+    paths = sysconfig.get_paths()
+    dirs = {
+        os.path.dirname(os.path.abspath(torch.__file__)),
+        _LOOPSTEP_DIR,
+        paths.get("stdlib", ""),
+        paths.get("platstdlib", ""),
+        paths.get("purelib", ""),
+        paths.get("platlib", ""),
+    }
+    return tuple(os.path.join(d, "") for d in dirs if d)
+
+
+_LIBRARY_DIRS = _library_dirs()
+
+
+@lru_cache(maxsize=4096)
+def is_user_file(filename: str) -> bool:
+    if not filename or filename.startswith("<"):
+        return False
+    path = os.path.abspath(filename)
+    return not path.startswith(_LIBRARY_DIRS)
+
+
+def user_location(skip: int = 1) -> SourceLocation | None:
+    """The innermost frame of the user's code on the calling thread's stack."""
+    frame = sys._getframe(skip)
+    while frame is not None:
+        code = frame.f_code
+        if is_user_file(code.co_filename):
+            return SourceLocation(code.co_filename, frame.f_lineno, code.co_name)
+        frame = frame.f_back
+    return None
+
+
+def user_traceback(tb):
+    """The traceback from the first frame of the user's code on (drops runpy and loopstep)."""
+    start = tb
+    while start is not None and not is_user_file(start.tb_frame.f_code.co_filename):
+        start = start.tb_next
+    return start if start is not None else tb

@@ -1,0 +1,308 @@
+"""Installs the hooks and wrappers that see a script's training calls, and removes them.
+
+torch offers global module forward hooks and global optimizer step hooks; there is no
+hook for zero_grad or for the call to backward, so those methods are wrapped. Only the
+thread that runs the script counts: DataLoader worker processes inherit the hooks (and
+the same thread id) when they fork, so a fork turns them off in the child; modules
+called while a DataLoader fetches a batch (transforms inside ``__getitem__``) and
+modules with no parameters are not a model's forward.
+
+Global forward hooks send every module call down torch's slower path, so after the
+first optimizer step they are narrowed to per-instance hooks on the models and loss
+modules seen so far.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import threading
+import warnings
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn.modules import module as module_api
+from torch.optim import optimizer as optimizer_api
+from torch.utils.data import dataloader
+
+from .tracker import PhaseTracker, first_tensor
+
+_is_compiling = torch.compiler.is_compiling
+_get_ident = threading.get_ident
+
+#: Functional losses in torch.nn.functional that mark the loss phase.
+LOSS_FUNCTIONS = (
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "cosine_embedding_loss",
+    "cross_entropy",
+    "ctc_loss",
+    "gaussian_nll_loss",
+    "hinge_embedding_loss",
+    "huber_loss",
+    "kl_div",
+    "l1_loss",
+    "margin_ranking_loss",
+    "mse_loss",
+    "multi_margin_loss",
+    "multilabel_margin_loss",
+    "multilabel_soft_margin_loss",
+    "nll_loss",
+    "poisson_nll_loss",
+    "smooth_l1_loss",
+    "soft_margin_loss",
+    "triplet_margin_loss",
+    "triplet_margin_with_distance_loss",
+)
+
+# What a top-level module call stands for.
+_INNER, _OTHER, _LOSS, _TRAIN, _VAL = range(5)
+
+_installed: Interceptor | None = None
+
+#: torch warns that global hooks fire once more for a compiled module's wrapper; the
+#: tracker counts only the outermost call, so the warning would only confuse the user.
+_COMPILE_WARNING = r"Using `torch.compile\(module\)` when there are global hooks"
+
+
+def _turn_off_in_child() -> None:
+    """A forked child (a DataLoader worker) must never pause: it has no stepper to talk to."""
+    if _installed is not None:
+        _installed.active = False
+
+
+os.register_at_fork(after_in_child=_turn_off_in_child)
+
+
+def _has_params(module: nn.Module) -> bool:
+    for _ in module.parameters():
+        return True
+    return False
+
+
+class Interceptor:
+    """Context manager: everything it installs on enter is removed on exit."""
+
+    def __init__(self, tracker: PhaseTracker) -> None:
+        self.tracker = tracker
+        self.thread_id = 0
+        self.active = False
+        self.stack: list[tuple[Any, int]] = []
+        self.fetching = 0
+        self.busy = False  # inside a wrapped backward or zero_grad: nested calls are torch's own
+        self.narrowed = False
+        self.loss_modules: dict[int, nn.Module] = {}
+        self._global_handles: list = []
+        self._instance_handles: list = []
+        self._patches: list[tuple[Any, str, Any]] = []
+        self._warning_filter = None
+        tracker.on_first_step = self.narrow
+
+    # ----- install / remove -------------------------------------------------------------------
+    def __enter__(self) -> Interceptor:
+        global _installed
+        if _installed is not None:
+            raise RuntimeError("loopstep is already intercepting a script in this process")
+        _installed = self
+        self.thread_id = _get_ident()
+        self._global_handles = [
+            module_api.register_module_forward_pre_hook(self._pre_forward),
+            module_api.register_module_forward_hook(self._post_forward, always_call=True),
+            optimizer_api.register_optimizer_step_pre_hook(self._pre_step),
+            optimizer_api.register_optimizer_step_post_hook(self._post_step),
+        ]
+        self._patch(torch.Tensor, "backward", self._wrap_tensor_backward(torch.Tensor.backward))
+        self._patch(torch.autograd, "backward", self._wrap_autograd_backward(torch.autograd.backward))
+        self._patch(torch.optim.Optimizer, "zero_grad", self._wrap_zero_grad(torch.optim.Optimizer.zero_grad))
+        self._patch(nn.Module, "zero_grad", self._wrap_zero_grad(nn.Module.zero_grad))
+        self._patch(
+            torch.optim.Optimizer, "__init__", self._wrap_optimizer_init(torch.optim.Optimizer.__init__)
+        )
+        iterator = dataloader._BaseDataLoaderIter
+        self._patch(iterator, "__next__", self._wrap_fetch(iterator.__next__))
+        functional = torch.nn.functional
+        for name in LOSS_FUNCTIONS:
+            original = getattr(functional, name, None)
+            if original is not None:
+                self._patch(functional, name, self._wrap_loss_function(name, original))
+        warnings.filterwarnings("ignore", message=_COMPILE_WARNING)
+        self._warning_filter = warnings.filters[0]
+        self.active = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
+
+    def remove(self) -> None:
+        """Undo everything; safe to call twice."""
+        global _installed
+        self.active = False
+        for handle in self._global_handles + self._instance_handles:
+            handle.remove()
+        self._global_handles = []
+        self._instance_handles = []
+        while self._patches:
+            owner, name, original = self._patches.pop()
+            setattr(owner, name, original)
+        if self._warning_filter in warnings.filters:
+            warnings.filters.remove(self._warning_filter)
+            warnings._filters_mutated()
+        self._warning_filter = None
+        if _installed is self:
+            _installed = None
+
+    def _patch(self, owner: Any, name: str, replacement: Any) -> None:
+        self._patches.append((owner, name, owner.__dict__[name]))
+        setattr(owner, name, replacement)
+
+    def narrow(self) -> None:
+        """Swap the global forward hooks for hooks on the models and loss modules seen so far."""
+        if self.narrowed:
+            return
+        self.narrowed = True
+        modules = [w.model for w in self.tracker.watches.values() if type(w.model) is not nn.Module]
+        modules += list(self.loss_modules.values())
+        for module in modules:
+            self._instance_handles.append(module.register_forward_pre_hook(self._pre_forward))
+            self._instance_handles.append(module.register_forward_hook(self._post_forward, always_call=True))
+        for handle in self._global_handles[:2]:
+            handle.remove()
+
+    # ----- filters ----------------------------------------------------------------------------
+    def _ours(self) -> bool:
+        """The call comes from the script's training thread, outside a batch fetch."""
+        return self.active and _get_ident() == self.thread_id and not self.fetching
+
+    def _top_level(self) -> bool:
+        return not _is_compiling() and self._ours() and not self.stack and not self.busy
+
+    # ----- module calls -----------------------------------------------------------------------
+    def _pre_forward(self, module: nn.Module, args: tuple) -> None:
+        # Modules run inside backward (activation checkpointing) are not a forward.
+        if _is_compiling() or not self._ours() or self.busy:
+            return
+        stack = self.stack
+        if stack:
+            stack.append((module, _INNER))
+            return
+        if isinstance(module, nn.modules.loss._Loss):
+            self.loss_modules.setdefault(id(module), module)
+            self.tracker.before_loss()
+            role = _LOSS
+        elif _has_params(module):
+            role = _TRAIN if self.tracker.before_forward(module, args) else _VAL
+        else:
+            role = _OTHER
+        stack.append((module, role))
+
+    def _post_forward(self, module: nn.Module, args: tuple, output: Any) -> None:
+        if _is_compiling() or not self._ours() or self.busy:
+            return
+        stack = self.stack
+        if not stack or stack[-1][0] is not module:
+            return
+        _, role = stack.pop()
+        if stack or role in (_INNER, _OTHER):
+            return
+        if output is None and sys.exc_info()[0] is not None:  # the forward raised
+            self.tracker.abort_call()
+            return
+        if role == _LOSS:
+            self.tracker.after_loss(type(module).__name__, args, output)
+        else:
+            self.tracker.after_forward(module, output, role == _TRAIN)
+
+    # ----- wrapped functions ------------------------------------------------------------------
+    def _wrap_loss_function(self, name: str, original):
+        @functools.wraps(original)
+        def loss_function(*args, **kwargs):
+            if not self._top_level():
+                return original(*args, **kwargs)
+            self.tracker.before_loss()
+            self.stack.append((None, _INNER))
+            try:
+                output = original(*args, **kwargs)
+            except BaseException:
+                self.tracker.abort_call()
+                raise
+            finally:
+                self.stack.pop()
+            self.tracker.after_loss(f"F.{name}", args, output)
+            return output
+
+        return loss_function
+
+    def _wrap_tensor_backward(self, original):
+        @functools.wraps(original)
+        def backward(tensor, *args, **kwargs):
+            if not self._top_level():
+                return original(tensor, *args, **kwargs)
+            return self._run_busy(tensor, lambda: original(tensor, *args, **kwargs), self.tracker.backward)
+
+        return backward
+
+    def _wrap_autograd_backward(self, original):
+        @functools.wraps(original)
+        def backward(tensors, *args, **kwargs):
+            target = first_tensor(tensors)
+            if target is None or not self._top_level():
+                return original(tensors, *args, **kwargs)
+            return self._run_busy(target, lambda: original(tensors, *args, **kwargs), self.tracker.backward)
+
+        return backward
+
+    def _wrap_zero_grad(self, original):
+        @functools.wraps(original)
+        def zero_grad(owner, *args, **kwargs):
+            if not self._top_level():
+                return original(owner, *args, **kwargs)
+            return self._run_busy(owner, lambda: original(owner, *args, **kwargs), self.tracker.zero_grad)
+
+        return zero_grad
+
+    def _run_busy(self, subject: Any, call, phase):
+        def guarded():
+            self.busy = True
+            try:
+                return call()
+            finally:
+                self.busy = False
+
+        return phase(subject, guarded)
+
+    def _wrap_optimizer_init(self, original):
+        @functools.wraps(original)
+        def __init__(optimizer, *args, **kwargs):
+            original(optimizer, *args, **kwargs)
+            if self.active and _get_ident() == self.thread_id:
+                self.tracker.note_optimizer(optimizer)
+
+        return __init__
+
+    def _wrap_fetch(self, original):
+        @functools.wraps(original)
+        def __next__(iterator):
+            if not self._ours():
+                return original(iterator)
+            self.fetching += 1
+            try:
+                batch = original(iterator)
+            finally:
+                self.fetching -= 1
+            self.tracker.note_fetch(iterator)
+            return batch
+
+        return __next__
+
+    # ----- optimizer steps ----------------------------------------------------------------------
+    def _pre_step(self, optimizer, args, kwargs) -> None:
+        if _is_compiling() or not self._ours():
+            return
+        self.tracker.before_step(optimizer)
+
+    def _post_step(self, optimizer, args, kwargs) -> None:
+        if _is_compiling() or not self._ours():
+            return
+        self.tracker.after_step(optimizer)

@@ -1,0 +1,56 @@
+"""``--break`` and ``--history`` options, shared by the commands that step a run."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..cli import UsageError, positive_float
+
+
+def _history(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 (off) or more iterations, got {value}")
+    return value
+
+
+def add_break_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--break",
+        dest="breaks",
+        action="append",
+        default=[],
+        metavar="COND",
+        help="stop when COND holds (repeatable): phase=step, iteration=40, epoch=2, nan, "
+        "grad_norm>10, grad_norm[fc1.weight]>1, loss>3x_median, update_ratio>1e-2",
+    )
+
+
+def add_history_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--history",
+        type=_history,
+        default=32,
+        metavar="K",
+        help="iterations step back can reach (default 32)",
+    )
+    parser.add_argument(
+        "--history-mb",
+        type=positive_float,
+        default=512.0,
+        metavar="MB",
+        help="memory cap for step-back checkpoints (default 512)",
+    )
+
+
+def conditions_from(args: argparse.Namespace) -> list:
+    """The parsed ``--break`` conditions; a bad one is a one-line usage error."""
+    from ..engine.breakpoints import ConditionError, parse_conditions
+
+    try:
+        return parse_conditions(getattr(args, "breaks", []) or [])
+    except ConditionError as exc:
+        raise UsageError(f"loopstep: --break {exc}") from None

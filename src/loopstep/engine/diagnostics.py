@@ -1,0 +1,347 @@
+"""Diagnosis of training-loop bugs from the phase events plus a few facts from the probe.
+
+:class:`Diagnostics` is a stepper observer: it sees every phase (paused at or not) and
+turns patterns into :class:`Finding` s. It works the same for a loop loopstep owns and an
+intercepted script, because it reads only PhaseEvents and the source's probe
+(:mod:`.probes`). In continue mode it costs one fused gradient-norm computation per
+sampled backward; everything else is bookkeeping on numbers the events already carry.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import deque
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
+
+from .breakpoints import nonfinite_reason
+from .phases import Phase, PhaseEvent
+from .probes import ForwardFacts, Measure, Probe, probe_of, total_norm
+
+if TYPE_CHECKING:
+    from .stepper import Stepper
+
+SEVERITIES = ("info", "warning", "error")
+
+
+@dataclass(frozen=True)
+class Finding:
+    id: str
+    severity: str  # info, warning or error
+    iteration: int
+    location: str  # the user's file:line where known, else ""
+    message: str  # what was seen, with numbers
+    why: str  # one sentence on why it matters
+    fix: str
+
+    def line(self) -> str:
+        where = self.location or "-"
+        return f"{self.id}  {self.severity}  iter {self.iteration}  {where}  {self.message}"
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+# id -> (severity, why, fix)
+CATALOG: dict[str, tuple[str, str, str]] = {
+    "zero-grad-missing": (
+        "error",
+        "backward adds onto .grad, so each step uses the sum of all gradients so far and training never settles",
+        "call optimizer.zero_grad() once per step (after optimizer.step() or before loss.backward())",
+    ),
+    "grad-accumulation": (
+        "info",
+        "several backward passes add up in .grad before each step, which is deliberate accumulation",
+        "nothing to fix; divide the loss by k if you want the mean rather than the sum of the micro-batches",
+    ),
+    "eval-in-train-mode": (
+        "warning",
+        "Dropout stays on and BatchNorm uses and updates batch statistics, so evaluation numbers are noisy and wrong",
+        "call model.eval() before evaluating and model.train() before training again",
+    ),
+    "eval-builds-graph": (
+        "warning",
+        "a forward that no backward uses still records the autograd graph, wasting memory and time",
+        "wrap evaluation in `with torch.no_grad():` (or torch.inference_mode())",
+    ),
+    "param-no-grad": (
+        "warning",
+        "a parameter whose .grad stays None after backward is not in the loss's graph and never trains",
+        "use the parameter in the forward, or set requires_grad=False / delete it if it is not meant to train",
+    ),
+    "param-not-in-optimizer": (
+        "error",
+        "the optimizer never updates a parameter it was not given, however large its gradient",
+        "pass model.parameters() (or every param group) to the optimizer",
+    ),
+    "nonfinite": (
+        "error",
+        "one NaN or Inf spreads to every parameter at the next step and the run is lost",
+        "lower the learning rate, clip gradients, and guard log/div/sqrt against 0 in the module named",
+    ),
+    "exploding-grad": (
+        "warning",
+        "a gradient far above its usual size throws the weights far off in one step",
+        "lower the learning rate or clip with torch.nn.utils.clip_grad_norm_",
+    ),
+    "vanishing-grad": (
+        "warning",
+        "a layer whose gradient is vanishingly small next to the others barely learns",
+        "check activations that saturate, initialisation, or add normalisation / residual connections",
+    ),
+    "loss-diverging": (
+        "warning",
+        "a loss that trends upwards means the updates are making the model worse",
+        "lower the learning rate; check zero_grad and the loss's sign",
+    ),
+    "loss-flat": (
+        "warning",
+        "a loss that does not move means the parameters are not being updated, or updated too little",
+        "check that optimizer.step() runs, the learning rate is not tiny, and the loss is not detached",
+    ),
+}
+
+DENSE = 10  # backwards that are always checked
+WINDOW = 10  # losses per window for the trend checks
+FLAT_CHECKS = (3 * WINDOW, 100)  # iterations at which loss-flat is judged
+
+
+class Diagnostics:
+    """Collects findings from the phases of one run; one finding per id.
+
+    Gradient norms are measured at every backward for the first ``DENSE`` ones, then at
+    every ``grad_every``-th (and always right after a non-finite loss): that keeps
+    continue mode within a few percent of an unchecked run. ``grad_every=1`` checks all.
+    """
+
+    def __init__(
+        self,
+        *,
+        watch_activations: bool = False,
+        on_finding: Callable[[Finding], None] | None = None,
+        grad_every: int = 8,
+    ) -> None:
+        self.findings: list[Finding] = []
+        self.on_finding = on_finding
+        self.watch_activations = watch_activations
+        self.grad_every = max(1, grad_every)
+        self.measure = Measure()
+        self._probe: Probe | None = None
+        self._forward: tuple[PhaseEvent, ForwardFacts | None] | None = None
+        self._backwards = 0  # since the last zero_grad
+        self._stepped = False  # a step ran since the last zero_grad
+        self._accumulated = 0  # k of a step that followed k > 1 backwards
+        self._backward_count = 0
+        self._missing: dict[str, int] = {}  # trainable params with .grad None: consecutive backwards
+        self._norms: deque[float] = deque(maxlen=32)
+        self._small: dict[str, int] = {}
+        self._losses: list[float] = []
+        self._mode_layers: tuple[str, ...] = ()
+        self._suspect = False  # a non-finite loss: check the next backward's gradients
+        self._first_median: float | None = None
+        self._flat_judged: set[int] = set()
+
+    # ----- reporting ------------------------------------------------------------------------
+    def add(self, id: str, event: PhaseEvent, message: str) -> None:
+        if any(f.id == id for f in self.findings):
+            return
+        severity, why, fix = CATALOG[id]
+        location = str(event.location) if event.location is not None else ""
+        finding = Finding(id, severity, event.iteration, location, message, why, fix)
+        self.findings.append(finding)
+        if self.on_finding is not None:
+            self.on_finding(finding)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+    # ----- the observer ---------------------------------------------------------------------
+    def observe(self, event: PhaseEvent, stepper: Stepper) -> None:
+        probe = self._probe_for(event, stepper)
+        phase = event.phase
+        if phase is Phase.FORWARD:
+            self._forward_unused()
+            if self._stepped and probe is not None and probe.grads_cleared():
+                self._zeroed()  # cleared by other means (model.zero_grad(), p.grad = None)
+            self._forward = (event, probe.forward_facts() if probe is not None else None)
+            if self.watch_activations:
+                self._nonfinite(event, probe)
+        elif phase is Phase.LOSS:
+            if event.loss is not None:
+                if math.isfinite(event.loss):
+                    self._losses.append(event.loss)
+                    self._trend(event)
+                else:
+                    self._suspect = True
+                    self._nonfinite(event, probe)
+        elif phase is Phase.BACKWARD:
+            self._forward = None
+            self._backward(event, probe)
+        elif phase is Phase.STEP:
+            if self._backwards > 1 and not self._stepped:
+                self._accumulated = self._backwards
+            self._stepped = True
+        elif phase is Phase.ZERO_GRAD:
+            if not event.skipped:
+                if self._accumulated > 1:
+                    self.add(
+                        "grad-accumulation",
+                        event,
+                        f"gradients accumulate over k={self._accumulated} micro-batches per step",
+                    )
+                self._zeroed()
+        elif phase is Phase.VALIDATE:
+            self._forward_unused()
+            facts = probe.forward_facts() if probe is not None else None
+            self._judge_eval(event, facts)
+
+    def finish(self) -> None:
+        """The run ended: judge a last forward that no backward used."""
+        self._forward_unused()
+
+    # ----- the checks ---------------------------------------------------------------------------
+    def _probe_for(self, event: PhaseEvent, stepper: Stepper) -> Probe | None:
+        if self._probe is not None:
+            return self._probe  # a source keeps its probe once it has one
+        probe = probe_of(stepper.source)
+        if probe is not None:
+            self._probe = probe
+            self._mode_layers = probe.mode_layers()
+            if self.watch_activations:
+                probe.watch_nonfinite(True)
+            missing = probe.not_in_optimizer()
+            if missing:
+                names = ", ".join(missing[:4]) + (f" (+{len(missing) - 4} more)" if len(missing) > 4 else "")
+                self.add("param-not-in-optimizer", event, f"no optimizer updates {names}")
+        return probe
+
+    def _zeroed(self) -> None:
+        self._backwards = 0
+        self._stepped = False
+        self._accumulated = 0
+
+    def _forward_unused(self) -> None:
+        if self._forward is not None:
+            event, facts = self._forward
+            self._forward = None
+            self._judge_eval(event, facts)
+
+    def _judge_eval(self, event: PhaseEvent, facts: ForwardFacts | None) -> None:
+        """A forward that no backward followed: evaluation or inference."""
+        if facts is None:
+            return
+        if facts.training and self._mode_layers:
+            layers = ", ".join(self._mode_layers[:3])
+            self.add("eval-in-train-mode", event, f"a forward without backward ran in train mode ({layers})")
+        if facts.builds_graph:
+            self.add("eval-builds-graph", event, "a forward without backward recorded an autograd graph")
+
+    def _nonfinite(self, event: PhaseEvent, probe: Probe | None) -> None:
+        reason = nonfinite_reason(event, probe, self.measure)
+        if reason is None:
+            return
+        if event.phase is Phase.LOSS and probe is not None:
+            module = probe.nonfinite_module()
+            if module is not None:
+                reason += f" (first non-finite output: {module})"
+        self.add("nonfinite", event, reason)
+
+    def _backward(self, event: PhaseEvent, probe: Probe | None) -> None:
+        if self._stepped:
+            self.add(
+                "zero-grad-missing",
+                event,
+                f"backward added onto gradients already used by optimizer.step() ({self._backwards + 1} passes in .grad)",
+            )
+        self._backwards += 1
+        self._backward_count += 1
+        sampled = self._backward_count <= DENSE or self._backward_count % self.grad_every == 0
+        if probe is None or not (sampled or self._suspect):
+            return
+        self._suspect = False
+        norms = self.measure.grad_norms(event, probe)
+        self._nonfinite(event, probe)
+        if self._backward_count <= 3:
+            for name in probe.trainable():
+                if name not in norms:
+                    self._missing[name] = self._missing.get(name, 0) + 1
+                else:
+                    self._missing.pop(name, None)
+            if self._backward_count == 3:
+                unused = [n for n, count in self._missing.items() if count >= 3]
+                if unused:
+                    self.add(
+                        "param-no-grad", event, f".grad is None after backward for {', '.join(unused[:4])}"
+                    )
+        finite = {n: v for n, v in norms.items() if math.isfinite(v)}
+        if len(finite) != len(norms) or not finite:
+            return
+        total = total_norm(finite)
+        if len(self._norms) >= 8:
+            median = statistics.median(self._norms)
+            if median > 0 and total > 50 * median:
+                top = max(finite, key=finite.get)
+                self.add(
+                    "exploding-grad",
+                    event,
+                    f"gradient norm {total:.4g} is {total / median:.0f}× its recent median {median:.4g} (largest: {top})",
+                )
+        self._norms.append(total)
+        largest = max(finite.values())
+        for name, value in finite.items():
+            if name.endswith("bias") or largest <= 0:
+                continue
+            if value < 1e-6 * largest:
+                self._small[name] = self._small.get(name, 0) + 1
+                if self._small[name] >= 5:
+                    self.add(
+                        "vanishing-grad",
+                        event,
+                        f"{name}.grad norm {value:.3g} is below 1e-6 of the largest layer's {largest:.3g}",
+                    )
+            else:
+                self._small.pop(name, None)
+
+    def _trend(self, event: PhaseEvent) -> None:
+        losses = self._losses
+        n = len(losses)
+        judge_flat = event.iteration in FLAT_CHECKS and event.iteration not in self._flat_judged
+        if n < 2 * WINDOW or (n % WINDOW and not judge_flat):
+            return
+        if self._first_median is None:
+            self._first_median = statistics.median(losses[:WINDOW])
+        first = self._first_median
+        last = statistics.median(losses[-WINDOW:])
+        if last > 3 * first and last > 3 * min(losses):
+            self.add("loss-diverging", event, f"median loss rose from {first:.4g} to {last:.4g}")
+        if judge_flat:
+            self._flat_judged.add(event.iteration)
+            if last >= 0.8 * first and _no_trend(losses):
+                self.add(
+                    "loss-flat",
+                    event,
+                    f"loss shows no trend over {n} losses (median {first:.4g} → {last:.4g})",
+                )
+
+
+def _no_trend(losses: list[float]) -> bool:
+    """True when a straight-line fit neither falls nor rises by more than twice its
+    standard error: batch-to-batch noise without any learning."""
+    n = len(losses)
+    mean_x = (n - 1) / 2
+    mean_y = sum(losses) / n
+    sxx = sum((i - mean_x) ** 2 for i in range(n))
+    slope = sum((i - mean_x) * (v - mean_y) for i, v in enumerate(losses)) / sxx
+    residual = sum((v - mean_y - slope * (i - mean_x)) ** 2 for i, v in enumerate(losses)) / max(n - 2, 1)
+    stderr = math.sqrt(residual / sxx)
+    return abs(slope) <= 2 * stderr + 1e-12 * abs(mean_y)
+
+
+def diagnostics_of(stepper: Stepper) -> Diagnostics | None:
+    for observer in stepper.observers:
+        if isinstance(observer, Diagnostics):
+            return observer
+    return None

@@ -1,0 +1,94 @@
+"""What stop conditions and diagnostics ask of a source, beyond a snapshot.
+
+A source offers a probe as ``source.probe`` or ``source.inspector.probe`` (optional: a
+source without one still steps; the checks that need it stay silent). Every answer is
+meant to be cheap enough for continue mode: gradient norms come from one fused
+computation and one host copy, and the costly watches (activations, updates) run only
+after a condition has switched them on.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+
+@dataclass(frozen=True)
+class ForwardFacts:
+    """How the last forward ran: in train mode or not, and whether it built an autograd graph."""
+
+    training: bool
+    builds_graph: bool
+
+
+@runtime_checkable
+class Probe(Protocol):
+    def grad_norms(self) -> dict[str, float]:
+        """L2 norm of each parameter's ``.grad``; parameters whose ``.grad`` is None are left out."""
+        ...
+
+    def trainable(self) -> tuple[str, ...]:
+        """Names of the parameters that require grad."""
+        ...
+
+    def not_in_optimizer(self) -> tuple[str, ...]:
+        """Trainable parameters that no optimizer knows (empty when no optimizer is known)."""
+        ...
+
+    def mode_layers(self) -> tuple[str, ...]:
+        """Modules that act differently in train and eval mode (Dropout, BatchNorm)."""
+        ...
+
+    def forward_facts(self) -> ForwardFacts | None: ...
+
+    def params_finite(self) -> bool: ...
+
+    def grads_cleared(self) -> bool:
+        """Every ``.grad`` is None or zero (a reset the source did not report as zero_grad)."""
+        ...
+
+    def watch_nonfinite(self, on: bool) -> None:
+        """Watch every module's output so :meth:`nonfinite_module` can name the first bad one."""
+        ...
+
+    def nonfinite_module(self) -> str | None:
+        """Path of the first module whose output in the last forward held NaN/Inf
+        ("input" for the batch itself), or None."""
+        ...
+
+    def watch_updates(self, on: bool) -> None:
+        """Keep the parameters from before each optimizer step, for :meth:`update_ratio`."""
+        ...
+
+    def update_ratio(self) -> float | None:
+        """‖Δθ‖ / ‖θ‖ over all parameters for the last optimizer step."""
+        ...
+
+
+def probe_of(source: Any) -> Probe | None:
+    """The source's probe, or None when it has none (yet: a script builds its model late)."""
+    probe = getattr(source, "probe", None)
+    if probe is None:
+        probe = getattr(getattr(source, "inspector", None), "probe", None)
+    return probe
+
+
+def total_norm(norms: Mapping[str, float]) -> float:
+    return math.sqrt(sum(n * n for n in norms.values()))
+
+
+class Measure:
+    """Per-event cache shared by the conditions and diagnostics of one run, so that two
+    checks at the same event pay for one gradient-norm computation."""
+
+    def __init__(self) -> None:
+        self._event: object = None
+        self._grad_norms: dict[str, float] | None = None
+
+    def grad_norms(self, event: object, probe: Probe) -> dict[str, float]:
+        if event is not self._event or self._grad_norms is None:
+            self._event = event
+            self._grad_norms = probe.grad_norms()
+        return self._grad_norms
