@@ -345,6 +345,17 @@ class RecordingSource:
         return self.inner.name
 
     @property
+    def supports_rewind(self) -> bool:
+        # Step back works on a recorded run too; the phases it runs again are recorded again.
+        return bool(getattr(self.inner, "supports_rewind", False))
+
+    def __getattr__(self, name: str) -> Any:
+        # Anything else a front end asks of the source (close, probe, ...) is the inner one's.
+        if name == "inner":
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
+    @property
     def inspector(self) -> Any:
         return self.inner.inspector
 
