@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     if not args.no_tui:
         require_terminal("loopstep demo")  # before the scenario is built: torch takes seconds to load
-    session = scenario_session_from_args(args)
+    session = scenario_session_from_args(args, build_now=args.no_tui)
     apply_to_session(session, args)
     session = recorded(session, args)
     if args.no_tui:

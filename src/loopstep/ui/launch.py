@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import sys
 
 from ..cli import UsageError
@@ -15,6 +16,8 @@ from ..engine.session import Session
 
 
 def _require_terminal() -> None:
+    if "web_driver" in os.environ.get("TEXTUAL_DRIVER", ""):
+        return  # loopstep serve: the app talks to a browser through pipes
     if not sys.stdout.isatty() or not sys.stdin.isatty():
         raise UsageError("loopstep: the app needs a terminal; use --no-tui to print the phases as text")
 
