@@ -66,7 +66,7 @@ class LoopstepApp(App[int]):
 
     def on_mount(self) -> None:
         self._draw()
-        # Start the run after the first frame: building the source may import PyTorch.
+        # Start the run after the first refresh: building the source may import PyTorch.
         self.call_after_refresh(self._start_run)
 
     # ----- the training thread -------------------------------------------------------------
