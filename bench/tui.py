@@ -29,7 +29,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 WIDTH, HEIGHT = 120, 40
 DEMO = [sys.executable, "-m", "loopstep", "demo"]
 #: Output is considered complete after this long with no new bytes.
-QUIET_S = 0.05
+QUIET_S = 0.15
 
 BARE_APP = """
 from textual.app import App
@@ -182,7 +182,7 @@ def main() -> int:
     if has_torch:
         mlp = median_first_frame(DEMO + ["mlp"], DEMO_MARKER, args.repeats)
         print(
-            f"first frame, loopstep demo mlp:    {mlp * 1000:7.0f} ms  ratio {mlp / bare:.2f}x  (torch loads after it)"
+            f"first frame, loopstep demo mlp:    {mlp * 1000:7.0f} ms  ratio {mlp / bare:.2f}x  (PyTorch loads in the worker)"
         )
 
     latencies, sizes, paint = step_run(args.steps)

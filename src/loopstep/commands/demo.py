@@ -22,9 +22,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    if not args.no_tui:
-        require_terminal("loopstep demo")  # before the scenario is built: torch takes seconds to load
-    session = recorded(scenario_session_from_args(args), args)
     if args.no_tui:
-        return stream_session(session, "text")
-    return open_app(session, "loopstep demo")
+        return stream_session(recorded(scenario_session_from_args(args), args), "text")
+    require_terminal("loopstep demo")
+    from ..ui.launch import demo_session
+
+    # Checked but not built: the app builds it (and imports PyTorch) after its first frame.
+    return open_app(recorded(demo_session(args), args), "loopstep demo")
