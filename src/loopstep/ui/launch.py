@@ -24,6 +24,15 @@ def _require_terminal() -> None:
 
 def run_demo(args: argparse.Namespace) -> int:
     """Open the app on a built-in scenario (``loopstep demo``)."""
+    return run_session(demo_session(args))
+
+
+def demo_session(args: argparse.Namespace) -> Session:
+    """The session for a built-in scenario, its arguments checked without building it.
+
+    Building the torch scenarios imports PyTorch (seconds); the app does that in its worker
+    after the first frame, so nothing here may build the loop.
+    """
     from ..scenarios import ScenarioError, scenario_session
 
     try:
@@ -42,7 +51,7 @@ def run_demo(args: argparse.Namespace) -> int:
     apply_to_session(session, args)
     if session.backend == "torch" and importlib.util.find_spec("torch") is None:
         raise UsageError("loopstep: the torch backend needs PyTorch: pip install 'loopstep[torch]'")
-    return run_session(session)
+    return session
 
 
 def run_session(session: Session) -> int:
