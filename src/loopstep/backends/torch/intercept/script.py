@@ -54,7 +54,12 @@ class ScriptSource:
         self.interceptor: Interceptor | None = None
         self._initial_lr: float | None = None
         self._lr_seen: float | None = None
+        self._settings: Settings | None = None
         self._empty_facts = RunFacts()
+        from ..probe import ScriptProbe
+
+        #: What stop conditions and diagnostics ask about the model (engine.probes.Probe).
+        self.probe = ScriptProbe(self)
 
     # ----- PhaseSource -----------------------------------------------------------------------
     @property
@@ -67,6 +72,7 @@ class ScriptSource:
 
     def run(self, stepper) -> None:
         self.tracker = PhaseTracker(stepper, detail=self.detail)
+        self.tracker.on_new_optimizer = self._optimizer_appeared
         if self._initial_lr is not None:
             self.tracker.set_lr(self._initial_lr)
             self._lr_seen = self._initial_lr
@@ -80,7 +86,14 @@ class ScriptSource:
                     raise
             self.tracker.finish()
 
+    def _optimizer_appeared(self, optimizer) -> None:
+        """Show the script's learning rate as soon as its first optimizer exists."""
+        settings = self._settings
+        if settings is not None and settings.lr is None and optimizer.param_groups:
+            settings.lr = self._lr_seen = float(optimizer.param_groups[0]["lr"])
+
     def apply_settings(self, settings: Settings) -> None:
+        self._settings = settings
         tracker = self.tracker
         if tracker is None:
             self._initial_lr = settings.lr
