@@ -121,10 +121,13 @@ def stream_target(output: str | None, redirect_stdout: bool = True) -> Iterator[
     stream_fd = os.dup(1)
     os.dup2(2, 1)
     out = os.fdopen(os.dup(stream_fd), "w", encoding="utf-8")
+    script_stdout, sys.stdout = sys.stdout, sys.stderr  # also when sys.stdout is not fd 1
     try:
         yield out
     finally:
+        sys.stdout = script_stdout
         with contextlib.suppress(Exception):
+            sys.stderr.flush()
             sys.stdout.flush()
         with contextlib.suppress(BrokenPipeError):
             out.close()
