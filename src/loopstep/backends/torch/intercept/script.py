@@ -17,6 +17,7 @@ from ....engine.stepper import Settings
 from ....engine.summary import TensorSummary
 from ....engine.trace import Trace
 from .facts import RunFacts
+from .frames import user_traceback
 from .hooks import Interceptor
 from .tracker import PhaseTracker
 
@@ -84,6 +85,9 @@ class ScriptSource:
             except SystemExit as exc:
                 if exc.code not in (None, 0):
                     raise
+            except Exception as exc:
+                # Start the traceback at the user's code, not at runpy.
+                raise exc.with_traceback(user_traceback(exc.__traceback__))  # noqa: B904
             self.tracker.finish()
 
     def _optimizer_appeared(self, optimizer) -> None:
