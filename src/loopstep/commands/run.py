@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import TextIO
 
 from ..cli import UsageError, positive_float, positive_int
+from .stops import add_break_arguments, add_history_arguments, apply_to_session
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,6 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-zero-grad", action="store_true", help="skip zero_grad: gradients pile up")
     parser.add_argument("--lr", type=positive_float, help="set every optimizer's learning rate")
+    add_break_arguments(parser)
+    add_history_arguments(parser)
 
 
 def build_session(args: argparse.Namespace):
@@ -83,6 +86,7 @@ def main(args: argparse.Namespace) -> int:
     if not args.no_tui and (args.output or args.keep_going or args.format != "text"):
         raise UsageError("loopstep: --format, --output and --continue go with --no-tui")
     session = build_session(args)
+    apply_to_session(session, args)
     if not args.no_tui:
         try:
             from ..ui.launch import run_session

@@ -16,6 +16,7 @@ from ....engine.snapshot import ParamState
 from ....engine.stepper import Settings
 from ....engine.summary import TensorSummary
 from ....engine.trace import Trace
+from ..probe import ScriptProbe
 from .facts import RunFacts
 from .hooks import Interceptor
 from .tracker import PhaseTracker
@@ -55,6 +56,8 @@ class ScriptSource:
         self._initial_lr: float | None = None
         self._lr_seen: float | None = None
         self._empty_facts = RunFacts()
+        #: What stop conditions and diagnostics ask about the script's model (made on first need).
+        self.probe = ScriptProbe(self)
 
     # ----- PhaseSource -----------------------------------------------------------------------
     @property
