@@ -53,6 +53,14 @@ BAD_INPUTS = [
     (["serve", "--port", "0"], "expected a port from 1 to 65535, got 0", 2),
     (["serve", "--port", "http"], "expected a port number, got 'http'", 2),
     (["serve", "demo", "--no-tui"], "serve shows the app; drop --no-tui", 2),
+    (["check", "nosuch"], "unknown scenario 'nosuch'", 2),
+    (["check", "{tmp}/missing.py"], "no such script", 2),
+    (["check", "linreg", "extra"], "arguments after 'linreg' are only for scripts", 2),
+    (["check", "--iterations", "0", "linreg"], "expected a number of at least 1, got 0", 2),
+    (["trace", "--break", "grad_norm>x"], "'x' is not a number", 2),
+    (["trace", "--break", "sometimes"], "unknown stop condition 'sometimes'", 2),
+    (["demo", "--no-tui", "--history", "-1"], "expected 0 (off) or more iterations, got -1", 2),
+    (["run", "{tmp}/missing.py"], "no such file", 2),
 ]
 
 

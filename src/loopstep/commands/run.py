@@ -15,7 +15,7 @@ from typing import TextIO
 
 from ..cli import UsageError, positive_float, positive_int
 from .common import add_record_arguments, recorded
-from .stops import add_break_arguments, conditions_from
+from .stops import add_break_arguments, add_history_arguments, apply_to_session
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,6 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr", type=positive_float, help="set every optimizer's learning rate")
     add_break_arguments(parser)
     add_record_arguments(parser)
+    add_history_arguments(parser)
 
 
 def build_session(args: argparse.Namespace):
@@ -86,9 +87,8 @@ def check_script(path: str) -> None:
 def main(args: argparse.Namespace) -> int:
     if not args.no_tui and (args.output or args.keep_going or args.format != "text"):
         raise UsageError("loopstep: --format, --output and --continue go with --no-tui")
-    conditions = conditions_from(args)
     session = build_session(args)
-    session.conditions = conditions
+    apply_to_session(session, args)
     if args.no_tui:
         session.diagnose = False  # the stream shows no findings (``loopstep check`` does)
     session = recorded(session, args)
