@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import TextIO
 
 from ..cli import UsageError, positive_float, positive_int
+from .common import add_record_arguments, recorded
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,6 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-zero-grad", action="store_true", help="skip zero_grad: gradients pile up")
     parser.add_argument("--lr", type=positive_float, help="set every optimizer's learning rate")
+    add_record_arguments(parser)
 
 
 def build_session(args: argparse.Namespace):
@@ -82,14 +84,18 @@ def check_script(path: str) -> None:
 def main(args: argparse.Namespace) -> int:
     if not args.no_tui and (args.output or args.keep_going or args.format != "text"):
         raise UsageError("loopstep: --format, --output and --continue go with --no-tui")
-    session = build_session(args)
+    from ..engine.recording import closing_on_hangup
+
+    session = recorded(build_session(args), args)
     if not args.no_tui:
         try:
             from ..ui.launch import run_session
         except ImportError:
             raise UsageError("loopstep: the app is not available here; use --no-tui") from None
-        return run_session(session)
-    return stream_session(session, fmt=args.format, output=args.output, keep_going=args.keep_going)
+        with closing_on_hangup():
+            return run_session(session)
+    with closing_on_hangup():
+        return stream_session(session, fmt=args.format, output=args.output, keep_going=args.keep_going)
 
 
 @contextlib.contextmanager

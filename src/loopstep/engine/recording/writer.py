@@ -134,6 +134,18 @@ class Recorder:
         if self.started:
             return
         self.started = True
+        header = dict(
+            self.meta,
+            k="start",
+            version=VERSION,
+            policy=self.policy,
+            created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        )
+        header["params"], captured = self._find_params(inspector)
+        self._queue.put(("start", header, captured))
+
+    def _find_params(self, inspector: Any) -> tuple[list, dict]:
+        """The model's parameters and their values now (none yet: a script builds its model later)."""
         try:
             params = inspector.param_states() if inspector is not None else ()
         except Exception:  # noqa: BLE001 - a model not built yet has no parameters to list
@@ -144,17 +156,15 @@ class Recorder:
             self.layouts[p.name] = self.layouts[p.name + ".grad"] = layout
         self.grad_names = [p.name + ".grad" for p in params]
         arrays = export_arrays(inspector, self.param_names + self.grad_names, self.limit) if params else {}
-        header = dict(
-            self.meta,
-            k="start",
-            version=VERSION,
-            policy=self.policy,
-            created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            params=[[p.name, list(p.shape), p.dtype, p.requires_grad] for p in params],
-        )
-        self._queue.put(("start", header, {name: _capture(v, False) for name, v in arrays.items()}))
+        listed = [[p.name, list(p.shape), p.dtype, p.requires_grad] for p in params]
+        return listed, {name: _capture(v, False) for name, v in arrays.items()}
 
     def phase(self, event: PhaseEvent, inspector: Any, settings: Settings) -> None:
+        if not self.param_names and event.phase is not Phase.VALIDATE:
+            listed, captured = self._find_params(inspector)
+            if listed:  # the model appeared (an intercepted script built it): say so once
+                self.flush()
+                self._queue.put(("params", {"k": "params", "params": listed}, captured))
         mode = (inspector.model_mode(), inspector.grad_enabled())
         if mode == self._mode:
             mode_change = None
@@ -242,7 +252,7 @@ class Recorder:
     def _frame(self, item: tuple) -> tuple[dict, PayloadBuilder]:
         payload = PayloadBuilder()
         kind = item[0]
-        if kind == "start":
+        if kind in ("start", "params"):
             _, header, captured = item
             header["a"] = {name: payload.ref(v, self.layouts.get(name)) for name, v in captured.items()}
             return header, payload
