@@ -104,9 +104,9 @@ class Recorder:
         self.policy = policy
         self.limit = limit_for(policy)
         self.meta = meta
-        self.file = open(path, "wb")  # noqa: SIM115 - closed by the writer thread
+        # Unbuffered: each frame is one write() straight to the file, nothing held back.
+        self.file = open(path, "wb", buffering=0)  # noqa: SIM115 - closed by the writer thread
         self.file.write(MAGIC)
-        self.file.flush()
         self.pending: list[tuple] = []
         self.traces: list[list] = []
         self.events_queued = 0
@@ -277,8 +277,9 @@ class Recorder:
 
     def _write(self, header: dict, payload: PayloadBuilder) -> None:
         frame = encode_frame(header, payload.payload())
-        self.file.write(frame)
-        self.file.flush()
+        view = memoryview(frame)
+        while view:  # a raw write may take part of the frame (a pipe, a signal)
+            view = view[self.file.write(view) :]
         self.bytes_written += len(frame)
 
     def request_stop(self, signum: int) -> None:
