@@ -8,6 +8,7 @@ Exit status: 1 if any finding is an error, 0 otherwise.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import sys
@@ -44,13 +45,23 @@ def make_source(args: argparse.Namespace):
 
 
 def _script_source(path: str, argv: list[str]):
+    import os
+
+    if not os.path.isfile(path):
+        raise UsageError(f"loopstep: no such script: {path}")
     try:
-        from ..backends.torch.intercept import script_source  # provided with `loopstep run`
-    except ImportError:
-        raise UsageError(
-            "loopstep: checking a script needs `loopstep run`, which this install lacks"
-        ) from None
-    return script_source(path, argv)
+        from ..backends.torch.intercept import ScriptSource
+    except ImportError as exc:
+        if "intercept" in str(exc):
+            raise UsageError(
+                "loopstep: checking a script needs `loopstep run`, which this install lacks"
+            ) from None
+        raise UsageError("loopstep: checking a script needs PyTorch: pip install 'loopstep[torch]'") from None
+    from ..backends.torch.probe import ScriptProbe
+
+    source = ScriptSource(path, argv, detail=False)
+    source.probe = ScriptProbe(source)
+    return source
 
 
 def factory_source(spec: str):
@@ -81,7 +92,7 @@ def main(args: argparse.Namespace) -> int:
     from ..engine.diagnostics import Diagnostics
 
     source = make_source(args)
-    diagnostics = Diagnostics(watch_activations=True)
+    diagnostics = Diagnostics(watch_activations=True, grad_every=1)  # a short run: check every backward
     stepper = Stepper(
         source,
         controller=lambda snapshot, reason: Command.CONTINUE,
@@ -89,7 +100,9 @@ def main(args: argparse.Namespace) -> int:
         settings=Settings(zero_grad=not args.no_zero_grad, lr=args.lr),
         observers=[diagnostics],
     )
-    stepper.run()
+    # A script's own prints go to stderr so that stdout holds only the findings (--format jsonl).
+    with contextlib.redirect_stdout(sys.stderr):
+        stepper.run()
     diagnostics.finish()
     out = sys.stdout
     for finding in diagnostics.findings:
@@ -101,7 +114,7 @@ def main(args: argparse.Namespace) -> int:
     if args.format == "text":
         errors = len(diagnostics.errors)
         count = len(diagnostics.findings)
-        ran = len(stepper.history.train)
+        ran = stepper.last_event.iteration + 1 if stepper.last_event is not None else 0
         summary = (
             f"{count} finding{'s' * (count != 1)} ({errors} error{'s' * (errors != 1)})"
             if count

@@ -13,18 +13,23 @@ from .common import (
     scenario_session_from_args,
     stream_session,
 )
+from .stops import add_break_arguments, add_history_arguments, apply_to_session
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_scenario_arguments(parser)
     parser.add_argument("--no-tui", action="store_true", help="print every phase instead of opening the app")
     add_record_arguments(parser)
+    add_break_arguments(parser)
+    add_history_arguments(parser)
 
 
 def main(args: argparse.Namespace) -> int:
     if not args.no_tui:
-        require_terminal("loopstep demo")
-    session = recorded(scenario_session_from_args(args, build_now=args.no_tui), args)
+        require_terminal("loopstep demo")  # before the scenario is built: torch takes seconds to load
+    session = scenario_session_from_args(args, build_now=args.no_tui)
+    apply_to_session(session, args)
+    session = recorded(session, args)
     if args.no_tui:
         return stream_session(session, "text")
     return open_app(session, "loopstep demo")

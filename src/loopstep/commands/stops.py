@@ -54,3 +54,12 @@ def conditions_from(args: argparse.Namespace) -> list:
         return parse_conditions(getattr(args, "breaks", []) or [])
     except ConditionError as exc:
         raise UsageError(f"loopstep: --break {exc}") from None
+
+
+def apply_to_session(session, args: argparse.Namespace) -> None:
+    """Carry ``--break``, ``--history`` and ``--history-mb`` into a Session (absent ones keep its defaults)."""
+    session.conditions = conditions_from(args)
+    if getattr(args, "history", None) is not None:
+        session.history = args.history
+    if getattr(args, "history_mb", None) is not None:
+        session.history_mb = args.history_mb

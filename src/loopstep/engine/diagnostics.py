@@ -138,7 +138,8 @@ class Diagnostics:
         self._norms: deque[float] = deque(maxlen=32)
         self._small: dict[str, int] = {}
         self._losses: list[float] = []
-        self._mode_layers: tuple[str, ...] = ()
+        self._mode_layers: tuple[str, ...] | None = None
+        self._stepped_once = False
         self._suspect = False  # a non-finite loss: check the next backward's gradients
         self._first_median: float | None = None
         self._flat_judged: set[int] = set()
@@ -181,6 +182,8 @@ class Diagnostics:
             self._forward = None
             self._backward(event, probe)
         elif phase is Phase.STEP:
+            if not self._stepped_once:
+                self._first_step(event, probe)
             if self._backwards > 1 and not self._stepped:
                 self._accumulated = self._backwards
             self._stepped = True
@@ -209,14 +212,17 @@ class Diagnostics:
         probe = probe_of(stepper.source)
         if probe is not None:
             self._probe = probe
-            self._mode_layers = probe.mode_layers()
             if self.watch_activations:
                 probe.watch_nonfinite(True)
-            missing = probe.not_in_optimizer()
-            if missing:
-                names = ", ".join(missing[:4]) + (f" (+{len(missing) - 4} more)" if len(missing) > 4 else "")
-                self.add("param-not-in-optimizer", event, f"no optimizer updates {names}")
         return probe
+
+    def _first_step(self, event: PhaseEvent, probe: Probe | None) -> None:
+        """After the first step every optimizer a script uses is known."""
+        self._stepped_once = True
+        missing = probe.not_in_optimizer() if probe is not None else ()
+        if missing:
+            names = ", ".join(missing[:4]) + (f" (+{len(missing) - 4} more)" if len(missing) > 4 else "")
+            self.add("param-not-in-optimizer", event, f"no optimizer updates {names}")
 
     def _zeroed(self) -> None:
         self._backwards = 0
@@ -233,6 +239,8 @@ class Diagnostics:
         """A forward that no backward followed: evaluation or inference."""
         if facts is None:
             return
+        if facts.training and self._mode_layers is None and self._probe is not None:
+            self._mode_layers = self._probe.mode_layers()
         if facts.training and self._mode_layers:
             layers = ", ".join(self._mode_layers[:3])
             self.add("eval-in-train-mode", event, f"a forward without backward ran in train mode ({layers})")

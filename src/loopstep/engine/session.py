@@ -33,9 +33,20 @@ class Session:
     conditions: Sequence[StopCondition] = ()
     backend: str = ""
     scenario: str = ""
+    #: Step back: iterations kept (0: none) and their memory cap; used by loops loopstep owns.
+    history: int = 32
+    history_mb: float = 512.0
+    #: Run the diagnostics (:mod:`.diagnostics`) alongside; ``diagnostics_of(stepper)`` finds them.
+    diagnose: bool = True
 
     def new_stepper(self, listener: Listener | None = None, **kwargs) -> Stepper:
         """A fresh stepper over a fresh source (restart calls this again)."""
+        from .diagnostics import Diagnostics
+
+        kwargs.setdefault("history", self.history)
+        kwargs.setdefault("history_mb", self.history_mb)
+        if self.diagnose and "observers" not in kwargs:
+            kwargs["observers"] = [Diagnostics()]
         return Stepper(
             self.make_source(),
             listener=listener,

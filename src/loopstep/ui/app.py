@@ -18,6 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Footer
 from textual.worker import Worker
 
+from ..engine.diagnostics import diagnostics_of
 from ..engine.phases import Phase
 from ..engine.session import Session
 from ..engine.stepper import Command, Listener, Stepper, TrainingError
@@ -27,6 +28,7 @@ from .view import RunView, View
 from .widgets.error_pane import ErrorPane
 from .widgets.explain_line import ExplainLine
 from .widgets.loss_chart import LossChart
+from .widgets.original_curve import show_original
 from .widgets.panes import Panes, layout_for
 from .widgets.phase_bar import PhaseBar
 from .widgets.status_line import StatusLine
@@ -68,10 +70,6 @@ class LoopstepApp(App[int]):
         self._draw()
         # Start the run after the first frame: building the source may import PyTorch.
         self.call_after_refresh(self._start_run)
-
-    def on_resize(self) -> None:
-        panes = self.query_one(Panes)
-        panes.mode = layout_for(self.size.width, self.size.height)
 
     # ----- the training thread -------------------------------------------------------------
     def _start_run(self) -> None:
@@ -138,8 +136,10 @@ class LoopstepApp(App[int]):
         code = None
         if self.session.code_for is not None:
             code = self.session.code_for(snapshot.event if snapshot is not None else None)
+        self._note_rewind(snapshot, reason)
         self.view = replace(
             self.view,
+            findings=self._findings(),
             state=state,
             snapshot=snapshot,
             previous=self.view.snapshot if snapshot is not self.view.snapshot else self.view.previous,
@@ -147,7 +147,22 @@ class LoopstepApp(App[int]):
             code=code,
         )
         self._draw()
+        for chart in self.query(LossChart):
+            show_original(chart, snapshot.extra.get("original_losses") if snapshot is not None else None)
         self.pauses_drawn += 1
+
+    def _findings(self) -> tuple:
+        diagnostics = diagnostics_of(self.stepper) if self.stepper is not None else None
+        return tuple(diagnostics.findings) if diagnostics is not None else ()
+
+    def _note_rewind(self, snapshot, reason: str) -> None:
+        """Say why a step back could not happen, and once when memory shortens the window."""
+        if reason.startswith("cannot step back"):
+            self.notify(reason, timeout=4)
+        notice = snapshot.extra.get("rewind_notice") if snapshot is not None else None
+        if notice and not getattr(self, "_rewind_noticed", False):
+            self._rewind_noticed = True
+            self.notify(notice, timeout=6)
 
     def _draw(self) -> None:
         """Hand the view to every pane; each one redraws only if its part changed."""
@@ -175,6 +190,12 @@ class LoopstepApp(App[int]):
         self.query_one(PhaseBar).show_event(event)
         for chart in self.query(LossChart):
             chart.show_history(stepper.history.train, stepper.history.val)
+        findings = self._findings()
+        if findings != self.view.findings:
+            self.view = replace(self.view, findings=findings)
+            self.query_one(StatusLine).show_live(self.view, event)
+            for pane in self.query(Panes):
+                pane.show(self.view)
 
     # ----- actions (every key is listed in keys.py) ------------------------------------------
     def _send(self, command: Command) -> None:
@@ -212,6 +233,36 @@ class LoopstepApp(App[int]):
             return
         self._send(Command.CONTINUE)
         self._start_live()
+
+    def action_step_back(self) -> None:
+        if self.view.state is not RunView.PAUSED or self.stepper is None:
+            if self.view.state in (RunView.FINISHED, RunView.FAILED):
+                self.notify("The run is over: press r to restart it.", timeout=3)
+            return
+        self._queued += 1
+        self.view = replace(self.view, state=RunView.RUNNING)
+        self.query_one(StatusLine).show(self.view)
+        self.stepper.step_back()
+
+    def action_breakpoints(self) -> None:
+        from .screens.breakpoints import BreakpointsScreen
+
+        if self.view.state is RunView.RUNNING:
+            self.notify("Pause first (c), then set stop conditions.", timeout=3)
+            return
+        current = [str(c) for c in (self.stepper.conditions if self.stepper else self.session.conditions)]
+        self.push_screen(BreakpointsScreen(current), self._set_conditions)
+
+    def _set_conditions(self, specs: list[str] | None) -> None:
+        if specs is None:
+            return
+        from ..engine.breakpoints import parse_conditions
+
+        conditions = parse_conditions(specs)  # already checked one by one in the dialog
+        self.session.conditions = conditions
+        if self.stepper is not None and self.view.state is not RunView.RUNNING:
+            self.stepper.set_conditions(conditions)
+        self.notify("stop conditions: " + (", ".join(specs) if specs else "none"), timeout=3)
 
     def action_toggle_zero_grad(self) -> None:
         zero_grad = not self.view.zero_grad

@@ -37,6 +37,9 @@ def run_demo(args: argparse.Namespace) -> int:
         )
     except ScenarioError as exc:
         raise UsageError(f"loopstep: {exc}") from None
+    from ..commands.stops import apply_to_session
+
+    apply_to_session(session, args)
     if session.backend == "torch" and importlib.util.find_spec("torch") is None:
         raise UsageError("loopstep: the torch backend needs PyTorch: pip install 'loopstep[torch]'")
     return run_session(session)

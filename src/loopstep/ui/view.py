@@ -33,3 +33,4 @@ class View:
     zero_grad: bool = True  # the setting now (it may differ from the snapshot's until the next phase)
     error: TrainingError | None = None
     loading_text: str = ""
+    findings: tuple = ()  # the diagnostics' findings so far (engine.diagnostics.Finding)

@@ -92,7 +92,11 @@ class TorchProbe:
 
     def mode_layers(self) -> tuple[str, ...]:
         kinds = (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._BatchNorm)
-        return tuple(clean_name(n) for n, m in self.model.named_modules() if isinstance(m, kinds))
+        return tuple(
+            f"{clean_name(n) or 'model'} ({type(m).__name__})"
+            for n, m in self.model.named_modules()
+            if isinstance(m, kinds)
+        )
 
     def params_finite(self) -> bool:
         values = [p.detach() for _, p in self.named]
@@ -184,3 +188,75 @@ class TorchProbe:
 
     def update_ratio(self) -> float | None:
         return None if self._ratio is None else float(self._ratio)
+
+
+class ScriptProbe:
+    """The probe of an intercepted script: its model and optimizers appear only as the
+    script creates them, so the torch probe is made on first need and the facts the
+    interception keeps (``source.facts``: models, optimizers, forwards) fill in the rest."""
+
+    def __init__(self, source: Any) -> None:
+        self.source = source
+        self._probe: TorchProbe | None = None
+        self._watches = {"nonfinite": False, "updates": False}
+
+    def _model_probe(self) -> TorchProbe | None:
+        facts = getattr(self.source, "facts", None)
+        models = getattr(facts, "models", None)
+        if self._probe is None and models:
+            self._probe = TorchProbe(models[0], getattr(facts, "optimizers", ()))
+            self._probe.watch_nonfinite(self._watches["nonfinite"])
+            self._probe.watch_updates(self._watches["updates"])
+        if self._probe is not None and facts is not None:
+            for optimizer in getattr(facts, "optimizers", ()):
+                self._probe.add_optimizer(optimizer)
+        return self._probe
+
+    def grad_norms(self) -> dict[str, float]:
+        probe = self._model_probe()
+        return probe.grad_norms() if probe is not None else {}
+
+    def trainable(self) -> tuple[str, ...]:
+        probe = self._model_probe()
+        return probe.trainable() if probe is not None else ()
+
+    def not_in_optimizer(self) -> tuple[str, ...]:
+        probe = self._model_probe()
+        return probe.not_in_optimizer() if probe is not None else ()
+
+    def mode_layers(self) -> tuple[str, ...]:
+        probe = self._model_probe()
+        return probe.mode_layers() if probe is not None else ()
+
+    def forward_facts(self) -> ForwardFacts | None:
+        forwards = getattr(getattr(self.source, "facts", None), "forwards", None)
+        if not forwards:
+            return None
+        last = forwards[-1]
+        return ForwardFacts(training=last.training, builds_graph=last.grad_enabled)
+
+    def params_finite(self) -> bool:
+        probe = self._model_probe()
+        return probe.params_finite() if probe is not None else True
+
+    def grads_cleared(self) -> bool:
+        probe = self._model_probe()
+        return probe.grads_cleared() if probe is not None else True
+
+    def watch_nonfinite(self, on: bool) -> None:
+        self._watches["nonfinite"] = on
+        if self._probe is not None:
+            self._probe.watch_nonfinite(on)
+
+    def nonfinite_module(self) -> str | None:
+        probe = self._model_probe()
+        return probe.nonfinite_module() if probe is not None else None
+
+    def watch_updates(self, on: bool) -> None:
+        self._watches["updates"] = on
+        if self._probe is not None:
+            self._probe.watch_updates(on)
+
+    def update_ratio(self) -> float | None:
+        probe = self._model_probe()
+        return probe.update_ratio() if probe is not None else None

@@ -44,7 +44,10 @@ class CodePane(ScrollView, can_focus=True):
         else:
             self._code = code
         self._move_mark(code.line - code.first_line if code.line else -1)
-        self.border_title = f"code · {code.path}" + (f":{code.line}" if code.line else "")
+        # The title names the file only: a title that changed per phase would repaint the pane.
+        title = f"code · {code.path}"
+        if self.border_title != title:
+            self.border_title = title
 
     def _load(self, code: CodeView) -> None:
         self._code = code

@@ -13,6 +13,7 @@ from textual.widgets import TabbedContent, TabPane
 
 from ..view import View
 from .code_pane import CodePane
+from .diagnostics_pane import DiagnosticsPane
 from .grads_pane import GradsPane
 from .loss_chart import LossChart
 from .params_pane import ParamsPane
@@ -31,6 +32,7 @@ PANES = (
     ("chart", "loss", LossChart),
     ("tensors", "tensors", TensorsPane),
     ("trace", "trace", TraceTree),
+    ("diagnostics", "diag", DiagnosticsPane),
 )
 
 
@@ -59,11 +61,15 @@ class Panes(Widget):
                     yield panes["chart"]
                     yield panes["tensors"]
                     yield panes["trace"]
+                    yield panes["diagnostics"]
         else:
             with TabbedContent(id="tabs"):
                 for key, title, _ in PANES:
                     with TabPane(title, id=f"tab-{key}"):
                         yield panes[key]
+
+    def on_resize(self) -> None:
+        self.mode = layout_for(self.app.size.width, self.app.size.height)
 
     def show(self, view: View) -> None:
         for widget in self.query(".pane"):

@@ -35,16 +35,28 @@ class ParamsPane(VerticalScroll):
         snapshot = view.snapshot
         if snapshot is None:
             return
-        key = (snapshot.params, view.previous.params if view.previous is not None else None)
+        key = (snapshot.params, changed_names(view))
         if key == self._key:
             return
         self._key = key
         self.query_one("#params-text", Static).update(render_params(view))
 
 
+def changed_names(view: View) -> frozenset[str]:
+    """Parameters whose values differ from the snapshot drawn before this one."""
+    if view.previous is None or view.snapshot is None:
+        return frozenset()
+    before = {p.name: p for p in view.previous.params}
+    return frozenset(
+        p.name
+        for p in view.snapshot.params
+        if p.name in before and not same_values(before[p.name].value, p.value)
+    )
+
+
 def render_params(view: View) -> Table | Text:
     snapshot = view.snapshot
-    before = {p.name: p for p in view.previous.params} if view.previous is not None else {}
+    changed_now = changed_names(view)
     if not snapshot.params:
         return Text("This model has no parameters.", style="dim")
     table = Table(box=None, expand=True, pad_edge=False, padding=(0, 1), show_edge=False)
@@ -53,8 +65,7 @@ def render_params(view: View) -> Table | Text:
     table.add_column("value", overflow="fold", ratio=3)
     table.add_column("Δ last step", overflow="fold", ratio=2)
     for param in snapshot.params:
-        old = before.get(param.name)
-        changed = old is not None and not same_values(old.value, param.value)
+        changed = param.name in changed_now
         value = Text(short(param.value), style=CHANGED if changed else "")
         change = Text(
             short(param.change) if param.change is not None else "—", style="" if param.change else "dim"

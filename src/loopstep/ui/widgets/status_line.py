@@ -55,9 +55,15 @@ class StatusLine(Static):
         text.append("  zero_grad ")
         text.append("ON" if view.zero_grad else "OFF", style="bold" if view.zero_grad else "bold reverse")
         text.append(f"  {mode} · {grad}")
+        if view.findings:
+            errors = sum(f.severity == "error" for f in view.findings)
+            label = f"{len(view.findings)} finding{'s' * (len(view.findings) != 1)}"
+            text.append(
+                f"  ⚠ {label}" + (f" ({errors} error{'s' * (errors != 1)})" if errors else ""), style="bold"
+            )
         if text != self._shown:
             self._shown = text
-            self.update(text)
+            self.update(text, layout=False)
 
     def on_resize(self) -> None:
         if self._last is not None:

@@ -1,0 +1,107 @@
+"""The app's debugger keys: step back, the stop-condition dialog, the diagnostics pane."""
+
+from __future__ import annotations
+
+from loopstep.engine import Phase
+from loopstep.engine.breakpoints import parse_conditions
+from loopstep.scenarios import scenario_session
+from loopstep.ui.app import LoopstepApp
+from loopstep.ui.view import RunView
+from loopstep.ui.widgets.diagnostics_pane import DiagnosticsPane
+from loopstep.ui.widgets.loss_chart import LossChart
+from loopstep.ui.widgets.status_line import StatusLine
+
+ROUNDS = 2000
+
+
+async def settle(app, pilot, count: int) -> None:
+    for _ in range(ROUNDS):
+        if app.pauses_drawn >= count and app.view.state is not RunView.RUNNING:
+            break
+        await pilot.pause(0.005)
+    await pilot.pause()
+    assert app.pauses_drawn >= count
+
+
+async def press(app, pilot, key: str) -> None:
+    before = app.pauses_drawn
+    await pilot.press(key)
+    await settle(app, pilot, before + 1)
+
+
+def where(app):
+    event = app.view.snapshot.event
+    return event.iteration, event.phase
+
+
+async def test_u_steps_back_one_phase_and_forward_again_gives_the_same_numbers():
+    app = LoopstepApp(scenario_session("linreg", "numpy"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot, 1)
+        for _ in range(9):
+            await press(app, pilot, "s")
+        assert where(app) == (1, Phase.STEP)
+        w_at_step = app.view.snapshot.param("w").value.scalar()
+        await press(app, pilot, "u")
+        assert where(app) == (1, Phase.BACKWARD) and app.view.reason == "stepped back"
+        await press(app, pilot, "left")
+        assert where(app) == (1, Phase.LOSS)
+        await press(app, pilot, "s")
+        await press(app, pilot, "s")
+        assert where(app) == (1, Phase.STEP)
+        assert app.view.snapshot.param("w").value.scalar() == w_at_step
+
+
+async def test_what_if_curve_is_drawn_after_a_step_back():
+    app = LoopstepApp(scenario_session("linreg", "numpy"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot, 1)
+        for _ in range(12):
+            await press(app, pilot, "s")
+        await press(app, pilot, "u")
+        chart = app.query_one(LossChart)
+        assert "original" in chart.series and len(chart.series["original"].xs) == 3
+
+
+async def test_diagnostics_pane_and_status_line_count_findings():
+    app = LoopstepApp(scenario_session("linreg", "numpy", zero_grad=False))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot, 1)
+        await press(app, pilot, "n")
+        assert app.view.findings == ()
+        await press(app, pilot, "n")  # the second backward adds onto the stepped .grad
+        assert [f.id for f in app.view.findings] == ["zero-grad-missing"]
+        assert "1 finding (1 error)" in str(app.query_one(StatusLine)._shown)
+        pane = app.query_one(DiagnosticsPane)
+        assert pane.border_title == "diagnostics (1)"
+        text = str(pane.query_one("#diagnostics-text").content.renderables[0])
+        assert "NEW" in text and "zero-grad-missing" in text
+
+
+async def test_b_adds_a_stop_condition_that_continue_then_stops_at():
+    app = LoopstepApp(scenario_session("linreg", "numpy"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot, 1)
+        await pilot.press("b")
+        await pilot.pause()
+        await pilot.press(*"grad_norm>>1")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "not a number" in str(app.screen.query_one("#break-error").content)
+        for _ in range(len("grad_norm>>1")):
+            await pilot.press("backspace")
+        await pilot.press(*"iteration=3", "enter", "escape")
+        await pilot.pause()
+        assert [str(c) for c in app.stepper.conditions] == ["iteration=3"]
+        await press(app, pilot, "c")
+        assert where(app) == (3, Phase.FORWARD) and app.view.reason == "break: iteration=3"
+
+
+async def test_session_conditions_reach_the_stepper():
+    session = scenario_session("linreg", "numpy")
+    session.conditions = parse_conditions(["phase=validate"])
+    app = LoopstepApp(session)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot, 1)
+        await press(app, pilot, "c")
+        assert where(app)[1] is Phase.VALIDATE
