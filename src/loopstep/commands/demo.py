@@ -25,9 +25,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    if not args.no_tui:
-        require_terminal("loopstep demo")  # before the scenario is built: torch takes seconds to load
+    # Bad arguments first (no torch is loaded for the app), then the terminal.
     session = scenario_session_from_args(args, build_now=args.no_tui)
+    if not args.no_tui:
+        require_terminal("loopstep demo")
     apply_to_session(session, args)
     session = recorded(session, args)
     if args.no_tui:
