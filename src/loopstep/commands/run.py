@@ -87,6 +87,8 @@ def check_script(path: str) -> None:
 def main(args: argparse.Namespace) -> int:
     if not args.no_tui and (args.output or args.keep_going or args.format != "text"):
         raise UsageError("loopstep: --format, --output and --continue go with --no-tui")
+    from ..engine.recording import closing_on_hangup
+
     session = build_session(args)
     apply_to_session(session, args)
     if args.no_tui:
@@ -97,8 +99,10 @@ def main(args: argparse.Namespace) -> int:
             from ..ui.launch import run_session
         except ImportError:
             raise UsageError("loopstep: the app is not available here; use --no-tui") from None
-        return run_session(session)
-    return stream_session(session, fmt=args.format, output=args.output, keep_going=args.keep_going)
+        with closing_on_hangup():
+            return run_session(session)
+    with closing_on_hangup():
+        return stream_session(session, fmt=args.format, output=args.output, keep_going=args.keep_going)
 
 
 @contextlib.contextmanager
