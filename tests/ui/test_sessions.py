@@ -190,3 +190,14 @@ def test_run_demo_checks_its_arguments_before_anything_else(scenario, backend, l
     with pytest.raises(UsageError) as raised:
         run_demo(args)
     assert message in str(raised.value) and "\n" not in str(raised.value)
+
+
+async def test_code_lines_always_carry_a_style_for_no_color(ui):
+    """NO_COLOR's monochrome filter fails on a segment without a style."""
+    app = ui.linreg_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ui.started(app, pilot)
+        await ui.press_step(app, pilot, "s")
+        code = app.query_one(CodePane)
+        for y in range(code.size.height + 2):  # past the last line too
+            assert all(segment.style is not None for segment in code.render_line(y))
