@@ -229,3 +229,14 @@ async def test_every_key_has_a_command_palette_entry(ui):
             if key.action != "quit":
                 assert key.help in titles
         assert "Quit" in {command.title for command in app.get_system_commands(app.screen)}
+
+
+async def test_step_keys_pressed_while_loading_are_not_lost(ui):
+    app = ui.linreg_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert app.view.state.value == "loading"
+        await pilot.press("s", "s")  # before the run is ready
+        await ui.wait_for(
+            pilot, lambda: app.phase is Phase.LOSS and app.view.state is RunView.PAUSED, "two steps"
+        )
+        assert [p.loss for p in app.view.snapshot.losses] == [app.view.snapshot.loss]

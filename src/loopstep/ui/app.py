@@ -56,6 +56,7 @@ class LoopstepApp(App[int]):
         self._live_timer = None
         self._built_stepper: Stepper | None = None
         self._queued = 0  # commands sent that no pause has answered yet
+        self._pending: list[Command] = []  # step keys pressed while the run was loading
 
     # ----- layout ------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -111,8 +112,13 @@ class LoopstepApp(App[int]):
         stepper.run()
 
     def on_stepper_ready(self, message: StepperReady) -> None:
-        if message.generation == self.generation:
-            self.stepper = message.stepper
+        if message.generation != self.generation:
+            return
+        self.stepper = message.stepper
+        pending, self._pending = self._pending, []
+        for command in pending:
+            self._queued += 1
+            self.stepper.send(command)
 
     def on_paused(self, message: Paused) -> None:
         if message.generation != self.generation:
@@ -183,6 +189,8 @@ class LoopstepApp(App[int]):
             self.notify("The run is over: press r to restart it.", timeout=3)
             return
         if self.stepper is None:
+            if self.view.state is RunView.LOADING and len(self._pending) < MAX_QUEUED:
+                self._pending.append(command)  # sent as soon as the run is ready
             return
         if self.view.state is RunView.RUNNING:
             # Quick key presses queue up (a few at most) rather than being lost.
@@ -234,6 +242,7 @@ class LoopstepApp(App[int]):
     async def action_restart(self) -> None:
         await self.stop_run()
         self._stop_live()
+        self._pending = []
         self._start_run()
 
     def action_help(self) -> None:
