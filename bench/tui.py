@@ -40,9 +40,8 @@ class Bare(App):
         yield Footer()
 Bare().run()
 """
-#: Text that is on the first frame of each app (the demo's footer is the last thing painted).
-BARE_MARKER = b"first-frame-marker"
-DEMO_MARKER = b"palette"
+#: Text on the first frame of both apps: the footer's command-palette hint, painted last.
+BARE_MARKER = DEMO_MARKER = b"palette"
 
 
 def spawn(argv: list[str], width: int = WIDTH, height: int = HEIGHT) -> tuple[subprocess.Popen, int]:

@@ -27,7 +27,7 @@ from .view import RunView, View
 from .widgets.error_pane import ErrorPane
 from .widgets.explain_line import ExplainLine
 from .widgets.loss_chart import LossChart
-from .widgets.panes import Panes, layout_for
+from .widgets.panes import Panes
 from .widgets.phase_bar import PhaseBar
 from .widgets.status_line import StatusLine
 
@@ -64,18 +64,18 @@ class LoopstepApp(App[int]):
         yield PhaseBar()
         yield ExplainLine()
         yield ErrorPane()
-        yield Panes(layout_for(self.size.width, self.size.height))
+        yield Panes("pending")
         yield Footer()
 
     def on_mount(self) -> None:
         self._draw()
 
-    def on_ready(self) -> None:
-        # Start the run once the first frame is out: building the source may import PyTorch,
-        # which holds the GIL for long stretches and would starve the thread writing the frame.
+    async def on_ready(self) -> None:
+        # The first frame is out. Now build the panes, then start the run: building the source
+        # may import PyTorch, which holds the GIL for long stretches and would hold up a frame.
+        await self.query_one(Panes).open()
         self.set_timer(FIRST_FRAME_GRACE_S, self._start_run)
 
-    # ----- the training thread -------------------------------------------------------------
     def _start_run(self) -> None:
         self.generation += 1
         generation = self.generation
