@@ -60,6 +60,7 @@ async def test_continue_then_pause_stops_mid_run_and_draws_the_state(ui):
         assert app.view.state is RunView.RUNNING
         await ui.wait_for(pilot, lambda: len(app.stepper.history.train) > 20, "the run to get going")
         assert "running" in shown(app, StatusLine)
+        assert shown(app, ExplainLine).startswith("running freely")
         await pilot.press("c")
         await ui.wait_drawn(app, pilot, drawn + 1)
         assert app.view.state is RunView.PAUSED and app.view.reason == "paused"

@@ -221,6 +221,7 @@ class LoopstepApp(App[int]):
             return
         self._send(Command.CONTINUE)
         self._start_live()
+        self.query_one(ExplainLine).show_running()
 
     def action_toggle_zero_grad(self) -> None:
         zero_grad = not self.view.zero_grad
