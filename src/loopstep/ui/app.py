@@ -35,6 +35,8 @@ from .widgets.status_line import StatusLine
 LIVE_HZ = 12
 #: Step keys pressed while a step is still running wait in line, up to this many.
 MAX_QUEUED = 3
+#: A step that takes longer than this shows "running" in the status line.
+RUNNING_NOTICE_S = 0.15
 #: Time given to the first frame to reach the terminal before the run starts loading.
 FIRST_FRAME_GRACE_S = 0.1
 
@@ -57,6 +59,7 @@ class LoopstepApp(App[int]):
         self._built_stepper: Stepper | None = None
         self._queued = 0  # commands sent that no pause has answered yet
         self._pending: list[Command] = []  # step keys pressed while the run was loading
+        self._running_notice = None  # timer that shows "running" when a pause is slow to come
 
     # ----- layout ------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -124,6 +127,9 @@ class LoopstepApp(App[int]):
         if message.generation != self.generation:
             return
         self._stop_live()
+        if self._running_notice is not None:
+            self._running_notice.stop()
+            self._running_notice = None
         self._queued = max(0, self._queued - 1)
         state = RunView.RUNNING if self._queued else RunView.PAUSED
         self._show_snapshot(message.snapshot, state, message.reason)
@@ -198,8 +204,15 @@ class LoopstepApp(App[int]):
                 return
         self._queued += 1
         self.view = replace(self.view, state=RunView.RUNNING)
-        self.query_one(StatusLine).show(self.view)
         self.stepper.send(command)
+        # Say "running" only if the pause is slow to come: a quick step stays one repaint.
+        if self._running_notice is None:
+            self._running_notice = self.set_timer(RUNNING_NOTICE_S, self._show_running)
+
+    def _show_running(self) -> None:
+        self._running_notice = None
+        if self.view.state is RunView.RUNNING:
+            self.query_one(StatusLine).show(self.view)
 
     def action_step(self) -> None:
         self._send(Command.STEP)
@@ -220,6 +233,7 @@ class LoopstepApp(App[int]):
                 self.notify("The run is over: press r to restart it.", timeout=3)
             return
         self._send(Command.CONTINUE)
+        self._show_running()
         self._start_live()
         self.query_one(ExplainLine).show_running()
 
