@@ -69,6 +69,14 @@ async def test_code_from_a_users_file_is_shown_around_the_line(ui):
         top = code.scroll_offset.y
         assert top <= 22 < top + code.scrollable_content_region.height
         assert "122" in code.render_line(22 - top).text and "▶" in code.render_line(22 - top).text
+        repainted = []
+        original_refresh = code.refresh
+        code.refresh = lambda *regions, **kw: (repainted.extend(regions), original_refresh(*regions, **kw))[1]
+        await ui.press_step(app, pilot, "s")  # step: the mark moves down one line in the scrolled view
+        top = code.scroll_offset.y
+        assert top > 0 and {r.y for r in repainted if r.height == 1} == {22 - top, 23 - top}
+        assert "▶" in code.render_line(23 - code.scroll_offset.y).text
+        assert "▶" not in code.render_line(22 - code.scroll_offset.y).text
 
 
 async def test_an_error_in_the_training_code_stays_on_screen(ui):
