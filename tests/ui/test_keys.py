@@ -60,6 +60,7 @@ async def test_continue_then_pause_stops_mid_run_and_draws_the_state(ui):
         assert app.view.state is RunView.RUNNING
         await ui.wait_for(pilot, lambda: len(app.stepper.history.train) > 20, "the run to get going")
         assert "running" in shown(app, StatusLine)
+        assert shown(app, ExplainLine).startswith("running freely")
         await pilot.press("c")
         await ui.wait_drawn(app, pilot, drawn + 1)
         assert app.view.state is RunView.PAUSED and app.view.reason == "paused"
@@ -229,3 +230,14 @@ async def test_every_key_has_a_command_palette_entry(ui):
             if key.action != "quit":
                 assert key.help in titles
         assert "Quit" in {command.title for command in app.get_system_commands(app.screen)}
+
+
+async def test_step_keys_pressed_while_loading_are_not_lost(ui):
+    app = ui.linreg_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert app.view.state.value == "loading"
+        await pilot.press("s", "s")  # before the run is ready
+        await ui.wait_for(
+            pilot, lambda: app.phase is Phase.LOSS and app.view.state is RunView.PAUSED, "two steps"
+        )
+        assert [p.loss for p in app.view.snapshot.losses] == [app.view.snapshot.loss]

@@ -69,6 +69,14 @@ async def test_code_from_a_users_file_is_shown_around_the_line(ui):
         top = code.scroll_offset.y
         assert top <= 22 < top + code.scrollable_content_region.height
         assert "122" in code.render_line(22 - top).text and "▶" in code.render_line(22 - top).text
+        repainted = []
+        original_refresh = code.refresh
+        code.refresh = lambda *regions, **kw: (repainted.extend(regions), original_refresh(*regions, **kw))[1]
+        await ui.press_step(app, pilot, "s")  # step: the mark moves down one line in the scrolled view
+        top = code.scroll_offset.y
+        assert top > 0 and {r.y for r in repainted if r.height == 1} == {22 - top, 23 - top}
+        assert "▶" in code.render_line(23 - code.scroll_offset.y).text
+        assert "▶" not in code.render_line(22 - code.scroll_offset.y).text
 
 
 async def test_an_error_in_the_training_code_stays_on_screen(ui):
@@ -140,7 +148,9 @@ async def test_many_big_parameters_are_one_line_each_and_scroll(ui):
         await ui.press_step(app, pilot, "s")
         params = app.query_one(ParamsPane)
         text = ui.text(params.query_one("#params-text"))
-        assert "layers.39.weight" in text and "[64,64] float32" in text
+        rows = [line for line in text.splitlines() if "layers." in line]
+        assert len(rows) == 40  # one line per tensor
+        assert "[64,64]" in rows[39] and "float32 μ=39 σ=0 [39, 39]" in rows[39]
         assert params.virtual_size.height > params.size.height  # scrolls
         tree = app.query_one(TraceTree)
         # a 60-deep graph opens one level; the rest is added on expansion
@@ -190,3 +200,14 @@ def test_run_demo_checks_its_arguments_before_anything_else(scenario, backend, l
     with pytest.raises(UsageError) as raised:
         run_demo(args)
     assert message in str(raised.value) and "\n" not in str(raised.value)
+
+
+async def test_code_lines_always_carry_a_style_for_no_color(ui):
+    """NO_COLOR's monochrome filter fails on a segment without a style."""
+    app = ui.linreg_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ui.started(app, pilot)
+        await ui.press_step(app, pilot, "s")
+        code = app.query_one(CodePane)
+        for y in range(code.size.height + 2):  # past the last line too
+            assert all(segment.style is not None for segment in code.render_line(y))

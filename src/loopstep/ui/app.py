@@ -29,7 +29,7 @@ from .widgets.error_pane import ErrorPane
 from .widgets.explain_line import ExplainLine
 from .widgets.loss_chart import LossChart
 from .widgets.original_curve import show_original
-from .widgets.panes import Panes, layout_for
+from .widgets.panes import Panes
 from .widgets.phase_bar import PhaseBar
 from .widgets.status_line import StatusLine
 
@@ -37,6 +37,8 @@ from .widgets.status_line import StatusLine
 LIVE_HZ = 12
 #: Step keys pressed while a step is still running wait in line, up to this many.
 MAX_QUEUED = 3
+#: A step that takes longer than this shows "running" in the status line.
+RUNNING_NOTICE_S = 0.15
 #: Time given to the first frame to reach the terminal before the run starts loading.
 FIRST_FRAME_GRACE_S = 0.1
 
@@ -58,6 +60,8 @@ class LoopstepApp(App[int]):
         self._live_timer = None
         self._built_stepper: Stepper | None = None
         self._queued = 0  # commands sent that no pause has answered yet
+        self._pending: list[Command] = []  # step keys pressed while the run was loading
+        self._running_notice = None  # timer that shows "running" when a pause is slow to come
 
     # ----- layout ------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -65,18 +69,18 @@ class LoopstepApp(App[int]):
         yield PhaseBar()
         yield ExplainLine()
         yield ErrorPane()
-        yield Panes(layout_for(self.size.width, self.size.height))
+        yield Panes("pending")
         yield Footer()
 
     def on_mount(self) -> None:
         self._draw()
 
-    def on_ready(self) -> None:
-        # Start the run once the first frame is out: building the source may import PyTorch,
-        # which holds the GIL for long stretches and would starve the thread writing the frame.
+    async def on_ready(self) -> None:
+        # The first frame is out. Now build the panes, then start the run: building the source
+        # may import PyTorch, which holds the GIL for long stretches and would hold up a frame.
+        await self.query_one(Panes).open()
         self.set_timer(FIRST_FRAME_GRACE_S, self._start_run)
 
-    # ----- the training thread -------------------------------------------------------------
     def _start_run(self) -> None:
         self.generation += 1
         generation = self.generation
@@ -113,13 +117,21 @@ class LoopstepApp(App[int]):
         stepper.run()
 
     def on_stepper_ready(self, message: StepperReady) -> None:
-        if message.generation == self.generation:
-            self.stepper = message.stepper
+        if message.generation != self.generation:
+            return
+        self.stepper = message.stepper
+        pending, self._pending = self._pending, []
+        for command in pending:
+            self._queued += 1
+            self.stepper.send(command)
 
     def on_paused(self, message: Paused) -> None:
         if message.generation != self.generation:
             return
         self._stop_live()
+        if self._running_notice is not None:
+            self._running_notice.stop()
+            self._running_notice = None
         self._queued = max(0, self._queued - 1)
         state = RunView.RUNNING if self._queued else RunView.PAUSED
         self._show_snapshot(message.snapshot, state, message.reason)
@@ -208,6 +220,8 @@ class LoopstepApp(App[int]):
             self.notify("The run is over: press r to restart it.", timeout=3)
             return
         if self.stepper is None:
+            if self.view.state is RunView.LOADING and len(self._pending) < MAX_QUEUED:
+                self._pending.append(command)  # sent as soon as the run is ready
             return
         if self.view.state is RunView.RUNNING:
             # Quick key presses queue up (a few at most) rather than being lost.
@@ -215,8 +229,15 @@ class LoopstepApp(App[int]):
                 return
         self._queued += 1
         self.view = replace(self.view, state=RunView.RUNNING)
-        self.query_one(StatusLine).show(self.view)
         self.stepper.send(command)
+        # Say "running" only if the pause is slow to come: a quick step stays one repaint.
+        if self._running_notice is None:
+            self._running_notice = self.set_timer(RUNNING_NOTICE_S, self._show_running)
+
+    def _show_running(self) -> None:
+        self._running_notice = None
+        if self.view.state is RunView.RUNNING:
+            self.query_one(StatusLine).show(self.view)
 
     def action_step(self) -> None:
         self._send(Command.STEP)
@@ -237,7 +258,9 @@ class LoopstepApp(App[int]):
                 self.notify("The run is over: press r to restart it.", timeout=3)
             return
         self._send(Command.CONTINUE)
+        self._show_running()
         self._start_live()
+        self.query_one(ExplainLine).show_running()
 
     def action_step_back(self) -> None:
         if self.view.state is not RunView.PAUSED or self.stepper is None:
@@ -289,6 +312,7 @@ class LoopstepApp(App[int]):
     async def action_restart(self) -> None:
         await self.stop_run()
         self._stop_live()
+        self._pending = []
         self._start_run()
 
     def action_save_svg(self) -> None:

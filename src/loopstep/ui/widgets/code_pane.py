@@ -19,6 +19,7 @@ from ..view import View
 
 MARK_STYLE = Style(bold=True, reverse=True)
 GUTTER_STYLE = Style(dim=True)
+PLAIN = Style()
 
 
 class CodePane(ScrollView, can_focus=True):
@@ -68,7 +69,7 @@ class CodePane(ScrollView, can_focus=True):
             return
         for line in (old, index):
             if 0 <= line < len(self._lines):
-                self.refresh_line(line)  # ScrollView.refresh_line takes the line in the file, not on screen
+                self.refresh_line(line)  # a line of the text: the view subtracts the scroll itself
         if 0 <= index < len(self._lines):
             top, height = self.scroll_offset.y, self.scrollable_content_region.height
             if height and not (top <= index < top + height):
@@ -79,7 +80,7 @@ class CodePane(ScrollView, can_focus=True):
         index = y + scroll_y
         width = self.scrollable_content_region.width
         if not (0 <= index < len(self._lines)) or self._code is None:
-            return Strip.blank(width)
+            return Strip.blank(width, PLAIN)
         marked = index == self._mark
         number = str(self._code.first_line + index).rjust(self._gutter - 1)
         segments = [
@@ -91,7 +92,7 @@ class CodePane(ScrollView, can_focus=True):
         if marked:
             body = list(Segment.apply_style(body, post_style=MARK_STYLE))
         segments.extend(body)
+        # Every segment gets a style: NO_COLOR's monochrome filter cannot handle a missing one.
+        segments = [Segment(text, style or PLAIN, control) for text, style, control in segments]
         strip = Strip(segments).crop(scroll_x, scroll_x + width)
-        if marked:
-            return strip.extend_cell_length(width, MARK_STYLE)
-        return strip.extend_cell_length(width)
+        return strip.extend_cell_length(width, MARK_STYLE if marked else PLAIN)

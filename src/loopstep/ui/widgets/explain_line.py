@@ -17,6 +17,17 @@ class ExplainLine(Static):
         super().__init__("", id="explain-line")
         self._shown = ""
 
+    def show_running(self) -> None:
+        """While the run continues freely the panes keep the last pause; say so."""
+        self._put(
+            "running freely: the status line and the loss chart follow the run, the panes show the last pause; c pauses."
+        )
+
+    def _put(self, text: str) -> None:
+        if text != self._shown:
+            self._shown = text
+            self.update(" " + text, layout=False)
+
     def show(self, view: View) -> None:
         if view.state is RunView.LOADING:
             text = f"{view.loading_text} The first batch appears when the run is ready."
@@ -29,6 +40,4 @@ class ExplainLine(Static):
             text = ""
         else:
             text = explain(view.previous, view.snapshot)
-        if text != self._shown:
-            self._shown = text
-            self.update(" " + text, layout=False)
+        self._put(text)

@@ -16,7 +16,7 @@ from textual.widgets import Static
 from ...engine.snapshot import ParamState
 from ...engine.summary import fmt
 from ..view import View
-from .tensor_text import short
+from .tensor_text import one_line
 
 
 class GradsPane(VerticalScroll):
@@ -56,7 +56,7 @@ def grad_look(grad) -> Text:
         return Text("None", style="italic dim")
     if grad.zeros:
         return Text("0 (zeroed)", style="dim")
-    return Text(short(grad), style="bold")
+    return Text(one_line(grad), style="bold")
 
 
 def render_grads(view: View) -> Group:
@@ -74,8 +74,8 @@ def render_grads(view: View) -> Group:
         parts.append(Text("zero_grad is OFF: the next backward adds onto .grad", style="bold"))
     table = Table(box=None, expand=True, pad_edge=False, padding=(0, 1), show_edge=False)
     table.add_column("name", no_wrap=True, overflow="ellipsis", max_width=28)
-    table.add_column("this batch", overflow="fold", ratio=2)
-    table.add_column(".grad (stored)", overflow="fold", ratio=2)
+    table.add_column("this batch", no_wrap=True, overflow="ellipsis", ratio=2)
+    table.add_column(".grad (stored)", no_wrap=True, overflow="ellipsis", ratio=2)
     table.add_column("‖.grad‖", no_wrap=True)
     table.add_column("passes", no_wrap=True, justify="right")
     for param in snapshot.params:
@@ -85,9 +85,7 @@ def render_grads(view: View) -> Group:
 
 
 def grad_row(param: ParamState) -> tuple:
-    batch = (
-        Text(short(param.batch_grad), style="") if param.batch_grad is not None else Text("—", style="dim")
-    )
+    batch = Text(one_line(param.batch_grad)) if param.batch_grad is not None else Text("—", style="dim")
     norm = fmt(param.grad.norm) if param.grad is not None else "—"
     passes = str(param.grad_passes) if param.grad is not None else "—"
     return param.name, batch, grad_look(param.grad), norm, passes

@@ -18,6 +18,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from ...engine.snapshot import LossPoint
+from ...engine.summary import fmt
 from ..view import View
 
 
@@ -126,10 +127,25 @@ class LossChart(Widget):
                 plt.scatter(list(xs), list(ys), label=series.label, marker="dot")
             else:
                 plt.plot(list(xs), list(ys), label=series.label, marker="braille")
-        if not curves:
+        if curves:
+            ys = [y for _, points in curves for _, y in points]
+            ticks = axis_ticks(min(ys), max(ys), log=self.log_scale)
+            plt.yticks(ticks, [fmt(t) for t in ticks])  # plotext's own labels run to 17 digits
+        else:
             plt.title("no loss yet: step past the loss phase")
         plot.refresh()
 
     def on_resize(self) -> None:
         self._drawn = None
         self._redraw()
+
+
+def axis_ticks(low: float, high: float, *, log: bool, count: int = 5) -> list[float]:
+    """Evenly spaced ticks (geometric on a log scale) from ``low`` to ``high``."""
+    if high <= low:
+        return [low]
+    if log and low > 0:
+        ratio = (high / low) ** (1 / (count - 1))
+        return [low * ratio**i for i in range(count)]
+    step = (high - low) / (count - 1)
+    return [low + step * i for i in range(count)]

@@ -1,15 +1,15 @@
 """The body of the app: every pane side by side when there is room, tabs when there is not.
 
-The layout is rebuilt when the terminal crosses the size threshold; each pane draws itself
+The first frame shows only a placeholder here: the panes cost more to build than the rest
+of the screen, and the first frame should not wait for them. The layout is rebuilt when the terminal crosses the size threshold; each pane draws itself
 from the app's current view when it mounts, so nothing is lost on the way.
 """
 
 from __future__ import annotations
 
 from textual.containers import Horizontal, Vertical
-from textual.reactive import reactive
 from textual.widget import Widget
-from textual.widgets import TabbedContent, TabPane
+from textual.widgets import Static, TabbedContent, TabPane
 
 from ..view import View
 from .code_pane import CodePane
@@ -43,13 +43,14 @@ def layout_for(width: int, height: int) -> str:
 class Panes(Widget):
     DEFAULT_CSS = "Panes { height: 1fr; }"
 
-    mode: reactive[str] = reactive("wide", recompose=True)
-
     def __init__(self, mode: str) -> None:
         super().__init__(id="panes")
-        self.set_reactive(Panes.mode, mode)
+        self.mode = mode  # "pending", "wide" or "tabs"
 
     def compose(self):
+        if self.mode == "pending":  # the first frame: the panes are built right after it
+            yield Static("starting…", id="panes-pending")
+            return
         panes = {key: cls(id=f"pane-{key}", classes="pane") for key, _, cls in PANES}
         if self.mode == "wide":
             with Horizontal(id="wide"):
@@ -68,8 +69,18 @@ class Panes(Widget):
                     with TabPane(title, id=f"tab-{key}"):
                         yield panes[key]
 
-    def on_resize(self) -> None:
-        self.mode = layout_for(self.app.size.width, self.app.size.height)
+    async def on_resize(self) -> None:
+        if self.mode != "pending":
+            await self._use(layout_for(self.app.size.width, self.app.size.height))
+
+    async def open(self) -> None:
+        """Build the panes for the terminal's size (after the first frame)."""
+        await self._use(layout_for(self.app.size.width, self.app.size.height))
+
+    async def _use(self, mode: str) -> None:
+        if mode != self.mode:
+            self.mode = mode
+            await self.recompose()
 
     def show(self, view: View) -> None:
         for widget in self.query(".pane"):

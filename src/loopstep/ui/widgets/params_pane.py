@@ -12,7 +12,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from ..view import View
-from .tensor_text import same_values, shape_text, short
+from .tensor_text import change_text, one_line, same_values, shape_text
 
 CHANGED = "bold underline"
 
@@ -68,13 +68,11 @@ def render_params(view: View) -> Table | Text:
     table = Table(box=None, expand=True, pad_edge=False, padding=(0, 1), show_edge=False)
     table.add_column("name", no_wrap=True, overflow="ellipsis", max_width=28)
     table.add_column("shape", no_wrap=True)
-    table.add_column("value", overflow="fold", ratio=3)
-    table.add_column("Δ last step", overflow="fold", ratio=2)
+    table.add_column("value", no_wrap=True, overflow="ellipsis", ratio=3)
+    table.add_column("Δ last step", no_wrap=True, overflow="ellipsis", ratio=1)
     for param in snapshot.params:
         changed = param.name in changed_now
-        value = Text(short(param.value), style=CHANGED if changed else "")
-        change = Text(
-            short(param.change) if param.change is not None else "—", style="" if param.change else "dim"
-        )
+        value = Text(one_line(param.value, dtype=True), style=CHANGED if changed else "")
+        change = Text(change_text(param.change), style="" if param.change else "dim")
         table.add_row(param.name, shape_text(param.shape), value, change)
     return table

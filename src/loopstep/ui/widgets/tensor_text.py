@@ -54,3 +54,26 @@ def brief(summary: TensorSummary) -> str:
     return (
         f"{shape_text(summary.shape)} [{fmt(summary.min)}, {fmt(summary.max)}] μ={fmt(summary.mean)}{flags}"
     )
+
+
+def one_line(summary: TensorSummary | None, *, dtype: bool = False) -> str:
+    """For a table cell: values when tiny, else the statistics on one line (the shape is in
+    its own column): μ, σ, range, and flags for NaN, Inf and all-zeros."""
+    if summary is None:
+        return "None"
+    if summary.numel <= INLINE_NUMEL and summary.values() is not None:
+        return short(summary)
+    if summary.zeros:
+        return "all zeros"
+    flags = (f" NaN!{summary.nan}" if summary.nan else "") + (f" Inf!{summary.inf}" if summary.inf else "")
+    kind = f"{summary.dtype} " if dtype else ""
+    return f"{kind}μ={fmt(summary.mean)} σ={fmt(summary.std)} [{fmt(summary.min)}, {fmt(summary.max)}]{flags}"
+
+
+def change_text(change: TensorSummary | None) -> str:
+    """The last step's move: values when tiny, else its size ‖Δ‖."""
+    if change is None:
+        return "—"
+    if change.numel <= INLINE_NUMEL and change.values() is not None:
+        return short(change)
+    return f"‖Δ‖={fmt(change.norm)}"
