@@ -160,7 +160,7 @@ def stream_session(
                 write(snapshot)
 
         stepper = session.new_stepper(
-            Listener(on_finish=at_finish), controller=every_phase, pause_at_start=keep_going
+            Listener(on_finish=at_finish), controller=every_phase, pause_at_start=keep_going, history=0
         )
         worker = threading.Thread(target=stepper.run, name="loopstep-training", daemon=True)
         with forwarding_interrupts(worker, lambda: stepper.send(Command.QUIT)) as interrupts:
