@@ -7,7 +7,7 @@ OUT=${OUT:-/tmp}
 nvidia-smi -L
 python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
 echo "== CUDA tests"
-python3 -m pytest -q -p no:cacheprovider -o addopts="" --import-mode=importlib tests/engine/test_cuda.py tests/engine/test_backends_agree.py 2>&1 | tail -4
+python3 -m pytest -q -p no:cacheprovider -o addopts="" --import-mode=importlib tests/engine/test_cuda.py tests/engine/test_backends_agree.py tests/run/test_cuda_run.py 2>&1 | tail -4
 echo "== snapshot of a 10M-parameter model on the GPU"
 python3 bench/snapshot.py --device cuda
 echo "== loopstep run on a CUDA script with autocast"
@@ -20,3 +20,5 @@ print("losses:", [r["loss"] for r in rows if r["phase"] == "loss"])
 PY
 echo "== loopstep check on the same script"
 python3 -m loopstep check bench/gpu/train_cuda.py --iterations 4; echo "rc=$?"
+echo "== loopstep run overhead on the GPU"
+timeout 240 python3 bench/run_overhead.py --device cuda --repeats 3

@@ -5,6 +5,7 @@ measured in the same process, alternating the two, best of several rounds, and t
 per iteration for each --record-tensors policy.
 
     python bench/record.py [--epochs 40] [--rounds 5] [--scenario mlp]
+    python bench/record.py --big [--device cuda]   # a 10M-parameter model: bytes per iteration
 """
 
 from __future__ import annotations
@@ -32,14 +33,63 @@ def timed_run(session) -> tuple[float, int]:
     return elapsed, stepper.last_event.iteration + 1
 
 
+def big_session(device: str, iterations: int):
+    """A ~10M-parameter MLP on ``device`` with random batches: where the size policy matters."""
+    import torch
+    from torch import nn
+
+    from loopstep.backends.torch.backend import TorchBackend
+    from loopstep.engine import BatchPlan, OwnedLoop
+    from loopstep.engine.session import Session
+
+    def make_source():
+        torch.manual_seed(0)
+        model = nn.Sequential(
+            nn.Linear(1024, 2048), nn.ReLU(), nn.Linear(2048, 2048), nn.ReLU(), nn.Linear(2048, 1024)
+        ).to(device)
+        backend = TorchBackend(model, torch.optim.SGD(model.parameters(), lr=1e-3), nn.MSELoss())
+        x = torch.randn(64, 1024, device=device)
+        y = torch.randn(64, 1024, device=device)
+        plan = BatchPlan(train=lambda epoch: [(x, y)] * iterations, epochs=1)
+        return OwnedLoop(backend, plan, f"10M MLP ({device})")
+
+    return Session(title="10M MLP", make_source=make_source)
+
+
+def big(device: str, rounds: int) -> None:
+    iterations = 20
+    plain = big_session(device, iterations)
+    params = sum(p.numel() for p in plain.make_source().backend.model.parameters())
+    print(f"{params / 1e6:.1f}M-parameter MLP on {device}, {iterations} iterations, continue mode")
+    with tempfile.TemporaryDirectory() as folder:
+        timed_run(plain)
+        base = min(timed_run(plain)[0] for _ in range(rounds))
+        print(f"  not recording: {base * 1000 / iterations:.2f} ms/iteration")
+        for policy in ("summary", "small", "all"):
+            path = os.path.join(folder, f"{policy}.lsr")
+            session = record_session(plain, path, policy)
+            timed_run(session)
+            best = min(timed_run(session)[0] for _ in range(rounds))
+            size = os.path.getsize(path)
+            print(
+                f"  --record-tensors {policy:<7}: {best * 1000 / iterations:8.2f} ms/iteration "
+                f"(ratio {best / base:.2f}), {size / iterations:,.0f} bytes/iteration"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", default="mlp")
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--big", action="store_true", help="a 10M-parameter model instead of mlp")
+    parser.add_argument("--device", default="cpu", help="device for --big (cpu, cuda)")
     args = parser.parse_args()
     import torch
 
+    if args.big:
+        big(args.device, args.rounds)
+        return
     # One thread: on a tiny model extra threads only measure contention with other processes.
     torch.set_num_threads(1)
 

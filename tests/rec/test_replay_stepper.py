@@ -11,7 +11,7 @@ from loopstep.engine.recording.traces import trace_to_json
 from loopstep.scenarios import scenario_session
 
 
-def pauses(session, commands):
+def pauses(session, commands, **stepper_options):
     """Run a session, answering each pause with the next command; returns the snapshots seen."""
     seen = []
     queue = list(commands)
@@ -20,7 +20,7 @@ def pauses(session, commands):
         seen.append((snapshot, reason))
         return queue.pop(0) if queue else Command.CONTINUE
 
-    stepper = session.new_stepper(controller=controller)
+    stepper = session.new_stepper(controller=controller, **stepper_options)
     stepper.run()
     return seen, stepper
 
@@ -99,3 +99,30 @@ def test_a_failed_run_replays_to_its_failure(tmp_path):
     replay.run()
     assert isinstance(replay.error.exception, RecordedFailure)
     assert "boom" in recording.stop_note()
+
+
+def test_step_back_on_a_replay_shows_the_earlier_phase_again(tmp_path):
+    path = str(tmp_path / "back.lsr")
+    pauses(record_session(scenario_session("linreg", epochs=2), path), [Command.CONTINUE])
+    commands = [Command.STEP] * 12 + [(Command.BACK, 1), (Command.BACK, 6), Command.NEXT]
+    seen, stepper = pauses(replay_session(read_recording(path)), commands, history=8)
+    events = [snapshot.event for snapshot, _ in seen]
+    assert events[12].iteration == 2 and events[12].phase.value == "loss"
+    assert events[13] == events[11]  # one phase back
+    assert events[14] == events[5]  # six more: the previous iteration
+    assert seen[14][0].params == seen[5][0].params
+    assert seen[14][0].losses == seen[5][0].losses
+    assert events[15].phase.value == "zero_grad" and events[15].iteration == 1
+    assert stepper.state.value == "finished"
+
+
+def test_step_back_during_a_recorded_run_keeps_recording(tmp_path):
+    path = str(tmp_path / "live-back.lsr")
+    session = record_session(scenario_session("linreg", epochs=1), path)
+    commands = [Command.STEP] * 7 + [(Command.BACK, 3)]
+    seen, stepper = pauses(session, commands, history=8)
+    assert seen[8][0].event == seen[4][0].event  # the live run stepped back
+    recording = read_recording(path)
+    assert recording.end["reason"] == "finished"
+    # Every phase that ran is in the file, the ones run again after the step back included.
+    assert len(recording.phases) == 8 * 5 + 1 + 7  # the 7 phases before the step back ran twice

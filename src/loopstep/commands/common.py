@@ -42,20 +42,35 @@ def build_scenario(args: argparse.Namespace):
         raise
 
 
-def scenario_session_from_args(args: argparse.Namespace, max_iterations: int | None = None) -> Session:
-    """A Session for the scenario the arguments name; bad arguments fail here, before any UI."""
-    from ..scenarios import scenario_session
+def scenario_session_from_args(
+    args: argparse.Namespace, max_iterations: int | None = None, *, build_now: bool = True
+) -> Session:
+    """A Session for the scenario the arguments name; bad arguments fail here, before any UI.
 
-    first = [build_scenario(args)]  # checks everything (and imports torch) now
-    session = scenario_session(
-        args.scenario,
-        args.backend,
-        seed=args.seed,
-        lr=args.lr,
-        epochs=args.epochs,
-        zero_grad=not args.no_zero_grad,
-        max_iterations=max_iterations,
-    )
+    ``build_now`` builds the first loop at once (text mode: its errors become one line);
+    the app passes False so that its first frame never waits for torch to load.
+    """
+    import importlib.util
+
+    from ..scenarios import ScenarioError, scenario_session
+
+    try:
+        session = scenario_session(
+            args.scenario,
+            args.backend,
+            seed=args.seed,
+            lr=args.lr,
+            epochs=args.epochs,
+            zero_grad=not args.no_zero_grad,
+            max_iterations=max_iterations,
+        )
+    except ScenarioError as exc:
+        raise UsageError(f"loopstep: {exc}") from None
+    if not build_now:
+        if session.backend == "torch" and importlib.util.find_spec("torch") is None:
+            raise UsageError("loopstep: the torch backend needs PyTorch: pip install 'loopstep[torch]'")
+        return session
+    first = [build_scenario(args)]
     fresh = session.make_source
 
     def make_source():

@@ -25,11 +25,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    if not args.no_tui:
-        require_terminal("loopstep demo")  # before the scenario is built: torch takes seconds to load
-    session = scenario_session_from_args(args)
-    apply_to_session(session, args)
-    session = recorded(session, args)
     if args.no_tui:
-        return stream_session(session, "text")
-    return open_app(session, "loopstep demo")
+        session = scenario_session_from_args(args)
+        apply_to_session(session, args)
+        return stream_session(recorded(session, args), "text")
+    require_terminal("loopstep demo")
+    from ..ui.launch import demo_session
+
+    # Checked but not built: the app builds it (and imports PyTorch) after its first frame.
+    session = demo_session(args)
+    apply_to_session(session, args)
+    return open_app(recorded(session, args), "loopstep demo")

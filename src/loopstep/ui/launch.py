@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import sys
 
 from ..cli import UsageError
@@ -15,12 +16,23 @@ from ..engine.session import Session
 
 
 def _require_terminal() -> None:
+    if "web_driver" in os.environ.get("TEXTUAL_DRIVER", ""):
+        return  # loopstep serve: the app talks to a browser through pipes
     if not sys.stdout.isatty() or not sys.stdin.isatty():
         raise UsageError("loopstep: the app needs a terminal; use --no-tui to print the phases as text")
 
 
 def run_demo(args: argparse.Namespace) -> int:
     """Open the app on a built-in scenario (``loopstep demo``)."""
+    return run_session(demo_session(args))
+
+
+def demo_session(args: argparse.Namespace) -> Session:
+    """The session for a built-in scenario, its arguments checked without building it.
+
+    Building the torch scenarios imports PyTorch (seconds); the app does that in its worker
+    after the first frame, so nothing here may build the loop.
+    """
     from ..scenarios import ScenarioError, scenario_session
 
     try:
@@ -39,7 +51,7 @@ def run_demo(args: argparse.Namespace) -> int:
     apply_to_session(session, args)
     if session.backend == "torch" and importlib.util.find_spec("torch") is None:
         raise UsageError("loopstep: the torch backend needs PyTorch: pip install 'loopstep[torch]'")
-    return run_session(session)
+    return session
 
 
 def run_session(session: Session) -> int:

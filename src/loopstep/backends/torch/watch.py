@@ -33,6 +33,10 @@ class ModelWatch:
         self.model = model
         self.named = [(clean_name(n), p) for n, p in model.named_parameters()]
         self._by_name = dict(self.named)
+        #: For export_arrays: NumPy views of CPU parameters (valid while their storage is the
+        #: same) and, per name, whether the tensor can be viewed from the host at all.
+        self._host_views: dict[str, tuple] = {}
+        self._on_host: dict[str, bool] = {}
         self.tensors_live: dict[str, torch.Tensor] = {}
         self.batch_grads: dict[str, torch.Tensor] = {}
         self.before_step: dict[str, torch.Tensor] | None = None
@@ -170,6 +174,8 @@ class ModelWatch:
         """
         params = self._by_name
         live = self.tensors_live
+        views = self._host_views
+        on_host = self._on_host
         out: dict = {}
         on_device: dict[tuple, list[tuple[str, torch.Tensor]]] = {}
         large: list[tuple[str, torch.Tensor]] = []
@@ -186,8 +192,19 @@ class ModelWatch:
                 continue
             if max_numel is not None and tensor.numel() > max_numel:
                 large.append((name, tensor))
-            elif tensor.is_cpu and tensor.dtype not in _NO_NUMPY_TWIN:
-                out[name] = tensor.detach().numpy()
+                continue
+            kept = views.get(name)
+            if kept is not None and kept[0] is tensor and kept[1] == tensor.data_ptr():
+                out[name] = kept[2]  # a parameter updated in place: its view sees the new values
+                continue
+            host = on_host.get(name)
+            if host is None:
+                host = on_host[name] = tensor.is_cpu and tensor.dtype not in _NO_NUMPY_TWIN
+            if host:
+                view = tensor.detach().numpy()
+                out[name] = view
+                if name in params:
+                    views[name] = (tensor, tensor.data_ptr(), view)
             else:
                 on_device.setdefault((tensor.device, tensor.dtype), []).append((name, tensor))
         with torch.no_grad():

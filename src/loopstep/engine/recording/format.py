@@ -90,35 +90,33 @@ class PayloadBuilder:
         self.parts: list[bytes] = []
         self.size = 0
 
-    def ref(self, value: Any, zeros: bool = False, layout: tuple | None = None) -> Any:
-        """A JSON reference for an exported value: None, an array or a summary.
+    def ref(self, value: Any, layout: tuple | None = None) -> Any:
+        """A JSON reference for a captured value, its bytes appended to the payload.
 
-        The array's bytes are copied now, so it may share memory with a live tensor.
-        ``zeros`` checks for an all-zero array first and keeps only its shape. An array
-        whose (dtype, shape) is ``layout`` (a parameter's, known from the start frame) is
-        referenced by its offset alone, which keeps each iteration's JSON short.
+        ``value`` is None, a TensorSummary, ``("z", dtype, shape)`` for an all-zero array or
+        ``("b", dtype, shape, bytes)``. An array whose (dtype, shape) is ``layout`` (a
+        parameter's, known from the start frame) is referenced by its offset alone, which
+        keeps each iteration's JSON short.
         """
         if value is None:
             return None
         if isinstance(value, TensorSummary):
             return ["s", summary_to_json(value)]
-        dtype = _DTYPE_NAMES.get(getattr(value, "dtype", None))
-        if dtype is None:
-            value = np.asarray(value)
-            dtype = value.dtype.name
-            if dtype not in ALLOWED_DTYPES:
-                value = value.astype(np.float64)
-                dtype = "float64"
-        shape = list(value.shape)
-        if zeros and value.size and not value.any():
-            return ["z", dtype, shape]
-        data = value.tobytes()
+        kind, dtype, shape = value[0], value[1], value[2]
+        name = _DTYPE_NAMES.get(dtype)
+        data = value[3] if kind == "b" else b""
+        if name is None:  # a dtype the reader refuses: keep the values as float64
+            name = "float64"
+            if kind == "b":
+                data = np.frombuffer(data, dtype=dtype).astype(np.float64).tobytes()
+        if kind == "z":
+            return ["z", name, list(shape)]
         offset = self.size
         self.parts.append(data)
         self.size += len(data)
-        if layout is not None and layout[0] == dtype and layout[1] == value.shape:
+        if layout is not None and layout[0] == name and layout[1] == shape:
             return offset
-        return ["v", dtype, shape, offset]
+        return ["v", name, list(shape), offset]
 
     def payload(self) -> bytes:
         return b"".join(self.parts)

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..phases import Phase, PhaseEvent
+from ..rewind import Rewind
 from ..session import CodeView, Session, phase_lines
 from ..snapshot import ParamState
 from ..stepper import Settings
@@ -70,6 +71,22 @@ class ReplayInspector:
         if recorded.mode is not None:
             self.mode = recorded.mode
         self.index = index
+
+    def save(self) -> dict:
+        return {
+            "state": dict(self.state),
+            "mode": self.mode,
+            "loss": self.loss,
+            "grads_before_backward": self.grads_before_backward,
+            "params_before_step": self.params_before_step,
+        }
+
+    def restore(self, saved: dict) -> None:
+        self.state = dict(saved["state"])
+        self.mode = saved["mode"]
+        self.loss = saved["loss"]
+        self.grads_before_backward = saved["grads_before_backward"]
+        self.params_before_step = saved["params_before_step"]
 
     # ----- the Inspector protocol --------------------------------------------------------------
     def model_mode(self) -> str:
@@ -145,7 +162,9 @@ class ReplayInspector:
 
 
 class ReplaySource:
-    """Reports a recording's phases to a stepper, in order."""
+    """Reports a recording's phases to a stepper, in order; it can step back to any of them."""
+
+    supports_rewind = True
 
     def __init__(self, recording: Recording) -> None:
         self.recording = recording
@@ -160,18 +179,46 @@ class ReplaySource:
 
     def run(self, stepper: Any) -> None:
         stepper.at_start()
+        start = 0
+        while True:
+            try:
+                self._run_from(stepper, start)
+                break
+            except Rewind as rewind:  # step back: restore the recorded state and go on from there
+                saved = rewind.checkpoint.state
+                start = saved["index"]
+                self._settings = saved["settings"]
+                self.inspector.restore(saved)
+        self.inspector.ended = True
+        end = self.recording.end
+        if end is not None and end.get("reason") == "error":
+            raise RecordedFailure(end.get("error") or "the recorded run failed")
+
+    def _run_from(self, stepper: Any, start: int) -> None:
         inspector = self.inspector
         at_phase = stepper.at_phase
-        for index, recorded in enumerate(self.recording.phases):
+        phases = self.recording.phases
+        for index in range(start, len(phases)):
+            recorded = phases[index]
+            event = recorded.event
+            if event.phase is Phase.FORWARD:
+                stepper.checkpoint(
+                    event.iteration,
+                    event.epoch,
+                    event.batch,
+                    lambda index=index: self._saved(index),
+                    None,
+                    None,
+                )
             if recorded.settings is not None and recorded.settings != self._settings:
                 self._settings = recorded.settings
                 stepper.change_settings(zero_grad=recorded.settings[0], lr=recorded.settings[1])
             inspector.advance(index, recorded)
-            at_phase(recorded.event)
-        inspector.ended = True
-        end = self.recording.end
-        if end is not None and end.get("reason") == "error":
-            raise RecordedFailure(end.get("error") or "the recorded run failed")
+            at_phase(event)
+
+    def _saved(self, index: int) -> dict:
+        """Everything a step back to phase ``index`` restores: references, no copies."""
+        return dict(self.inspector.save(), index=index, settings=self._settings)
 
 
 def replay_session(recording: Recording) -> Session:

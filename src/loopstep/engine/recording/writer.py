@@ -14,6 +14,7 @@ saw is added as well.
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from collections.abc import Sequence
@@ -23,7 +24,7 @@ import numpy as np
 
 from ..phases import Phase, PhaseEvent
 from ..stepper import Settings, StopRun
-from ..summary import summarize_array
+from ..summary import TensorSummary, summarize_array
 from .format import MAGIC, VERSION, PayloadBuilder, encode_frame, limit_for
 from .traces import trace_to_json
 
@@ -80,36 +81,56 @@ def _event_json(event: PhaseEvent) -> dict:
     return record
 
 
+def _capture(value: Any, zeros: bool) -> Any:
+    """What the training thread keeps of an exported value: its bytes, copied now."""
+    if value is None or isinstance(value, TensorSummary):
+        return value
+    value = np.asarray(value)
+    if zeros and value.size and not value.any():
+        return ("z", value.dtype, value.shape)
+    return ("b", value.dtype, value.shape, value.tobytes())
+
+
 class Recorder:
-    """Appends frames to one file; owned by the training thread."""
+    """Appends frames to one file.
+
+    The training thread only copies what each phase changed (raw bytes) and queues one item
+    per iteration; a writer thread turns items into frames, writes and flushes them. So the
+    JSON, checksums and system calls overlap the next iteration's tensor work.
+    """
 
     def __init__(self, path: str, policy: str, meta: dict) -> None:
         self.path = path
         self.policy = policy
         self.limit = limit_for(policy)
         self.meta = meta
-        self.file = open(path, "wb")  # noqa: SIM115 - closed by close()
+        self.file = open(path, "wb")  # noqa: SIM115 - closed by the writer thread
         self.file.write(MAGIC)
-        self.pending: list[dict] = []
-        self.payload = PayloadBuilder()
+        self.file.flush()
+        self.pending: list[tuple] = []
         self.traces: list[list] = []
-        self.events_written = 0
+        self.events_queued = 0
         self.param_names: list[str] = []
         self.layouts: dict[str, tuple] = {}
         self.grad_names: list[str] = []
         self.closed = False
         self.started = False
         self.stop_requested: int | None = None
+        self.write_error: OSError | None = None
         self.thread_id = threading.get_ident()
         self.stepper: Any = None
         self._mode: tuple[str, bool] | None = None
         self._settings: tuple[bool, float | None] | None = None
         self.bytes_written = len(MAGIC)
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._writer = threading.Thread(target=self._drain, name="loopstep-recorder", daemon=True)
+        self._writer.start()
         with _ACTIVE_LOCK:
             ACTIVE.add(self)
 
+    # ----- the training thread ------------------------------------------------------------------
     def start(self, inspector: Any) -> None:
-        """Write the header: called at the run's first pause or phase, when the model exists."""
+        """Queue the header: called at the run's first pause or phase, when the model exists."""
         if self.started:
             return
         self.started = True
@@ -122,7 +143,7 @@ class Recorder:
             layout = (p.dtype, tuple(p.shape))
             self.layouts[p.name] = self.layouts[p.name + ".grad"] = layout
         self.grad_names = [p.name + ".grad" for p in params]
-        arrays = export_arrays(inspector, self.param_names + self.grad_names, self.limit)
+        arrays = export_arrays(inspector, self.param_names + self.grad_names, self.limit) if params else {}
         header = dict(
             self.meta,
             k="start",
@@ -130,29 +151,29 @@ class Recorder:
             policy=self.policy,
             created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             params=[[p.name, list(p.shape), p.dtype, p.requires_grad] for p in params],
-            a={name: self.payload.ref(value) for name, value in arrays.items()},
         )
-        self._write(header)
+        self._queue.put(("start", header, {name: _capture(v, False) for name, v in arrays.items()}))
 
     def phase(self, event: PhaseEvent, inspector: Any, settings: Settings) -> None:
-        record = _event_json(event)
-        mode = (inspector.model_mode(), bool(inspector.grad_enabled()))
-        if mode != self._mode:
-            record["m"] = [mode[0], mode[1]]
-            self._mode = mode
-        current = (bool(settings.zero_grad), settings.lr)
-        if current != self._settings:
-            record["z"] = [current[0], current[1]]
-            self._settings = current
+        mode = (inspector.model_mode(), inspector.grad_enabled())
+        if mode == self._mode:
+            mode_change = None
+        else:
+            mode_change = self._mode = mode
+        current = (settings.zero_grad, settings.lr)
+        if current == self._settings:
+            settings_change = None
+        else:
+            settings_change = self._settings = current
+        phase = event.phase
         names = self._changed_by(event)
+        captured = None
         if names:
+            zeros = phase is Phase.ZERO_GRAD
             arrays = export_arrays(inspector, names, self.limit)
-            ref = self.payload.ref
-            zeros = event.phase is Phase.ZERO_GRAD
-            layouts = self.layouts
-            record["a"] = {name: ref(value, zeros, layouts.get(name)) for name, value in arrays.items()}
-        self.pending.append(record)
-        if event.phase is Phase.ZERO_GRAD or event.phase is Phase.VALIDATE:
+            captured = {name: _capture(value, zeros) for name, value in arrays.items()}
+        self.pending.append((event, mode_change, settings_change, captured))
+        if phase is Phase.ZERO_GRAD or phase is Phase.VALIDATE:
             self.flush()
 
     def _changed_by(self, event: PhaseEvent) -> list[str]:
@@ -173,38 +194,82 @@ class Recorder:
             self.traces.append([index, trace_to_json(snapshot.trace)])
 
     def flush(self) -> None:
+        """Hand the phases so far to the writer thread as one frame."""
         if not self.pending and not self.traces:
             return
-        header: dict[str, Any] = {"k": "events", "first": self.events_written, "ev": self.pending}
-        if self.traces:
-            header["tr"] = self.traces
-        self._write(header)
-        self.events_written += len(self.pending)
+        self._queue.put(("events", self.events_queued, self.pending, self.traces))
+        self.events_queued += len(self.pending)
         self.pending = []
         self.traces = []
 
-    def _write(self, header: dict) -> None:
-        frame = encode_frame(header, self.payload.payload())
-        self.payload = PayloadBuilder()
-        self.file.write(frame)
-        self.file.flush()
-        self.bytes_written += len(frame)
-
     def close(self, reason: str, error: str = "") -> None:
+        """Queue what is left and an end frame, and wait until the writer has written them."""
         if self.closed:
             return
         self.closed = True
-        with _ACTIVE_LOCK:
-            ACTIVE.discard(self)
         try:
             self.start(None)
             self.flush()
-            end: dict[str, Any] = {"k": "end", "reason": reason, "events": self.events_written}
+            end: dict[str, Any] = {"k": "end", "reason": reason, "events": self.events_queued}
             if error:
                 end["error"] = error
-            self._write(end)
+            self._queue.put(("end", end))
+            self._queue.put(None)
+            self._writer.join()
         finally:
-            self.file.close()
+            with _ACTIVE_LOCK:
+                ACTIVE.discard(self)
+
+    # ----- the writer thread --------------------------------------------------------------------
+    def _drain(self) -> None:
+        try:
+            while True:
+                item = self._queue.get()
+                if item is None:
+                    return
+                if self.write_error is not None:
+                    continue  # a full disk: the file keeps its whole frames; the run goes on
+                try:
+                    self._write(*self._frame(item))
+                except OSError as exc:
+                    self.write_error = exc
+        finally:
+            try:
+                self.file.close()
+            except OSError as exc:
+                self.write_error = self.write_error or exc
+
+    def _frame(self, item: tuple) -> tuple[dict, PayloadBuilder]:
+        payload = PayloadBuilder()
+        kind = item[0]
+        if kind == "start":
+            _, header, captured = item
+            header["a"] = {name: payload.ref(v, self.layouts.get(name)) for name, v in captured.items()}
+            return header, payload
+        if kind == "end":
+            return item[1], payload
+        _, first, pending, traces = item
+        layouts = self.layouts
+        records = []
+        for event, mode, settings, captured in pending:
+            record = _event_json(event)
+            if mode is not None:
+                record["m"] = [mode[0], bool(mode[1])]
+            if settings is not None:
+                record["z"] = [bool(settings[0]), settings[1]]
+            if captured is not None:
+                record["a"] = {name: payload.ref(v, layouts.get(name)) for name, v in captured.items()}
+            records.append(record)
+        header: dict[str, Any] = {"k": "events", "first": first, "ev": records}
+        if traces:
+            header["tr"] = traces
+        return header, payload
+
+    def _write(self, header: dict, payload: PayloadBuilder) -> None:
+        frame = encode_frame(header, payload.payload())
+        self.file.write(frame)
+        self.file.flush()
+        self.bytes_written += len(frame)
 
     def request_stop(self, signum: int) -> None:
         """From the signal handler: make the training thread end the run at its next phase."""
@@ -280,6 +345,17 @@ class RecordingSource:
         return self.inner.name
 
     @property
+    def supports_rewind(self) -> bool:
+        # Step back works on a recorded run too; the phases it runs again are recorded again.
+        return bool(getattr(self.inner, "supports_rewind", False))
+
+    def __getattr__(self, name: str) -> Any:
+        # Anything else a front end asks of the source (close, probe, ...) is the inner one's.
+        if name == "inner":
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
+    @property
     def inspector(self) -> Any:
         return self.inner.inspector
 
@@ -298,7 +374,9 @@ class RecordingSource:
             recorder.close(f"signal {exc.signum}")
             raise
         except StopRun:
-            recorder.close("quit")
+            # A signal also tells the stepper to quit, which may unwind the run first.
+            signum = recorder.stop_requested
+            recorder.close("quit" if signum is None else f"signal {signum}")
             raise
         except KeyboardInterrupt:
             recorder.close("interrupted")

@@ -44,7 +44,10 @@ class CodePane(ScrollView, can_focus=True):
         else:
             self._code = code
         self._move_mark(code.line - code.first_line if code.line else -1)
-        self.border_title = f"code · {code.path}" + (f":{code.line}" if code.line else "")
+        # The title names the file only: a title that changed per phase would repaint the pane.
+        title = f"code · {code.path}"
+        if self.border_title != title:
+            self.border_title = title
 
     def _load(self, code: CodeView) -> None:
         self._code = code
@@ -65,7 +68,7 @@ class CodePane(ScrollView, can_focus=True):
             return
         for line in (old, index):
             if 0 <= line < len(self._lines):
-                self.refresh_line(line - self.scroll_offset.y)
+                self.refresh_line(line)  # ScrollView.refresh_line takes the line in the file, not on screen
         if 0 <= index < len(self._lines):
             top, height = self.scroll_offset.y, self.scrollable_content_region.height
             if height and not (top <= index < top + height):

@@ -68,6 +68,9 @@ class Panes(Widget):
                     with TabPane(title, id=f"tab-{key}"):
                         yield panes[key]
 
+    def on_resize(self) -> None:
+        self.mode = layout_for(self.app.size.width, self.app.size.height)
+
     def show(self, view: View) -> None:
         for widget in self.query(".pane"):
             widget.show(view)

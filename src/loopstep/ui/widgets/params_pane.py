@@ -24,6 +24,7 @@ class ParamsPane(VerticalScroll):
         super().__init__(**kwargs)
         self.border_title = "parameters"
         self._key: tuple | None = None
+        self._rows = -1
 
     def compose(self):
         yield Static("", id="params-text")
@@ -35,16 +36,33 @@ class ParamsPane(VerticalScroll):
         snapshot = view.snapshot
         if snapshot is None:
             return
-        key = (snapshot.params, view.previous.params if view.previous is not None else None)
+        # Only what this pane draws: backward fills .grad but leaves this pane as it was.
+        drawn = tuple((p.name, p.shape, p.value, p.change) for p in snapshot.params)
+        key = (drawn, changed_names(view))
         if key == self._key:
             return
         self._key = key
-        self.query_one("#params-text", Static).update(render_params(view))
+        rows = len(snapshot.params)
+        # A new layout only when the number of rows changed: a layout pass costs more than the paint.
+        self.query_one("#params-text", Static).update(render_params(view), layout=rows != self._rows)
+        self._rows = rows
+
+
+def changed_names(view: View) -> frozenset[str]:
+    """Parameters whose values differ from the snapshot drawn before this one."""
+    if view.previous is None or view.snapshot is None:
+        return frozenset()
+    before = {p.name: p for p in view.previous.params}
+    return frozenset(
+        p.name
+        for p in view.snapshot.params
+        if p.name in before and not same_values(before[p.name].value, p.value)
+    )
 
 
 def render_params(view: View) -> Table | Text:
     snapshot = view.snapshot
-    before = {p.name: p for p in view.previous.params} if view.previous is not None else {}
+    changed_now = changed_names(view)
     if not snapshot.params:
         return Text("This model has no parameters.", style="dim")
     table = Table(box=None, expand=True, pad_edge=False, padding=(0, 1), show_edge=False)
@@ -53,8 +71,7 @@ def render_params(view: View) -> Table | Text:
     table.add_column("value", overflow="fold", ratio=3)
     table.add_column("Δ last step", overflow="fold", ratio=2)
     for param in snapshot.params:
-        old = before.get(param.name)
-        changed = old is not None and not same_values(old.value, param.value)
+        changed = param.name in changed_now
         value = Text(short(param.value), style=CHANGED if changed else "")
         change = Text(
             short(param.change) if param.change is not None else "—", style="" if param.change else "dim"

@@ -28,7 +28,7 @@ class PhaseBar(Static):
         if key == self._key and self._key is not None:
             return
         self._key = key
-        self.update(render_bar(event))
+        self.update(render_bar(event), layout=False)
 
 
 def render_bar(event: PhaseEvent | None) -> Text:

@@ -63,7 +63,7 @@ class StatusLine(Static):
             )
         if text != self._shown:
             self._shown = text
-            self.update(text)
+            self.update(text, layout=False)
 
     def on_resize(self) -> None:
         if self._last is not None:

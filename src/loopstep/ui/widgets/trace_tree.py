@@ -36,7 +36,9 @@ class TraceTree(Tree):
         trace = snapshot.trace if snapshot is not None else None
         if trace is None or trace == self._trace:
             return
-        self._trace = trace
+        old, self._trace = self._trace, trace
+        if old is not None and same_shape(old, trace) and relabel(self.root, trace, old):
+            return  # only numbers changed: the changed lines repaint, not the pane
         self.clear()
         fill_tree(self.root, trace)
 
@@ -71,6 +73,63 @@ def fill_tree(root: TreeNode, trace: Trace) -> None:
         root.add_leaf(Text(note, style="dim"))
     if trace.empty and trace.ops_recorded:
         root.add_leaf(Text("nothing computed yet in this iteration", style="dim"))
+
+
+def same_shape(a: Trace, b: Trace) -> bool:
+    """Same ops, formulas and graph layout: only the numbers on the lines may differ."""
+    return (
+        [(op.op, op.phase) for op in a.ops] == [(op.op, op.phase) for op in b.ops]
+        and bool(a.formulas) == bool(b.formulas)
+        and a.notes == b.notes
+        and a.ops_recorded == b.ops_recorded
+        and _graph_shape(a.graph) == _graph_shape(b.graph)
+    )
+
+
+def _graph_shape(node: GraphNode | None):
+    if node is None:
+        return None
+    return (node.name, node.param, node.repeat, tuple(_graph_shape(c) for c in node.children))
+
+
+def relabel(root: TreeNode, trace: Trace, old: Trace) -> bool:
+    """Update the op and formula lines in place; False if the tree is not laid out as expected."""
+    sections = {str(node.label).split(" (")[0]: node for node in root.children}
+    forward = [op for op in trace.ops if op.phase != "loss"]
+    loss = [op for op in trace.ops if op.phase == "loss"]
+    pairs = []
+    for title, ops in (("forward", forward), ("loss", loss)):
+        if ops:
+            if title not in sections or len(sections[title].children) != len(ops):
+                return False
+            pairs += [(leaf, op_label(op)) for leaf, op in zip(sections[title].children, ops)]
+    if trace.formulas:
+        if "formulas" not in sections:
+            return False
+        branch = sections["formulas"]
+        leaves = list(branch.children)
+        for extra in leaves[len(trace.formulas) :]:
+            extra.remove()
+        for line in trace.formulas[len(leaves) :]:
+            branch.add_leaf(line)
+        pairs += [(leaf, Text(line)) for leaf, line in zip(leaves, trace.formulas)]
+    if trace.graph != old.graph:
+        graph_top = sections.get("backward: loss → parameters")
+        if graph_top is None or not graph_top.children:
+            return False
+        pairs += list(_graph_pairs(graph_top.children[0], trace.graph))
+    for leaf, label in pairs:
+        if leaf.label != label:
+            leaf.set_label(label)
+    return True
+
+
+def _graph_pairs(node: TreeNode, graph: GraphNode):
+    """(tree node, new label) for every drawn node of a graph with the same layout."""
+    yield node, graph_label(graph)
+    drawn = list(node.children)
+    for child_node, child in zip(drawn, graph.children):
+        yield from _graph_pairs(child_node, child)
 
 
 def add_graph_children(node: TreeNode, graph: GraphNode, depth: int) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import sys
 import sysconfig
-from functools import lru_cache
 
 import torch
 
@@ -35,21 +34,30 @@ def _library_dirs() -> tuple[str, ...]:
 _LIBRARY_DIRS = _library_dirs()
 
 
-@lru_cache(maxsize=4096)
+_USER_FILES: dict[str, bool] = {}
+
+
 def is_user_file(filename: str) -> bool:
-    if not filename or filename.startswith("<"):
-        return False
-    path = os.path.abspath(filename)
-    return not path.startswith(_LIBRARY_DIRS)
+    known = _USER_FILES.get(filename)
+    if known is None:
+        known = bool(filename) and not filename.startswith("<")
+        known = known and not os.path.abspath(filename).startswith(_LIBRARY_DIRS)
+        _USER_FILES[filename] = known
+    return known
 
 
 def user_location(skip: int = 1) -> SourceLocation | None:
     """The innermost frame of the user's code on the calling thread's stack."""
     frame = sys._getframe(skip)
+    known = _USER_FILES  # inlined lookups: this runs for every phase, continue mode too
     while frame is not None:
         code = frame.f_code
-        if is_user_file(code.co_filename):
-            return SourceLocation(code.co_filename, frame.f_lineno, code.co_name)
+        filename = code.co_filename
+        mine = known.get(filename)
+        if mine is None:
+            mine = is_user_file(filename)
+        if mine:
+            return SourceLocation(filename, frame.f_lineno, code.co_name)
         frame = frame.f_back
     return None
 

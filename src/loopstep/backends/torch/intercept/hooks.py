@@ -61,6 +61,10 @@ LOSS_FUNCTIONS = (
 _INNER, _OTHER, _LOSS, _TRAIN, _VAL = range(5)
 
 _installed: Interceptor | None = None
+#: Held while an interceptor is installed: a restarted run waits for the previous one to unwind.
+_install_lock = threading.Lock()
+#: Seconds a new run waits for the previous one to remove its hooks.
+INSTALL_WAIT = 30.0
 
 #: torch warns that global hooks fire once more for a compiled module's wrapper; the
 #: tracker counts only the outermost call, so the warning would only confuse the user.
@@ -82,6 +86,19 @@ def _has_params(module: nn.Module) -> bool:
     return False
 
 
+class _ParamOwners:
+    """Whether a module has parameters, remembered: asking torch costs ~30 µs a call."""
+
+    def __init__(self) -> None:
+        self._known: dict[int, tuple[nn.Module, bool]] = {}
+
+    def __call__(self, module: nn.Module) -> bool:
+        known = self._known.get(id(module))
+        if known is None or known[0] is not module:
+            known = self._known[id(module)] = (module, _has_params(module))
+        return known[1]
+
+
 class Interceptor:
     """Context manager: everything it installs on enter is removed on exit."""
 
@@ -94,6 +111,7 @@ class Interceptor:
         self.busy = False  # inside a wrapped backward or zero_grad: nested calls are torch's own
         self.narrowed = False
         self.loss_modules: dict[int, nn.Module] = {}
+        self._has_params = _ParamOwners()
         self._global_handles: list = []
         self._instance_handles: list = []
         self._patches: list[tuple[Any, str, Any]] = []
@@ -103,9 +121,17 @@ class Interceptor:
     # ----- install / remove -------------------------------------------------------------------
     def __enter__(self) -> Interceptor:
         global _installed
-        if _installed is not None:
+        if not _install_lock.acquire(timeout=INSTALL_WAIT):
             raise RuntimeError("loopstep is already intercepting a script in this process")
         _installed = self
+        try:
+            self._install()
+        except BaseException:
+            self.remove()
+            raise
+        return self
+
+    def _install(self) -> None:
         self.thread_id = _get_ident()
         self._global_handles = [
             module_api.register_module_forward_pre_hook(self._pre_forward),
@@ -130,7 +156,6 @@ class Interceptor:
         warnings.filterwarnings("ignore", message=_COMPILE_WARNING)
         self._warning_filter = warnings.filters[0]
         self.active = True
-        return self
 
     def __exit__(self, *exc: object) -> None:
         self.remove()
@@ -152,6 +177,7 @@ class Interceptor:
         self._warning_filter = None
         if _installed is self:
             _installed = None
+            _install_lock.release()
 
     def _patch(self, owner: Any, name: str, replacement: Any) -> None:
         self._patches.append((owner, name, owner.__dict__[name]))
@@ -191,7 +217,7 @@ class Interceptor:
             self.loss_modules.setdefault(id(module), module)
             self.tracker.before_loss()
             role = _LOSS
-        elif _has_params(module):
+        elif self._has_params(module):
             role = _TRAIN if self.tracker.before_forward(module, args) else _VAL
         else:
             role = _OTHER

@@ -119,11 +119,14 @@ class PhaseTracker:
         self.facts.shown_params = lambda: list(self.shown.named)
         self.steps = 0
         self.on_first_step: Callable[[], None] | None = None
+        self.on_new_optimizer: Callable[[torch.optim.Optimizer], None] | None = None
         self.grads_used_by_step = False
         self.lr_override: float | None = None
         self._lr_done: set[int] = set()
         self._recording = None
         self._serial = 0
+        self._optimizer_watch: dict[int, tuple[torch.optim.Optimizer, ModelWatch]] = {}
+        self._labels: dict[int, tuple[torch.optim.Optimizer, str]] = {}
 
     @property
     def shown(self) -> ModelWatch:
@@ -137,8 +140,8 @@ class PhaseTracker:
     def _emit(self, phase: Phase, location: SourceLocation | None = None, **fields: Any) -> None:
         if self.validation is not None and phase is not Phase.VALIDATE:
             self._flush_validation()
-        if phase is not Phase.VALIDATE:
-            self.shown.shown_mode = None
+        if phase is not Phase.VALIDATE and self.current is not None:
+            self.current.shown_mode = None
         event = PhaseEvent(
             phase,
             self.epoch,
@@ -169,9 +172,18 @@ class PhaseTracker:
             watch = ModelWatch(model)
             self.watches[id(model)] = watch
             self.facts.models.append(model)
+            self._optimizer_watch.clear()
         return watch
 
     def _watch_for_optimizer(self, optimizer: torch.optim.Optimizer) -> ModelWatch:
+        known = self._optimizer_watch.get(id(optimizer))
+        if known is not None and known[0] is optimizer and known[1].model is not None:
+            return known[1]
+        watch = self._find_watch_for_optimizer(optimizer)
+        self._optimizer_watch[id(optimizer)] = (optimizer, watch)
+        return watch
+
+    def _find_watch_for_optimizer(self, optimizer: torch.optim.Optimizer) -> ModelWatch:
         params = [p for group in optimizer.param_groups for p in group["params"]]
         first = id(params[0]) if params else None
         for watch in self.watches.values():
@@ -190,9 +202,19 @@ class PhaseTracker:
                 return index + 1
         self.optimizers.append(weakref.ref(optimizer))
         self.facts.optimizers.append(optimizer)
+        if self.on_new_optimizer is not None:
+            self.on_new_optimizer(optimizer)
         return len(self.optimizers)
 
     def _optimizer_label(self, optimizer: torch.optim.Optimizer) -> str:
+        known = self._labels.get(id(optimizer))
+        if known is not None and known[0] is optimizer:
+            return known[1]
+        label = self._make_optimizer_label(optimizer)
+        self._labels[id(optimizer)] = (optimizer, label)
+        return label
+
+    def _make_optimizer_label(self, optimizer: torch.optim.Optimizer) -> str:
         index = self.note_optimizer(optimizer)
         live = sum(1 for ref in self.optimizers if ref() is not None)
         name = type(optimizer).__name__

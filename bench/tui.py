@@ -1,0 +1,207 @@
+"""How the app feels over a terminal, as ratios against baselines measured in the same run.
+
+1. First frame of ``loopstep demo`` against a bare Textual app (target ≤ 1.5×), both started
+   in a pseudo-terminal; ``demo mlp`` shows the torch scenario's first frame does not wait for
+   PyTorch.
+2. Phase-step latency, key → screen updated, median and p99 over 200 steps of linreg under a
+   pseudo-terminal (target median ≤ 33 ms): from writing the key to the last byte of the update.
+3. Bytes written to the terminal per phase step at 120x40 (target ≤ 8 KB median), against the
+   bytes of one full-screen paint of the same app.
+
+Run: python bench/tui.py [--steps 200] [--repeats 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import os
+import select
+import statistics
+import struct
+import subprocess
+import sys
+import termios
+import time
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+WIDTH, HEIGHT = 120, 40
+DEMO = [sys.executable, "-m", "loopstep", "demo"]
+#: Output is considered complete after this long with no new bytes.
+QUIET_S = 0.15
+
+BARE_APP = """
+from textual.app import App
+from textual.widgets import Footer, Static
+class Bare(App):
+    def compose(self):
+        yield Static("first-frame-marker")
+        yield Footer()
+Bare().run()
+"""
+#: Text that is on the first frame of each app (the demo's footer is the last thing painted).
+BARE_MARKER = b"first-frame-marker"
+DEMO_MARKER = b"palette"
+
+
+def spawn(argv: list[str], width: int = WIDTH, height: int = HEIGHT) -> tuple[subprocess.Popen, int]:
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
+    env = dict(os.environ, TERM="xterm-256color", PYTHONPATH=str(SRC), COLORTERM="truecolor")
+    env.pop("NO_COLOR", None)
+    proc = subprocess.Popen(
+        argv, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True, close_fds=True
+    )
+    os.close(slave)
+    return proc, master
+
+
+def read_until_quiet(master: int, quiet: float = QUIET_S, first_timeout: float = 30.0) -> tuple[bytes, float]:
+    """Everything the app writes until it goes quiet; returns the bytes and the last byte's time."""
+    chunks: list[bytes] = []
+    last = time.perf_counter()
+    timeout = first_timeout
+    while True:
+        ready, _, _ = select.select([master], [], [], timeout)
+        if not ready:
+            break
+        try:
+            data = os.read(master, 1 << 16)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+        last = time.perf_counter()
+        timeout = quiet
+    return b"".join(chunks), last
+
+
+def drain(master: int, proc: subprocess.Popen) -> None:
+    while proc.poll() is None:
+        ready, _, _ = select.select([master], [], [], 0.05)
+        if ready:
+            try:
+                os.read(master, 1 << 16)
+            except OSError:
+                break
+
+
+def first_frame(argv: list[str], marker: bytes) -> float:
+    """Seconds from starting the process to the first frame being written to the terminal."""
+    start = time.perf_counter()
+    proc, master = spawn(argv)
+    seen = b""
+    try:
+        while marker not in seen:
+            ready, _, _ = select.select([master], [], [], 60)
+            if not ready:
+                raise RuntimeError(f"no first frame from {argv}")
+            seen += os.read(master, 1 << 16)
+        return time.perf_counter() - start
+    finally:
+        proc.kill()
+        proc.wait()
+        os.close(master)
+
+
+def median_first_frame(argv: list[str], marker: bytes, repeats: int) -> float:
+    return statistics.median(first_frame(argv, marker) for _ in range(repeats))
+
+
+def step_run(steps: int) -> tuple[list[float], list[int], int]:
+    """Step linreg under a pty: per-step latency (s) and bytes, and the first full paint's bytes."""
+    proc, master = spawn([sys.executable, "-m", "loopstep", "demo", "linreg", "--epochs", "100"])
+    try:
+        paint = 0
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # the first paint, then the start pause
+            data, _ = read_until_quiet(master, quiet=0.3)
+            paint = max(paint, len(data))
+            if b"paused" in data or (paint and not data):
+                break
+        latencies, sizes = [], []
+        for _ in range(steps):
+            sent = time.perf_counter()
+            os.write(master, b"s")
+            data, last = read_until_quiet(master)
+            latencies.append(last - sent)
+            sizes.append(len(data))
+        os.write(master, b"q")
+        drain(master, proc)
+        return latencies, sizes, paint
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+
+
+def engine_phase_time(phases: int) -> float:
+    """Seconds per phase of the engine alone, building a snapshot at every phase (no UI)."""
+    sys.path.insert(0, str(SRC))
+    from loopstep.engine import Command, Stepper
+    from loopstep.scenarios import build
+
+    count = 0
+
+    def every_phase(snapshot, reason):
+        nonlocal count
+        count += 1
+        return Command.STEP if count < phases else Command.QUIT
+
+    stepper = Stepper(build("linreg", "numpy", epochs=100), controller=every_phase)
+    start = time.perf_counter()
+    stepper.run()
+    return (time.perf_counter() - start) / max(count, 1)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+
+    bare = median_first_frame([sys.executable, "-c", BARE_APP], BARE_MARKER, args.repeats)
+    demo = median_first_frame(DEMO + ["linreg"], DEMO_MARKER, args.repeats)
+    print(f"first frame, bare Textual app:     {bare * 1000:7.0f} ms (median of {args.repeats})")
+    print(
+        f"first frame, loopstep demo:        {demo * 1000:7.0f} ms  ratio {demo / bare:.2f}x  (target <= 1.5x)"
+    )
+    try:
+        import importlib.util
+
+        has_torch = importlib.util.find_spec("torch") is not None
+    except Exception:  # noqa: BLE001
+        has_torch = False
+    if has_torch:
+        mlp = median_first_frame(DEMO + ["mlp"], DEMO_MARKER, args.repeats)
+        print(
+            f"first frame, loopstep demo mlp:    {mlp * 1000:7.0f} ms  ratio {mlp / bare:.2f}x  (PyTorch loads in the worker)"
+        )
+
+    latencies, sizes, paint = step_run(args.steps)
+    engine = engine_phase_time(args.steps)
+    median_ms = statistics.median(latencies) * 1000
+    p99_ms = percentile(latencies, 0.99) * 1000
+    # the latency includes waiting QUIET_S for silence after the last byte? no: it ends at the last byte
+    print(
+        f"step latency over {len(latencies)} steps: median {median_ms:.1f} ms  p99 {p99_ms:.1f} ms  "
+        f"ratio to target {median_ms / 33:.2f}x  (engine alone: {engine * 1000:.2f} ms/phase)"
+    )
+    median_bytes = statistics.median(sizes)
+    print(
+        f"bytes per step at {WIDTH}x{HEIGHT}: median {median_bytes:.0f}  p90 {percentile(sizes, 0.9):.0f}  "
+        f"max {max(sizes)}  ratio to target {median_bytes / 8192:.2f}x  "
+        f"(a full paint: {paint} bytes, step/full {median_bytes / max(paint, 1):.2f}x)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

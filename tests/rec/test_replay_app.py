@@ -1,0 +1,70 @@
+"""loopstep replay opens the app on a recording: the same keys step it, small terminals included."""
+
+from __future__ import annotations
+
+import pytest
+
+from loopstep.engine import Phase
+from loopstep.engine.recording import read_recording, record_session, replay_session
+from loopstep.scenarios import scenario_session
+from loopstep.ui.app import LoopstepApp
+from loopstep.ui.view import RunView
+
+from .test_replay_stepper import pauses
+
+
+async def wait_drawn(app, pilot, count: int) -> None:
+    for _ in range(1000):  # a bound on waiting, never asserted on
+        if app.pauses_drawn >= count and app.view.state is not RunView.RUNNING:
+            break
+        await pilot.pause(0.005)
+    await pilot.pause()
+    assert app.pauses_drawn >= count
+
+
+async def press(app, pilot, key: str) -> None:
+    before = app.pauses_drawn
+    await pilot.press(key)
+    await wait_drawn(app, pilot, before + 1)
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory):
+    """A linreg run recorded in continue mode (no pause inside it)."""
+    from loopstep.engine import Command
+
+    path = str(tmp_path_factory.mktemp("app") / "run.lsr")
+    pauses(record_session(scenario_session("linreg", epochs=3), path), [Command.CONTINUE])
+    return read_recording(path)
+
+
+async def test_keys_step_a_replay_like_a_run(recording):
+    app = LoopstepApp(replay_session(recording))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_drawn(app, pilot, 1)
+        await press(app, pilot, "s")
+        assert app.view.snapshot.event.phase is Phase.FORWARD
+        await press(app, pilot, "n")
+        event = app.view.snapshot.event
+        assert (event.phase, event.iteration) == (Phase.ZERO_GRAD, 0)
+        step = next(r for r in recording.phases if r.event.phase is Phase.STEP)
+        assert app.view.snapshot.param("w").value.scalar() == pytest.approx(float(step.arrays["w"][0]))
+        await press(app, pilot, "e")
+        event = app.view.snapshot.event
+        assert (event.phase, event.epoch) == (Phase.VALIDATE, 0)
+        assert app.view.snapshot.val_losses
+        await press(app, pilot, "c")
+        assert app.view.state is RunView.FINISHED
+        assert len(app.view.snapshot.losses) == 3 * 8
+        assert "the run finished" in " ".join(app.view.snapshot.trace.notes)
+
+
+@pytest.mark.parametrize("size", [(40, 12), (80, 24)])
+async def test_a_replay_in_a_small_terminal_never_crashes(recording, size):
+    app = LoopstepApp(replay_session(recording))
+    async with app.run_test(size=size) as pilot:
+        await wait_drawn(app, pilot, 1)
+        for key in ("s", "s", "s", "n", "e"):
+            await press(app, pilot, key)
+        assert app.view.snapshot.event.phase is Phase.VALIDATE
+        assert app.is_running
