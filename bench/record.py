@@ -22,12 +22,18 @@ from loopstep.scenarios import scenario_session
 TARGET = 1.15
 
 
-def timed_run(session) -> tuple[float, int]:
-    """Seconds for one run in continue mode, and the iterations it made."""
+def timed_run(session, cpu: list | None = None) -> tuple[float, int]:
+    """Seconds for one run in continue mode, and the iterations it made.
+
+    ``cpu`` collects the CPU seconds of the whole process (the recorder's writer thread
+    included): on a shared machine they vary less than wall time.
+    """
     stepper = session.new_stepper(controller=lambda snapshot, reason: Command.CONTINUE)
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     stepper.run()
     elapsed = time.perf_counter() - start
+    if cpu is not None:
+        cpu.append(time.process_time() - start_cpu)
     if stepper.error is not None:
         raise SystemExit(stepper.error.traceback)
     return elapsed, stepper.last_event.iteration + 1
@@ -99,11 +105,11 @@ def main() -> None:
         recorded = record_session(plain, path, "small")
         timed_run(plain)  # warm up: imports, allocator, first-call costs
         timed_run(recorded)
-        base, rec = [], []
+        base, rec, base_cpu, rec_cpu = [], [], [], []
         for _ in range(args.rounds):
-            t, iterations = timed_run(plain)
+            t, iterations = timed_run(plain, base_cpu)
             base.append(t)
-            t, _ = timed_run(recorded)
+            t, _ = timed_run(recorded, rec_cpu)
             rec.append(t)
         ratio = min(rec) / min(base)
         print(f"scenario {args.scenario}: {iterations} iterations, continue mode, best of {args.rounds}")
@@ -111,6 +117,11 @@ def main() -> None:
         print(f"  recording:     {min(rec) * 1000 / iterations:.3f} ms/iteration")
         verdict = "ok" if ratio <= TARGET else "OVER TARGET"
         print(f"  ratio {ratio:.3f} (target <= {TARGET}) {verdict}")
+        cpu_ratio = min(rec_cpu) / min(base_cpu)
+        print(
+            f"  CPU time: {min(base_cpu) * 1000 / iterations:.3f} vs {min(rec_cpu) * 1000 / iterations:.3f} "
+            f"ms/iteration, ratio {cpu_ratio:.3f}"
+        )
         for policy in ("summary", "small", "all"):
             policy_path = os.path.join(folder, f"{policy}.lsr")
             timed_run(record_session(plain, policy_path, policy))

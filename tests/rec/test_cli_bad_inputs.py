@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from loopstep.cli import COMMANDS
@@ -61,6 +63,18 @@ BAD_INPUTS = [
     (["trace", "--break", "sometimes"], "unknown stop condition 'sometimes'", 2),
     (["demo", "--no-tui", "--history", "-1"], "expected 0 (off) or more iterations, got -1", 2),
     (["run", "{tmp}/missing.py"], "no such file", 2),
+    (["run"], "the following arguments are required: SCRIPT.py|module:factory", 2),
+    (["run", "--no-tui", "{missing}.py"], "no such file", 2),
+    (["run", "--no-tui", "{dir}"], "not a file", 2),
+    (["run", "--no-tui", "{syntax}"], "syntax error", 2),
+    (["run", "--iterations", "0", "{script}"], "expected a number of at least 1, got 0", 2),
+    (["run", "--format", "jsonl", "{script}"], "--format, --output and --continue go with --no-tui", 2),
+    (["run", "--no-tui", "--record", "{missing_dir}/x.lsr", "{script}"], "no such directory", 2),
+    (["run", "--record-tensors", "some", "{script}"], "invalid choice: 'some'", 2),
+    (["run", "{script}"], "use --no-tui", 2),
+    (["check"], "the following arguments are required", 2),
+    (["check", "--bogus", "x"], "unrecognized arguments: --bogus", 2),
+    (["check", "linreg", "extra"], "are only for scripts", 2),
 ]
 
 
@@ -80,7 +94,10 @@ def files(tmp_path_factory, linreg_recording) -> dict[str, str]:
     for name, content in made.items():
         (base / f"{name}.lsr").write_bytes(content)
         paths[name] = str(base / f"{name}.lsr")
+    (base / "syntax.py").write_text("def broken(:\n")
     paths.update(
+        script=os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "scripts", "plain_loop.py")),
+        syntax=str(base / "syntax.py"),
         good=linreg_recording,
         missing=str(base / "missing.lsr"),
         missing_dir=str(base / "no" / "such"),

@@ -68,3 +68,17 @@ async def test_a_replay_in_a_small_terminal_never_crashes(recording, size):
             await press(app, pilot, key)
         assert app.view.snapshot.event.phase is Phase.VALIDATE
         assert app.is_running
+
+
+async def test_ctrl_s_saves_an_svg_screenshot(recording, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    app = LoopstepApp(replay_session(recording))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_drawn(app, pilot, 1)
+        await press(app, pilot, "s")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+    saved = list(tmp_path.glob("*.svg"))
+    assert len(saved) == 1
+    text = saved[0].read_text()
+    assert text.startswith("<svg") and "forward" in text

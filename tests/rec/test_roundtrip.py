@@ -81,3 +81,34 @@ def test_small_policy_keeps_values_in_the_file(tmp_path):
     step = next(r for r in recording.phases if r.event.phase.value == "step")
     assert isinstance(step.arrays["w"], np.ndarray) and step.arrays["w"].shape == (1,)
     assert recording.end["reason"] == "quit"
+
+
+def test_a_recorded_script_replays_its_stream(tmp_path):
+    """loopstep run --record on an unmodified script: replay prints the same lines."""
+    import os
+    import subprocess
+    import sys
+
+    src = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "src"))
+    script = os.path.join(os.path.dirname(__file__), "..", "scripts", "plain_loop.py")
+    path = str(tmp_path / "script.lsr")
+    env = dict(os.environ, PYTHONPATH=src)
+    live = subprocess.run(
+        [sys.executable, "-m", "loopstep", "run", "--no-tui", "--iterations", "4", "--record", path, script],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert live.returncode == 0, live.stderr
+    replayed = subprocess.run(
+        [sys.executable, "-m", "loopstep", "replay", path, "--no-tui"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert replayed.returncode == 0, replayed.stderr
+    assert replayed.stdout == live.stdout
+    recording = read_recording(path)
+    assert recording.params and any(r.event.location for r in recording.phases)

@@ -25,14 +25,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    if args.no_tui:
-        session = scenario_session_from_args(args)
-        apply_to_session(session, args)
-        return stream_session(recorded(session, args), "text")
-    require_terminal("loopstep demo")
-    from ..ui.launch import demo_session
-
-    # Checked but not built: the app builds it (and imports PyTorch) after its first frame.
-    session = demo_session(args)
+    # Bad arguments first, then the terminal. The app gets the scenario checked but not built:
+    # it builds it (and imports PyTorch) after its first frame.
+    session = scenario_session_from_args(args, build_now=args.no_tui)
     apply_to_session(session, args)
-    return open_app(recorded(session, args), "loopstep demo")
+    session = recorded(session, args)
+    if args.no_tui:
+        return stream_session(session, "text")
+    require_terminal("loopstep demo")
+    return open_app(session, "loopstep demo")

@@ -15,7 +15,7 @@ from typing import TextIO
 
 from ..cli import UsageError, positive_float, positive_int
 from .common import add_record_arguments, recorded
-from .stops import add_break_arguments, add_history_arguments, conditions_from
+from .stops import add_break_arguments, add_history_arguments, apply_to_session
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,8 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-zero-grad", action="store_true", help="skip zero_grad: gradients pile up")
     parser.add_argument("--lr", type=positive_float, help="set every optimizer's learning rate")
     add_break_arguments(parser)
-    add_history_arguments(parser)
     add_record_arguments(parser)
+    add_history_arguments(parser)
 
 
 def build_session(args: argparse.Namespace):
@@ -87,12 +87,10 @@ def check_script(path: str) -> None:
 def main(args: argparse.Namespace) -> int:
     if not args.no_tui and (args.output or args.keep_going or args.format != "text"):
         raise UsageError("loopstep: --format, --output and --continue go with --no-tui")
-    conditions = conditions_from(args)
+    from ..engine.recording import closing_on_hangup
+
     session = build_session(args)
-    session.conditions = conditions
-    if args.history is not None:
-        session.history = args.history
-        session.history_mb = args.history_mb
+    apply_to_session(session, args)
     if args.no_tui:
         session.diagnose = False  # the stream shows no findings (``loopstep check`` does)
     session = recorded(session, args)
@@ -101,8 +99,10 @@ def main(args: argparse.Namespace) -> int:
             from ..ui.launch import run_session
         except ImportError:
             raise UsageError("loopstep: the app is not available here; use --no-tui") from None
-        return run_session(session)
-    return stream_session(session, fmt=args.format, output=args.output, keep_going=args.keep_going)
+        with closing_on_hangup():
+            return run_session(session)
+    with closing_on_hangup():
+        return stream_session(session, fmt=args.format, output=args.output, keep_going=args.keep_going)
 
 
 @contextlib.contextmanager

@@ -292,6 +292,15 @@ class LoopstepApp(App[int]):
         self._stop_live()
         self._start_run()
 
+    def action_save_svg(self) -> None:
+        """An SVG screenshot in the current folder, named after the app and the time."""
+        try:
+            path = self.save_screenshot()
+        except OSError as exc:
+            self.notify(f"could not save the screenshot: {exc.strerror or exc}", severity="error")
+            return
+        self.notify(f"saved {path}")
+
     def action_help(self) -> None:
         from .screens.help import HelpScreen
 

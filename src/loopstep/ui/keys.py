@@ -37,6 +37,14 @@ KEYS: tuple[Key, ...] = (
     Key("b", "breakpoints", "break", "stop conditions: add or remove (nan, grad_norm>10, …)"),
     Key("r", "restart", "restart", "start the run again from the first batch"),
     Key("k", "quick_check", "quiz", "quick check: a few questions on the loop"),
+    Key(
+        "ctrl+s",
+        "save_svg",
+        "svg",
+        "save an SVG screenshot of the screen in the current folder",
+        footer=False,
+        label_keys="ctrl+s",
+    ),
     Key("question_mark", "help", "help", "this help: every key and what each phase does", label_keys="?"),
     Key("q", "quit", "quit", "quit loopstep"),
 )

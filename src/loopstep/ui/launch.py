@@ -7,7 +7,6 @@ checked before the screen is taken over so that bad input is one plain line.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import sys
 
@@ -33,24 +32,11 @@ def demo_session(args: argparse.Namespace) -> Session:
     Building the torch scenarios imports PyTorch (seconds); the app does that in its worker
     after the first frame, so nothing here may build the loop.
     """
-    from ..scenarios import ScenarioError, scenario_session
-
-    try:
-        session = scenario_session(
-            args.scenario,
-            args.backend,
-            seed=args.seed,
-            lr=args.lr,
-            epochs=args.epochs,
-            zero_grad=not args.no_zero_grad,
-        )
-    except ScenarioError as exc:
-        raise UsageError(f"loopstep: {exc}") from None
+    from ..commands.common import scenario_session_from_args
     from ..commands.stops import apply_to_session
 
+    session = scenario_session_from_args(args, build_now=False)
     apply_to_session(session, args)
-    if session.backend == "torch" and importlib.util.find_spec("torch") is None:
-        raise UsageError("loopstep: the torch backend needs PyTorch: pip install 'loopstep[torch]'")
     return session
 
 

@@ -249,15 +249,20 @@ def _take_frame(
     if recording is None:
         if kind != "start":
             raise RecordingError("the first frame is not a start frame")
-        if not isinstance(header.get("params", []), list):
-            raise RecordingError("the parameter list is malformed")
-        for entry in header.get("params", []):
-            if not (isinstance(entry, list) and len(entry) == 4 and isinstance(entry[1], list)):
-                raise RecordingError("the parameter list is malformed")
+        _check_params(header.get("params", []))
         _pair(header.get("settings"), "settings")
         layouts = _layouts(header.get("params", []))
         recording = Recording(path, header, _arrays(header.get("a"), buffer, start, length, layouts))
         recording.layouts = layouts
+        return recording
+    if kind == "params":  # the model of an intercepted script, first seen after the start
+        if recording.header.get("params"):
+            raise RecordingError("a second parameter list")
+        params = header.get("params", [])
+        _check_params(params)
+        recording.header["params"] = params
+        recording.layouts = _layouts(params)
+        recording.initial.update(_arrays(header.get("a"), buffer, start, length, recording.layouts))
         return recording
     if kind == "events":
         if header.get("first") != len(recording.phases):
@@ -290,6 +295,14 @@ def _take_frame(
         recording.end = {"reason": str(header.get("reason", "")), "error": str(header.get("error", ""))}
         return recording
     raise RecordingError(f"a frame of unknown kind {str(kind)[:20]!r}")
+
+
+def _check_params(params: Any) -> None:
+    if not isinstance(params, list):
+        raise RecordingError("the parameter list is malformed")
+    for entry in params:
+        if not (isinstance(entry, list) and len(entry) == 4 and isinstance(entry[1], list)):
+            raise RecordingError("the parameter list is malformed")
 
 
 def _lr(value: Any) -> float | None:

@@ -104,9 +104,9 @@ class Recorder:
         self.policy = policy
         self.limit = limit_for(policy)
         self.meta = meta
-        self.file = open(path, "wb")  # noqa: SIM115 - closed by the writer thread
+        # Unbuffered: each frame is one write() straight to the file, nothing held back.
+        self.file = open(path, "wb", buffering=0)  # noqa: SIM115 - closed by the writer thread
         self.file.write(MAGIC)
-        self.file.flush()
         self.pending: list[tuple] = []
         self.traces: list[list] = []
         self.events_queued = 0
@@ -134,6 +134,18 @@ class Recorder:
         if self.started:
             return
         self.started = True
+        header = dict(
+            self.meta,
+            k="start",
+            version=VERSION,
+            policy=self.policy,
+            created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        )
+        header["params"], captured = self._find_params(inspector)
+        self._queue.put(("start", header, captured))
+
+    def _find_params(self, inspector: Any) -> tuple[list, dict]:
+        """The model's parameters and their values now (none yet: a script builds its model later)."""
         try:
             params = inspector.param_states() if inspector is not None else ()
         except Exception:  # noqa: BLE001 - a model not built yet has no parameters to list
@@ -144,17 +156,15 @@ class Recorder:
             self.layouts[p.name] = self.layouts[p.name + ".grad"] = layout
         self.grad_names = [p.name + ".grad" for p in params]
         arrays = export_arrays(inspector, self.param_names + self.grad_names, self.limit) if params else {}
-        header = dict(
-            self.meta,
-            k="start",
-            version=VERSION,
-            policy=self.policy,
-            created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            params=[[p.name, list(p.shape), p.dtype, p.requires_grad] for p in params],
-        )
-        self._queue.put(("start", header, {name: _capture(v, False) for name, v in arrays.items()}))
+        listed = [[p.name, list(p.shape), p.dtype, p.requires_grad] for p in params]
+        return listed, {name: _capture(v, False) for name, v in arrays.items()}
 
     def phase(self, event: PhaseEvent, inspector: Any, settings: Settings) -> None:
+        if not self.param_names and event.phase is not Phase.VALIDATE:
+            listed, captured = self._find_params(inspector)
+            if listed:  # the model appeared (an intercepted script built it): say so once
+                self.flush()
+                self._queue.put(("params", {"k": "params", "params": listed}, captured))
         mode = (inspector.model_mode(), inspector.grad_enabled())
         if mode == self._mode:
             mode_change = None
@@ -242,7 +252,7 @@ class Recorder:
     def _frame(self, item: tuple) -> tuple[dict, PayloadBuilder]:
         payload = PayloadBuilder()
         kind = item[0]
-        if kind == "start":
+        if kind in ("start", "params"):
             _, header, captured = item
             header["a"] = {name: payload.ref(v, self.layouts.get(name)) for name, v in captured.items()}
             return header, payload
@@ -267,8 +277,9 @@ class Recorder:
 
     def _write(self, header: dict, payload: PayloadBuilder) -> None:
         frame = encode_frame(header, payload.payload())
-        self.file.write(frame)
-        self.file.flush()
+        view = memoryview(frame)
+        while view:  # a raw write may take part of the frame (a pipe, a signal)
+            view = view[self.file.write(view) :]
         self.bytes_written += len(frame)
 
     def request_stop(self, signum: int) -> None:

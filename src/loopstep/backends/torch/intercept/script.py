@@ -16,6 +16,7 @@ from ....engine.snapshot import ParamState
 from ....engine.stepper import Settings
 from ....engine.summary import TensorSummary
 from ....engine.trace import Trace
+from ..probe import ScriptProbe
 from .facts import RunFacts
 from .frames import user_traceback
 from .hooks import Interceptor
@@ -57,9 +58,7 @@ class ScriptSource:
         self._lr_seen: float | None = None
         self._settings: Settings | None = None
         self._empty_facts = RunFacts()
-        from ..probe import ScriptProbe
-
-        #: What stop conditions and diagnostics ask about the model (engine.probes.Probe).
+        #: What stop conditions and diagnostics ask about the script's model (made on first need).
         self.probe = ScriptProbe(self)
 
     # ----- PhaseSource -----------------------------------------------------------------------
