@@ -90,7 +90,7 @@ def history_memory(k: int = 32, cap_mb: float = 512.0) -> None:
         mode = "stepping (every iteration)" if dense else "continue mode (every 8th)"
         print(
             f"history, {count / 1e6:.1f}M parameters + Adam, K={k}, {mode}: {size:.1f} MB per checkpoint; "
-            f"uncapped K={k} would take {size * -(-k // (1 if dense else window.every)):.0f} MB; under the "
+            f"uncapped K={k} would take {size * (k // (1 if dense else window.every) + 1):.0f} MB; under the "
             f"{cap_mb:.0f} MB cap: {len(window)} checkpoints, {window.total / MB:.0f} MB, reach {window.reach} iterations"
         )
         if window.notice:

@@ -122,7 +122,7 @@ def test_nan_stop_names_the_submodule_that_made_the_first_nan():
     seen = stops(loop_over(nan_model(at=3)), ["nan"])
     iteration, phase, reason = seen[0]
     assert (iteration, phase) == (3, Phase.FORWARD)
-    assert reason == "NaN/Inf first produced by module encoder.layers.2.attn"
+    assert reason == "break: NaN/Inf first produced by module encoder.layers.2.attn"
 
 
 def test_nan_in_the_input_is_named_as_such():
@@ -131,7 +131,7 @@ def test_nan_in_the_input_is_named_as_such():
     batches = list(loop.plan.train(0))
     batches[2] = (batches[2][0] * float("nan"), batches[2][1])
     loop.plan = BatchPlan(train=lambda epoch: batches, epochs=1, batches_per_epoch=8)
-    assert stops(loop, ["nan"])[0] == (2, Phase.FORWARD, "NaN/Inf in the input batch")
+    assert stops(loop, ["nan"])[0] == (2, Phase.FORWARD, "break: NaN/Inf in the input batch")
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # NumPy warns as the run overflows

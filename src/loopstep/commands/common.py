@@ -184,7 +184,8 @@ def stream_session(session: Session, fmt: str = "text", out=None) -> int:
             raise StopRun from None
         return Command.CONTINUE if stops_only else Command.STEP
 
-    stepper = session.new_stepper(controller=every_phase, pause_at_start=stops_only)
+    # A stream never steps back: no checkpoints.
+    stepper = session.new_stepper(controller=every_phase, pause_at_start=stops_only, history=0)
     with closing_on_hangup() as received:
         stepper.run()
     try:

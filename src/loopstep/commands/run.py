@@ -180,7 +180,10 @@ def stream_session(
                 write(snapshot)
 
         stepper = session.new_stepper(
-            Listener(on_finish=at_finish), controller=every_phase, pause_at_start=keep_going or stops_only
+            Listener(on_finish=at_finish),
+            controller=every_phase,
+            pause_at_start=keep_going or stops_only,
+            history=0,  # a stream never steps back: no checkpoints
         )
         worker = threading.Thread(target=stepper.run, name="loopstep-training", daemon=True)
         with (

@@ -109,7 +109,8 @@ class NonFiniteBreak(_ProbeUser):
             probe.watch_nonfinite(False)
 
     def check(self, event: PhaseEvent, stepper: Stepper) -> str | None:
-        return nonfinite_reason(event, self.probe(stepper), self.measure)
+        reason = nonfinite_reason(event, self.probe(stepper), self.measure)
+        return f"break: {reason}" if reason else None
 
     def __str__(self) -> str:
         return "nan"

@@ -173,9 +173,10 @@ class LoopstepApp(App[int]):
         return tuple(diagnostics.findings) if diagnostics is not None else ()
 
     def _note_rewind(self, snapshot, reason: str) -> None:
-        """Say why a step back could not happen, and once when memory shortens the window."""
-        if reason.startswith("cannot step back"):
-            self.notify(reason, timeout=4)
+        """Say which stop condition paused the run, why a step back could not happen, and
+        once when memory shortens the step-back window."""
+        if reason.startswith(("cannot step back", "break:")):
+            self.notify(reason, timeout=5)
         notice = snapshot.extra.get("rewind_notice") if snapshot is not None else None
         if notice and not getattr(self, "_rewind_noticed", False):
             self._rewind_noticed = True

@@ -25,6 +25,8 @@ KEYS: tuple[Key, ...] = (
     Key("n", "next", "next", "run to the end of this iteration (zero_grad)"),
     Key("e", "epoch", "epoch", "run to the end of this epoch (validate)"),
     Key("c", "continue", "cont/pause", "continue running; press again to pause"),
+    Key("z", "toggle_zero_grad", "zero_grad", "switch optimizer.zero_grad() on or off"),
+    Key("l", "toggle_log", "log", "loss chart: switch between linear and log scale"),
     Key(
         "u,left",
         "step_back",
@@ -33,8 +35,6 @@ KEYS: tuple[Key, ...] = (
         label_keys="u / ←",
     ),
     Key("b", "breakpoints", "break", "stop conditions: add or remove (nan, grad_norm>10, …)"),
-    Key("z", "toggle_zero_grad", "zero_grad", "switch optimizer.zero_grad() on or off"),
-    Key("l", "toggle_log", "log", "loss chart: switch between linear and log scale"),
     Key("r", "restart", "restart", "start the run again from the first batch"),
     Key("k", "quick_check", "quiz", "quick check: a few questions on the loop"),
     Key(
