@@ -207,10 +207,11 @@ class Recorder:
         """Hand the phases so far to the writer thread as one frame."""
         if not self.pending and not self.traces:
             return
-        self._queue.put(("events", self.events_queued, self.pending, self.traces))
+        item = ("events", self.events_queued, self.pending, self.traces)
         self.events_queued += len(self.pending)
         self.pending = []
         self.traces = []
+        self._queue.put(item)
 
     def close(self, reason: str, error: str = "") -> None:
         """Queue what is left and an end frame, and wait until the writer has written them."""
