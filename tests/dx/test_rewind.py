@@ -111,7 +111,8 @@ def test_what_if_zero_grad_off_diverges_and_keeps_the_original_curve():
 
 
 def test_no_step_back_past_the_window():
-    pauses, _ = scripted(build("linreg", "numpy"), [(Command.RUN, 10), (Command.BACK, 5 * 8)], history=3)
+    # Continue mode checkpoints every 8th iteration: with K=3, 16 and 24 are kept after 30 iterations.
+    pauses, _ = scripted(build("linreg", "numpy"), [(Command.RUN, 30), (Command.BACK, 100)], history=3)
     assert pauses[-1][0].startswith("cannot step back to iteration")
     assert "history holds iterations" in pauses[-1][0]
 
@@ -128,7 +129,67 @@ def test_memory_cap_shrinks_the_window_and_says_so():
         window.add(Checkpoint(i, 0, i, {"p": block.copy()}, None, None, True, 0.1, 0))
     assert len(window) == 3 and window.total <= 1.0 * MB
     assert window.span == (7, 9)
-    assert "reaches 3 iterations, not 32" in window.notice and "--history-mb" in window.notice
+    assert "reaches 2 iterations, not 32" in window.notice and "--history-mb" in window.notice
+
+
+def test_continue_mode_checkpoints_sparsely_and_replays_the_gap_bit_for_bit():
+    # RUN 20 takes checkpoints at 0, 8 and 16 only; going back to iteration 13 replays 8..13.
+    original, _ = scripted(build("mlp"), [Command.STEP] * 100)
+    first = {key: state for _, key, state in original if key}
+    loop = build("mlp")
+    kept = []
+    commands = [(Command.RUN, 20), (Command.BACK, 31)] + [Command.STEP] * 10
+
+    def controller(snapshot, reason):
+        if reason == "iterations done":
+            kept.extend(c.iteration for c in stepper.checkpoints._items)
+        return commands.pop(0) if commands else Command.QUIT
+
+    stepper = Stepper(loop, controller=controller, history=32)
+    pauses = []
+    listener_states = []
+
+    def on_pause(snapshot, reason):
+        event = snapshot.event
+        pauses.append((reason, (event.iteration, event.phase) if event else None))
+        listener_states.append(exact_state(stepper) if event else None)
+
+    stepper.listener.on_pause = on_pause
+    stepper.run()
+    assert kept == [0, 8, 16]
+    back = [i for i, p in enumerate(pauses) if p[0] == "stepped back"][0]
+    assert 9 <= pauses[back][1][0] < 16  # between checkpoints: replayed from 8
+    for (_, key), state in zip(pauses[back:], listener_states[back:]):
+        assert same(state, first[key]), key
+
+
+def test_a_setting_changed_mid_run_is_replayed_where_it_was_made():
+    # zero_grad goes off at iteration 3; a rewind to iteration 6 replays from 0 with the change at 3.
+    def run(back: bool):
+        later = [(Command.RUN, 5), (Command.BACK, 10)] + [Command.STEP] * 10 if back else [Command.STEP] * 40
+        commands = [(Command.RUN, 3), "off", *later]
+        stepper = None
+        seen = []
+
+        def controller(snapshot, reason):
+            seen.append(
+                (reason, snapshot.event and (snapshot.event.iteration, snapshot.event.phase), snapshot.loss)
+            )
+            command = commands.pop(0) if commands else Command.QUIT
+            if command == "off":
+                stepper.change_settings(zero_grad=False)
+                command = commands.pop(0)
+            return command
+
+        stepper = Stepper(build("linreg", "numpy"), controller=controller, history=32)
+        stepper.run()
+        return seen
+
+    straight = {key: loss for reason, key, loss in run(False) if key}
+    rewound = run(True)
+    back = [i for i, p in enumerate(rewound) if p[0] == "stepped back"][0]
+    assert 3 < rewound[back][1][0] < 8  # after the change, before the end
+    assert all(loss == straight[key] for _, key, loss in rewound[back:])
 
 
 def test_checkpoints_are_only_kept_when_asked_for():

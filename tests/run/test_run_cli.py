@@ -161,3 +161,11 @@ def test_help_names_both_kinds_of_target(capsys, argv):
         cli.main(argv)
     out = capsys.readouterr().out
     assert "module:factory" in out and "--no-tui" in out
+
+
+def test_break_prints_only_the_stops(capfd, project_root):
+    script = project_root / "tests" / "scripts" / "plain_loop.py"
+    assert cli.main(["run", "--no-tui", "--format", "jsonl", "--break", "phase=validate", str(script)]) == 0
+    stops = [json.loads(line) for line in capfd.readouterr().out.splitlines()]
+    assert [(s["phase"], s["epoch"]) for s in stops] == [("validate", 0), ("validate", 1), ("validate", 2)]
+    assert all(s["lr"] == pytest.approx(0.01) for s in stops)  # the script's own learning rate

@@ -3,6 +3,7 @@ the command line's refusals."""
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 
@@ -10,12 +11,13 @@ import numpy as np
 import pytest
 
 from loopstep.backends.numpy_backend import NumpyLinReg
-from loopstep.cli import main as cli_main
+from loopstep.cli import UsageError
 from loopstep.engine import BatchPlan, OwnedLoop, Phase, Settings
 from loopstep.engine.session import CodeView, Session
 from loopstep.engine.summary import summarize_array
 from loopstep.engine.trace import GraphNode, Trace
 from loopstep.ui.app import LoopstepApp
+from loopstep.ui.launch import run_demo
 from loopstep.ui.view import RunView
 from loopstep.ui.widgets.code_pane import CodePane
 from loopstep.ui.widgets.error_pane import ErrorPane
@@ -175,14 +177,16 @@ def test_demo_refuses_without_a_terminal_in_one_line():
 
 
 @pytest.mark.parametrize(
-    "argv, message",
+    "scenario, backend, lr, message",
     [
-        (["demo", "nope"], "unknown scenario 'nope'"),
-        (["demo", "mlp", "--backend", "numpy"], "runs on torch, not 'numpy'"),
-        (["demo", "--lr", "-1"], "expected a positive number"),
+        ("nope", None, None, "unknown scenario 'nope'"),
+        ("mlp", "numpy", None, "runs on torch, not 'numpy'"),
     ],
 )
-def test_demo_checks_its_arguments_before_anything_else(capsys, argv, message):
-    assert cli_main(argv) == 2
-    err = capsys.readouterr().err
-    assert message in err and err.count("\n") == 1
+def test_run_demo_checks_its_arguments_before_anything_else(scenario, backend, lr, message):
+    args = argparse.Namespace(
+        scenario=scenario, backend=backend, no_zero_grad=False, lr=lr, seed=0, epochs=None
+    )
+    with pytest.raises(UsageError) as raised:
+        run_demo(args)
+    assert message in str(raised.value) and "\n" not in str(raised.value)

@@ -57,11 +57,7 @@ def _script_source(path: str, argv: list[str]):
                 "loopstep: checking a script needs `loopstep run`, which this install lacks"
             ) from None
         raise UsageError("loopstep: checking a script needs PyTorch: pip install 'loopstep[torch]'") from None
-    from ..backends.torch.probe import ScriptProbe
-
-    source = ScriptSource(path, argv, detail=False)
-    source.probe = ScriptProbe(source)
-    return source
+    return ScriptSource(path, argv, detail=False)
 
 
 def factory_source(spec: str):

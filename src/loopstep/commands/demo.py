@@ -25,12 +25,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    # Bad arguments first (no torch is loaded for the app), then the terminal.
+    # Bad arguments first, then the terminal. The app gets the scenario checked but not built:
+    # it builds it (and imports PyTorch) after its first frame.
     session = scenario_session_from_args(args, build_now=args.no_tui)
-    if not args.no_tui:
-        require_terminal("loopstep demo")
     apply_to_session(session, args)
     session = recorded(session, args)
     if args.no_tui:
         return stream_session(session, "text")
+    require_terminal("loopstep demo")
     return open_app(session, "loopstep demo")

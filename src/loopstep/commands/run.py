@@ -15,6 +15,7 @@ from typing import TextIO
 
 from ..cli import UsageError, positive_float, positive_int
 from .common import add_record_arguments, recorded
+from .stops import add_break_arguments, add_history_arguments, apply_to_session
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,7 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-zero-grad", action="store_true", help="skip zero_grad: gradients pile up")
     parser.add_argument("--lr", type=positive_float, help="set every optimizer's learning rate")
+    add_break_arguments(parser)
     add_record_arguments(parser)
+    add_history_arguments(parser)
 
 
 def build_session(args: argparse.Namespace):
@@ -86,7 +89,11 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError("loopstep: --format, --output and --continue go with --no-tui")
     from ..engine.recording import closing_on_hangup
 
-    session = recorded(build_session(args), args)
+    session = build_session(args)
+    apply_to_session(session, args)
+    if args.no_tui:
+        session.diagnose = False  # the stream shows no findings (``loopstep check`` does)
+    session = recorded(session, args)
     if not args.no_tui:
         try:
             from ..ui.launch import run_session
@@ -118,10 +125,13 @@ def stream_target(output: str | None, redirect_stdout: bool = True) -> Iterator[
     stream_fd = os.dup(1)
     os.dup2(2, 1)
     out = os.fdopen(os.dup(stream_fd), "w", encoding="utf-8")
+    script_stdout, sys.stdout = sys.stdout, sys.stderr  # also when sys.stdout is not fd 1
     try:
         yield out
     finally:
+        sys.stdout = script_stdout
         with contextlib.suppress(Exception):
+            sys.stderr.flush()
             sys.stdout.flush()
         with contextlib.suppress(BrokenPipeError):
             out.close()
@@ -140,18 +150,26 @@ def stream_session(
     """Run the session in a worker thread and print its phases; returns the exit status."""
     from ..backends.torch.intercept.interrupt import EXIT_INTERRUPTED, forwarding_interrupts
     from ..engine import Command, Listener, StopRun
+    from ..engine.recording import RecordedFailure, closing_on_hangup
     from ..engine.text_format import StreamWriter
 
     with stream_target(output, redirect_stdout) as out:
         writer = StreamWriter(out, fmt)
 
-        def write(snapshot) -> None:
+        def write(snapshot, reason: str | None = None) -> None:
             try:
-                writer.write(snapshot)
+                writer.write(snapshot, reason)
             except BrokenPipeError:  # the reader went away (| head): stop quietly
                 raise StopRun from None
 
+        # With stop conditions only the stops are printed, each with its reason.
+        stops_only = bool(session.conditions)
+
         def every_phase(snapshot, reason):
+            if stops_only:
+                if reason != "start":
+                    write(snapshot, reason)
+                return Command.CONTINUE
             if keep_going:
                 return Command.CONTINUE
             write(snapshot)
@@ -162,10 +180,13 @@ def stream_session(
                 write(snapshot)
 
         stepper = session.new_stepper(
-            Listener(on_finish=at_finish), controller=every_phase, pause_at_start=keep_going
+            Listener(on_finish=at_finish), controller=every_phase, pause_at_start=keep_going or stops_only
         )
         worker = threading.Thread(target=stepper.run, name="loopstep-training", daemon=True)
-        with forwarding_interrupts(worker, lambda: stepper.send(Command.QUIT)) as interrupts:
+        with (
+            forwarding_interrupts(worker, lambda: stepper.send(Command.QUIT)) as interrupts,
+            closing_on_hangup() as hangups,
+        ):
             worker.start()
             interrupts.wait()
         close = getattr(stepper.source, "close", None)
@@ -173,7 +194,11 @@ def stream_session(
             close()
     if interrupts.interrupted:
         return EXIT_INTERRUPTED
+    if hangups:
+        return 128 + hangups[0]
     if stepper.error is not None:
+        if isinstance(stepper.error.exception, RecordedFailure):
+            return 1
         sys.stderr.write(_error_report(stepper.error))
         return 1
     return 0

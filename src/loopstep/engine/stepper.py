@@ -179,6 +179,9 @@ class Stepper:
         )
         self._events: list[PhaseEvent] = []
         self._replay_to: PhaseEvent | None = None
+        self._seq = 0  # events reported so far (a rewind sets it back)
+        #: (seq, settings): settings put in force at a pause after event number seq.
+        self._settings_log: list[tuple[int, Settings]] = []
 
     # ----- controls: safe to call from any thread -------------------------------------------
     def send(self, command: Command, n: int = 0) -> None:
@@ -270,10 +273,15 @@ class Stepper:
         self._record(event)
         self.last_event = event
         self._log(event)
+        self._seq += 1
         if self._replay_to is not None:
             if _same_phase(event, self._replay_to):
                 self._replay_to = None
+                # What the user set at this pause before belongs to the old future.
+                self._settings_log = [(seq, s) for seq, s in self._settings_log if seq < self._seq]
                 self._pause(event, "stepped back")
+            else:
+                self._replay_settings()
             return
         for observer in self.observers:
             observer.observe(event, self)
@@ -287,21 +295,23 @@ class Stepper:
         self, iteration: int, epoch: int, batch: int, state_of: Callable[[], dict], x: Any, y: Any
     ) -> None:
         """Called by a rewindable source at each iteration start, before the batch runs."""
-        if self.checkpoints is None or self._replay_to is not None and self.checkpoints.find(iteration):
+        window = self.checkpoints
+        if window is None or not window.wants(iteration, dense=self.wants_detail):
             return
-        self.checkpoints.add(
+        settings = self.settings
+        window.add(
             Checkpoint(
-                iteration,
-                epoch,
-                batch,
-                state_of(),
-                x,
-                y,
-                self.settings.zero_grad,
-                self.settings.lr,
-                self.grad_passes,
+                iteration, epoch, batch, state_of(), x, y,
+                settings.zero_grad, settings.lr, self.grad_passes, seq=self._seq,
             )
-        )
+        )  # fmt: skip
+
+    def _replay_settings(self) -> None:
+        """During a replay: put back a settings change the user made at this point."""
+        for seq, settings in self._settings_log:
+            if seq == self._seq:
+                self.settings = Settings(settings.zero_grad, settings.lr)
+                self.source.apply_settings(self.settings)
 
     # ----- internals --------------------------------------------------------------------------
     def _log(self, event: PhaseEvent) -> None:
@@ -317,7 +327,7 @@ class Stepper:
         if event is None or index < 0:
             return "cannot step back: no earlier phase"
         target = self._events[index]
-        checkpoint = self.checkpoints.find(target.iteration)
+        checkpoint = self.checkpoints.at_or_before(target.iteration)
         if checkpoint is None:
             span = self.checkpoints.span
             held = f"iterations {span[0]}–{span[1]}" if span else "no iterations"
@@ -326,6 +336,7 @@ class Stepper:
         self.history.truncate(checkpoint.iteration)
         self._events = [e for e in self._events if e.iteration < checkpoint.iteration]
         self.grad_passes = checkpoint.grad_passes
+        self._seq = checkpoint.seq
         with self._lock:
             self._pending_settings = None
             self.settings = Settings(checkpoint.zero_grad, checkpoint.lr)
@@ -399,6 +410,10 @@ class Stepper:
         if pending is not None:
             self.settings = pending
         self.source.apply_settings(self.settings)
+        current = Settings(self.settings.zero_grad, self.settings.lr)
+        if not self._settings_log or self._settings_log[-1][1] != current:
+            self._settings_log.append((self._seq, current))
+            del self._settings_log[:-4096]
 
     def snapshot(self, *, finished: bool = False) -> Snapshot:
         """Build a snapshot now. Call only from the training thread, or while it is paused."""

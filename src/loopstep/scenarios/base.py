@@ -54,14 +54,8 @@ def batch_plan(
     return BatchPlan(train=train, epochs=epochs, val=val, batches_per_epoch=-(-n // batch_size))
 
 
-def build(
-    name: str,
-    backend: str | None = None,
-    *,
-    seed: int = 0,
-    lr: float | None = None,
-    epochs: int | None = None,
-) -> OwnedLoop:
+def _checked(name: str, backend: str | None) -> tuple[Scenario, str]:
+    """The scenario and backend asked for, or a ScenarioError that says what exists."""
     from . import SCENARIOS
 
     scenario = SCENARIOS.get(name)
@@ -70,6 +64,18 @@ def build(
     backend = backend or scenario.default_backend
     if backend not in scenario.backends:
         raise ScenarioError(f"scenario {name!r} runs on {' or '.join(scenario.backends)}, not {backend!r}")
+    return scenario, backend
+
+
+def build(
+    name: str,
+    backend: str | None = None,
+    *,
+    seed: int = 0,
+    lr: float | None = None,
+    epochs: int | None = None,
+) -> OwnedLoop:
+    scenario, backend = _checked(name, backend)
     if lr is not None and not (lr > 0 and np.isfinite(lr)):
         raise ScenarioError(f"learning rate must be a positive number, got {lr}")
     if epochs is not None and epochs < 1:
@@ -95,14 +101,8 @@ def scenario_session(
     """A Session for a built-in scenario; checks its arguments at once (building the loop lazily)."""
     from ..engine.session import Session, static_code
     from ..engine.stepper import Settings
-    from . import SCENARIOS
 
-    scenario = SCENARIOS.get(name)
-    if scenario is None:
-        raise ScenarioError(f"unknown scenario {name!r}; choose one of: {', '.join(SCENARIOS)}")
-    backend = backend or scenario.default_backend
-    if backend not in scenario.backends:
-        raise ScenarioError(f"scenario {name!r} runs on {' or '.join(scenario.backends)}, not {backend!r}")
+    scenario, backend = _checked(name, backend)
     code = scenario.code[backend]
     return Session(
         title=f"{name} ({backend})",

@@ -37,6 +37,8 @@ from .widgets.status_line import StatusLine
 LIVE_HZ = 12
 #: Step keys pressed while a step is still running wait in line, up to this many.
 MAX_QUEUED = 3
+#: Time given to the first frame to reach the terminal before the run starts loading.
+FIRST_FRAME_GRACE_S = 0.1
 
 
 class LoopstepApp(App[int]):
@@ -68,8 +70,11 @@ class LoopstepApp(App[int]):
 
     def on_mount(self) -> None:
         self._draw()
-        # Start the run after the first frame: building the source may import PyTorch.
-        self.call_after_refresh(self._start_run)
+
+    def on_ready(self) -> None:
+        # Start the run once the first frame is out: building the source may import PyTorch,
+        # which holds the GIL for long stretches and would starve the thread writing the frame.
+        self.set_timer(FIRST_FRAME_GRACE_S, self._start_run)
 
     # ----- the training thread -------------------------------------------------------------
     def _start_run(self) -> None:

@@ -7,7 +7,6 @@ checked before the screen is taken over so that bad input is one plain line.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import sys
 
@@ -24,25 +23,21 @@ def _require_terminal() -> None:
 
 def run_demo(args: argparse.Namespace) -> int:
     """Open the app on a built-in scenario (``loopstep demo``)."""
-    from ..scenarios import ScenarioError, scenario_session
+    return run_session(demo_session(args))
 
-    try:
-        session = scenario_session(
-            args.scenario,
-            args.backend,
-            seed=args.seed,
-            lr=args.lr,
-            epochs=args.epochs,
-            zero_grad=not args.no_zero_grad,
-        )
-    except ScenarioError as exc:
-        raise UsageError(f"loopstep: {exc}") from None
+
+def demo_session(args: argparse.Namespace) -> Session:
+    """The session for a built-in scenario, its arguments checked without building it.
+
+    Building the torch scenarios imports PyTorch (seconds); the app does that in its worker
+    after the first frame, so nothing here may build the loop.
+    """
+    from ..commands.common import scenario_session_from_args
     from ..commands.stops import apply_to_session
 
+    session = scenario_session_from_args(args, build_now=False)
     apply_to_session(session, args)
-    if session.backend == "torch" and importlib.util.find_spec("torch") is None:
-        raise UsageError("loopstep: the torch backend needs PyTorch: pip install 'loopstep[torch]'")
-    return run_session(session)
+    return session
 
 
 def run_session(session: Session) -> int:

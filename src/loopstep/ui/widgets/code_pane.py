@@ -68,7 +68,7 @@ class CodePane(ScrollView, can_focus=True):
             return
         for line in (old, index):
             if 0 <= line < len(self._lines):
-                self.refresh_line(line - self.scroll_offset.y)
+                self.refresh_line(line)  # ScrollView.refresh_line takes the line in the file, not on screen
         if 0 <= index < len(self._lines):
             top, height = self.scroll_offset.y, self.scrollable_content_region.height
             if height and not (top <= index < top + height):

@@ -9,7 +9,9 @@ from ..view import RunView, View
 
 
 class ExplainLine(Static):
-    DEFAULT_CSS = "ExplainLine { height: auto; max-height: 3; }"
+    # Two rows whatever the sentence: a height that changed with the text would move every
+    # pane below it, and the whole screen would be repainted.
+    DEFAULT_CSS = "ExplainLine { height: 2; }"
 
     def __init__(self) -> None:
         super().__init__("", id="explain-line")
@@ -29,4 +31,4 @@ class ExplainLine(Static):
             text = explain(view.previous, view.snapshot)
         if text != self._shown:
             self._shown = text
-            self.update(" " + text)
+            self.update(" " + text, layout=False)

@@ -26,6 +26,7 @@ class GradsPane(VerticalScroll):
         super().__init__(**kwargs)
         self.border_title = "gradients (.grad)"
         self._key: tuple | None = None
+        self._rows = -1
 
     def compose(self):
         yield Static("", id="grads-text")
@@ -37,11 +38,16 @@ class GradsPane(VerticalScroll):
         snapshot = view.snapshot
         if snapshot is None:
             return
-        key = (snapshot.params, snapshot.grad_passes, snapshot.zero_grad_on, view.zero_grad)
+        # Only what this pane draws: a step moves the values but not the gradients.
+        grads = tuple((p.name, p.grad, p.batch_grad, p.grad_passes) for p in snapshot.params)
+        key = (grads, snapshot.grad_passes, view.zero_grad)
         if key == self._key:
             return
         self._key = key
-        self.query_one("#grads-text", Static).update(render_grads(view))
+        rows = len(snapshot.params) + (snapshot.grad_passes > 1 or not view.zero_grad)
+        # A new layout only when the number of rows changed: a layout pass costs more than the paint.
+        self.query_one("#grads-text", Static).update(render_grads(view), layout=rows != self._rows)
+        self._rows = rows
 
 
 def grad_look(grad) -> Text:

@@ -1,5 +1,7 @@
 """The loss chart: training loss per iteration and validation loss per epoch, drawn by plotext.
 
+plotext is imported when the first loss arrives, not before the app's first frame.
+
 The chart holds any number of named series (a second run's curve can be added beside the
 first), and redraws only when a series or the scale changed: plotext rebuilds the whole
 canvas, so drawing on every phase would repaint it for nothing.
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 
 from textual.reactive import reactive
 from textual.widget import Widget
-from textual_plotext import PlotextPlot
+from textual.widgets import Static
 
 from ...engine.snapshot import LossPoint
 from ..view import View
@@ -28,7 +30,11 @@ class Series:
 
 
 class LossChart(Widget):
-    DEFAULT_CSS = "LossChart { height: 1fr; } LossChart PlotextPlot { height: 1fr; }"
+    DEFAULT_CSS = """
+    LossChart { height: 1fr; }
+    LossChart PlotextPlot { height: 1fr; }
+    LossChart #chart-empty { height: 1fr; content-align: center middle; color: $text-muted; }
+    """
 
     log_scale: reactive[bool] = reactive(False)
 
@@ -39,7 +45,21 @@ class LossChart(Widget):
         self._drawn: tuple | None = None
 
     def compose(self):
-        yield PlotextPlot()
+        yield Static("no loss yet: step past the loss phase", id="chart-empty")
+
+    def _plot(self):
+        """The plotext widget, created on first use."""
+        from textual_plotext import PlotextPlot
+
+        found = self.query(PlotextPlot)
+        if found:
+            return found.first()
+        self.query_one("#chart-empty").display = False
+        plot = PlotextPlot()
+        # Terminal default colours: a themed background would be re-sent with every cell.
+        plot.theme = "clear"
+        self.mount(plot)
+        return plot
 
     def on_mount(self) -> None:
         self.show(self.app.view)
@@ -82,30 +102,31 @@ class LossChart(Widget):
         if key == self._drawn or not self.is_mounted:
             return
         self._drawn = key
-        plot = self.query_one(PlotextPlot)
-        plt = plot.plt
-        plt.clear_data()
-        plt.clear_figure()
-        plt.title("")
-        plt.xlabel("iteration")
-        plt.yscale("log" if self.log_scale else "linear")
         self.border_title = "loss (log scale)" if self.log_scale else "loss"
-        drawn = False
+        curves = []
         for series in self.series.values():
             points = [
                 (x, y)
                 for x, y in zip(series.xs, series.ys)
                 if math.isfinite(y) and (y > 0 or not self.log_scale)
             ]
-            if not points:
-                continue
+            if points:
+                curves.append((series, points))
+        if not curves and not self.query("PlotextPlot"):
+            return  # still the placeholder
+        plot = self._plot()
+        plt = plot.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.xlabel("iteration")
+        plt.yscale("log" if self.log_scale else "linear")
+        for series, points in curves:
             xs, ys = zip(*points)
             if series.markers:
                 plt.scatter(list(xs), list(ys), label=series.label, marker="dot")
             else:
                 plt.plot(list(xs), list(ys), label=series.label, marker="braille")
-            drawn = True
-        if not drawn:
+        if not curves:
             plt.title("no loss yet: step past the loss phase")
         plot.refresh()
 

@@ -24,6 +24,7 @@ class ParamsPane(VerticalScroll):
         super().__init__(**kwargs)
         self.border_title = "parameters"
         self._key: tuple | None = None
+        self._rows = -1
 
     def compose(self):
         yield Static("", id="params-text")
@@ -35,11 +36,16 @@ class ParamsPane(VerticalScroll):
         snapshot = view.snapshot
         if snapshot is None:
             return
-        key = (snapshot.params, changed_names(view))
+        # Only what this pane draws: backward fills .grad but leaves this pane as it was.
+        drawn = tuple((p.name, p.shape, p.value, p.change) for p in snapshot.params)
+        key = (drawn, changed_names(view))
         if key == self._key:
             return
         self._key = key
-        self.query_one("#params-text", Static).update(render_params(view))
+        rows = len(snapshot.params)
+        # A new layout only when the number of rows changed: a layout pass costs more than the paint.
+        self.query_one("#params-text", Static).update(render_params(view), layout=rows != self._rows)
+        self._rows = rows
 
 
 def changed_names(view: View) -> frozenset[str]:

@@ -42,3 +42,15 @@ def same_values(a: TensorSummary | None, b: TensorSummary | None) -> bool:
     if a.preview is not None and b.preview is not None and a.preview.shape == b.preview.shape:
         return bool((a.preview == b.preview).all())
     return True
+
+
+def brief(summary: TensorSummary) -> str:
+    """A shorter line than ``describe`` for a narrow list: shape, range and mean, plus flags."""
+    flags = (f" NaN!{summary.nan}" if summary.nan else "") + (f" Inf!{summary.inf}" if summary.inf else "")
+    if summary.numel == 1:
+        return f"{shape_text(summary.shape)} {fmt(summary.mean)}{flags}"
+    if summary.zeros:
+        return f"{shape_text(summary.shape)} all zeros"
+    return (
+        f"{shape_text(summary.shape)} [{fmt(summary.min)}, {fmt(summary.max)}] μ={fmt(summary.mean)}{flags}"
+    )

@@ -14,6 +14,7 @@ from textual.widgets.option_list import Option
 
 from ...engine.summary import TensorSummary
 from ..view import View
+from .tensor_text import brief
 
 #: Most values printed by the viewer; numpy elides the middle of anything bigger.
 SHOWN_VALUES = 400
@@ -52,16 +53,18 @@ class TensorsPane(Vertical):
         self._key = key
         self._tensors = dict(tensors)
         options = self.query_one(OptionList)
-        highlighted = options.highlighted
-        options.clear_options()
-        options.add_options(
-            [
-                Option(Text.assemble((f"{name:<5}", "bold"), " ", t.describe()), id=name)
-                for name, t in tensors.items()
-            ]
-        )
-        if highlighted is not None and highlighted < len(tensors):
-            options.highlighted = highlighted
+        shown = [options.get_option_at_index(i).id for i in range(options.option_count)]
+        if set(tensors) <= set(shown):
+            # The same rows with new numbers (a tensor not computed yet keeps its row, marked):
+            # rewritten in place, without a layout pass.
+            for index, name in enumerate(shown):
+                options.replace_option_prompt_at_index(index, prompt_for(name, tensors.get(name)))
+        else:
+            highlighted = options.highlighted
+            options.clear_options()
+            options.add_options([Option(prompt_for(name, t), id=name) for name, t in tensors.items()])
+            if highlighted is not None and highlighted < len(tensors):
+                options.highlighted = highlighted
         self._show_values()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
@@ -79,6 +82,12 @@ class TensorsPane(Vertical):
             target.update(Text(f"{self.selected}: not computed in this phase yet.", style="dim"))
             return
         target.update(Text(f"{self.selected} {summary.describe()}\n") + Text(values_text(summary)))
+
+
+def prompt_for(name: str, summary: TensorSummary | None) -> Text:
+    if summary is None:
+        return Text.assemble((f"{name:<5}", "bold"), (" not computed yet in this iteration", "dim"))
+    return Text.assemble((f"{name:<5}", "bold"), " ", brief(summary))
 
 
 def values_text(summary: TensorSummary) -> str:

@@ -16,7 +16,9 @@ from ....engine.snapshot import ParamState
 from ....engine.stepper import Settings
 from ....engine.summary import TensorSummary
 from ....engine.trace import Trace
+from ..probe import ScriptProbe
 from .facts import RunFacts
+from .frames import user_traceback
 from .hooks import Interceptor
 from .tracker import PhaseTracker
 
@@ -54,7 +56,10 @@ class ScriptSource:
         self.interceptor: Interceptor | None = None
         self._initial_lr: float | None = None
         self._lr_seen: float | None = None
+        self._settings: Settings | None = None
         self._empty_facts = RunFacts()
+        #: What stop conditions and diagnostics ask about the script's model (made on first need).
+        self.probe = ScriptProbe(self)
 
     # ----- PhaseSource -----------------------------------------------------------------------
     @property
@@ -67,6 +72,7 @@ class ScriptSource:
 
     def run(self, stepper) -> None:
         self.tracker = PhaseTracker(stepper, detail=self.detail)
+        self.tracker.on_new_optimizer = self._optimizer_appeared
         if self._initial_lr is not None:
             self.tracker.set_lr(self._initial_lr)
             self._lr_seen = self._initial_lr
@@ -78,9 +84,19 @@ class ScriptSource:
             except SystemExit as exc:
                 if exc.code not in (None, 0):
                     raise
+            except Exception as exc:
+                # Start the traceback at the user's code, not at runpy.
+                raise exc.with_traceback(user_traceback(exc.__traceback__))  # noqa: B904
             self.tracker.finish()
 
+    def _optimizer_appeared(self, optimizer) -> None:
+        """Show the script's learning rate as soon as its first optimizer exists."""
+        settings = self._settings
+        if settings is not None and settings.lr is None and optimizer.param_groups:
+            settings.lr = self._lr_seen = float(optimizer.param_groups[0]["lr"])
+
     def apply_settings(self, settings: Settings) -> None:
+        self._settings = settings
         tracker = self.tracker
         if tracker is None:
             self._initial_lr = settings.lr

@@ -119,6 +119,7 @@ class PhaseTracker:
         self.facts.shown_params = lambda: list(self.shown.named)
         self.steps = 0
         self.on_first_step: Callable[[], None] | None = None
+        self.on_new_optimizer: Callable[[torch.optim.Optimizer], None] | None = None
         self.grads_used_by_step = False
         self.lr_override: float | None = None
         self._lr_done: set[int] = set()
@@ -201,6 +202,8 @@ class PhaseTracker:
                 return index + 1
         self.optimizers.append(weakref.ref(optimizer))
         self.facts.optimizers.append(optimizer)
+        if self.on_new_optimizer is not None:
+            self.on_new_optimizer(optimizer)
         return len(self.optimizers)
 
     def _optimizer_label(self, optimizer: torch.optim.Optimizer) -> str:
