@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from . import writer
 
 #: How long the app's main thread waits for a training thread to close its recording.
-CLOSE_WAIT_S = 2.0
+CLOSE_WAIT_S = 5.0
 
 
 @contextlib.contextmanager
