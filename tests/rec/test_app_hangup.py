@@ -36,10 +36,9 @@ def wait_until(condition, what: str, limit: float = 60) -> None:
 def test_hangup_in_the_app_closes_the_recording_and_restores_the_terminal(tmp_path, signum):
     path = tmp_path / "app.lsr"
     status, stty = tmp_path / "status", tmp_path / "stty"
-    session = f"loopstep-rec-{os.getpid()}-{signum}"
-    marker = f"--seed {4000 + signum}"  # finds this test's process and no other
+    session = f"loopstep-rec-{os.getpid()}-{tmp_path.name}"
     command = (
-        f"cd {tmp_path} && PYTHONPATH={SRC} {sys.executable} -m loopstep demo --epochs 100000 {marker} "
+        f"cd {tmp_path} && PYTHONPATH={SRC} {sys.executable} -m loopstep demo --epochs 100000 "
         f"--record {path}; echo $? > {status}; stty -a > {stty}; sleep 60"
     )
     tmux("new-session", "-d", "-s", session, "-x", "100", "-y", "30", command)
@@ -48,9 +47,8 @@ def test_hangup_in_the_app_closes_the_recording_and_restores_the_terminal(tmp_pa
         wait_until(lambda: path.exists() and path.stat().st_size > 0, "the recording's header")
         tmux("send-keys", "-t", session, "c")  # continue: the run goes on until the signal
         wait_until(lambda: path.stat().st_size > 50_000, "a few recorded iterations")
-        found = subprocess.run(
-            ["pgrep", "-f", f"loopstep demo --epochs 100000 {marker}"], capture_output=True, text=True
-        )
+        # The recording's path is unique to this test: it finds this app and no other.
+        found = subprocess.run(["pgrep", "-f", "--", f"--record {path}"], capture_output=True, text=True)
         pids = [int(p) for p in found.stdout.split() if int(p) != os.getpid()]
         app = [p for p in pids if open(f"/proc/{p}/cmdline", "rb").read().startswith(sys.executable.encode())]
         assert app, found.stdout

@@ -166,7 +166,7 @@ def stream_session(session: Session, fmt: str = "text", out=None) -> int:
     recording, if any, is closed first).
     """
     from ..engine import Command, StopRun
-    from ..engine.recording import RecordedFailure, closing_on_hangup
+    from ..engine.recording import HangUp, RecordedFailure, closing_on_hangup
     from ..engine.text_format import StreamWriter
 
     out = out if out is not None else sys.stdout
@@ -186,8 +186,11 @@ def stream_session(session: Session, fmt: str = "text", out=None) -> int:
 
     # A stream never steps back: no checkpoints.
     stepper = session.new_stepper(controller=every_phase, pause_at_start=stops_only, history=0)
-    with closing_on_hangup() as received:
-        stepper.run()
+    with closing_on_hangup(training_here=True) as received:
+        try:
+            stepper.run()
+        except HangUp:  # the signal came before or after the run itself
+            pass
     try:
         out.flush()
     except BrokenPipeError:

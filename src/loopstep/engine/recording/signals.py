@@ -1,9 +1,9 @@
 """SIGHUP (the SSH session dropped) and SIGTERM end a recording run cleanly.
 
 The handler asks every recording run to stop; the training thread then closes its file
-with the frames it has and an end frame naming the signal. When the training code runs in
-the main thread (text mode) the handler unwinds it directly; otherwise (the app) it waits
-briefly for the training thread, then exits so the app restores the terminal.
+with the frames it has and an end frame naming the signal, at its next phase. In the app
+(training in a worker thread) the handler waits briefly for that, then exits so the app
+restores the terminal.
 """
 
 from __future__ import annotations
@@ -17,12 +17,17 @@ from collections.abc import Iterator
 from . import writer
 
 #: How long the app's main thread waits for a training thread to close its recording.
-CLOSE_WAIT_S = 2.0
+CLOSE_WAIT_S = 5.0
 
 
 @contextlib.contextmanager
-def closing_on_hangup(received: list[int] | None = None) -> Iterator[list[int]]:
-    """Within the block, SIGHUP/SIGTERM stop the recording runs; ``received`` lists the signals."""
+def closing_on_hangup(
+    received: list[int] | None = None, *, training_here: bool = False
+) -> Iterator[list[int]]:
+    """Within the block, SIGHUP/SIGTERM stop the run; ``received`` lists the signals.
+
+    ``training_here``: the training code runs in this (the main) thread, as in text mode.
+    """
     caught: list[int] = received if received is not None else []
     if threading.current_thread() is not threading.main_thread():
         yield caught
@@ -32,11 +37,14 @@ def closing_on_hangup(received: list[int] | None = None) -> Iterator[list[int]]:
         caught.append(signum)
         with writer._ACTIVE_LOCK:
             active = list(writer.ACTIVE)
-        here = threading.get_ident()
         for recorder in active:
             recorder.request_stop(signum)
-        if any(r.thread_id == here for r in active):
-            raise writer.HangUp(signum)  # the training code runs here: unwind it now
+        if training_here:
+            if not active:
+                raise writer.HangUp(signum)  # nothing to save: unwind the run now
+            # The run stops at its next phase, a point where the recording is consistent
+            # (an exception raised here could land in the middle of queuing a frame).
+            return
         deadline = time.monotonic() + CLOSE_WAIT_S
         while any(not r.closed for r in active) and time.monotonic() < deadline:
             time.sleep(0.02)

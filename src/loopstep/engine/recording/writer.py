@@ -14,7 +14,6 @@ saw is added as well.
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
 from collections.abc import Sequence
@@ -92,11 +91,11 @@ def _capture(value: Any, zeros: bool) -> Any:
 
 
 class Recorder:
-    """Appends frames to one file.
+    """Appends frames to one file, from the training thread.
 
-    The training thread only copies what each phase changed (raw bytes) and queues one item
-    per iteration; a writer thread turns items into frames, writes and flushes them. So the
-    JSON, checksums and system calls overlap the next iteration's tensor work.
+    Each phase copies only what it changed (raw bytes); at the end of each iteration the
+    phases become one frame, written with one system call. (A writer thread was tried: its
+    queue and GIL hand-offs cost more CPU than the JSON and the write it took over.)
     """
 
     def __init__(self, path: str, policy: str, meta: dict) -> None:
@@ -105,7 +104,7 @@ class Recorder:
         self.limit = limit_for(policy)
         self.meta = meta
         # Unbuffered: each frame is one write() straight to the file, nothing held back.
-        self.file = open(path, "wb", buffering=0)  # noqa: SIM115 - closed by the writer thread
+        self.file = open(path, "wb", buffering=0)  # noqa: SIM115 - closed by close()
         self.file.write(MAGIC)
         self.pending: list[tuple] = []
         self.traces: list[list] = []
@@ -122,9 +121,6 @@ class Recorder:
         self._mode: tuple[str, bool] | None = None
         self._settings: tuple[bool, float | None] | None = None
         self.bytes_written = len(MAGIC)
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._writer = threading.Thread(target=self._drain, name="loopstep-recorder", daemon=True)
-        self._writer.start()
         with _ACTIVE_LOCK:
             ACTIVE.add(self)
 
@@ -142,7 +138,7 @@ class Recorder:
             created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         )
         header["params"], captured = self._find_params(inspector)
-        self._queue.put(("start", header, captured))
+        self._emit(("start", header, captured))
 
     def _find_params(self, inspector: Any) -> tuple[list, dict]:
         """The model's parameters and their values now (none yet: a script builds its model later)."""
@@ -164,7 +160,7 @@ class Recorder:
             listed, captured = self._find_params(inspector)
             if listed:  # the model appeared (an intercepted script built it): say so once
                 self.flush()
-                self._queue.put(("params", {"k": "params", "params": listed}, captured))
+                self._emit(("params", {"k": "params", "params": listed}, captured))
         mode = (inspector.model_mode(), inspector.grad_enabled())
         if mode == self._mode:
             mode_change = None
@@ -204,16 +200,17 @@ class Recorder:
             self.traces.append([index, trace_to_json(snapshot.trace)])
 
     def flush(self) -> None:
-        """Hand the phases so far to the writer thread as one frame."""
+        """Write the phases so far as one frame."""
         if not self.pending and not self.traces:
             return
-        self._queue.put(("events", self.events_queued, self.pending, self.traces))
+        item = ("events", self.events_queued, self.pending, self.traces)
         self.events_queued += len(self.pending)
         self.pending = []
         self.traces = []
+        self._emit(item)
 
     def close(self, reason: str, error: str = "") -> None:
-        """Queue what is left and an end frame, and wait until the writer has written them."""
+        """Write what is left and an end frame, and close the file."""
         if self.closed:
             return
         self.closed = True
@@ -223,31 +220,23 @@ class Recorder:
             end: dict[str, Any] = {"k": "end", "reason": reason, "events": self.events_queued}
             if error:
                 end["error"] = error
-            self._queue.put(("end", end))
-            self._queue.put(None)
-            self._writer.join()
+            self._emit(("end", end))
         finally:
             with _ACTIVE_LOCK:
                 ACTIVE.discard(self)
-
-    # ----- the writer thread --------------------------------------------------------------------
-    def _drain(self) -> None:
-        try:
-            while True:
-                item = self._queue.get()
-                if item is None:
-                    return
-                if self.write_error is not None:
-                    continue  # a full disk: the file keeps its whole frames; the run goes on
-                try:
-                    self._write(*self._frame(item))
-                except OSError as exc:
-                    self.write_error = exc
-        finally:
             try:
                 self.file.close()
             except OSError as exc:
                 self.write_error = self.write_error or exc
+
+    # ----- frames -------------------------------------------------------------------------------
+    def _emit(self, item: tuple) -> None:
+        if self.write_error is not None:
+            return  # a full disk: the file keeps its whole frames; the run goes on
+        try:
+            self._write(*self._frame(item))
+        except OSError as exc:
+            self.write_error = exc
 
     def _frame(self, item: tuple) -> tuple[dict, PayloadBuilder]:
         payload = PayloadBuilder()
