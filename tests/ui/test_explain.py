@@ -9,6 +9,10 @@ from loopstep.scenarios import build
 
 def snapshots(iterations: int, *, zero_grad: bool = True):
     """Every snapshot of the first iterations of linreg (numpy), in order."""
+    return _snapshots_of(build("linreg", "numpy"), iterations, zero_grad=zero_grad)
+
+
+def _snapshots_of(loop, iterations: int, *, zero_grad: bool = True):
     seen = []
 
     def every_phase(snapshot, reason):
@@ -16,7 +20,7 @@ def snapshots(iterations: int, *, zero_grad: bool = True):
         return Command.STEP
 
     stepper = Stepper(
-        build("linreg", "numpy"),
+        loop,
         controller=every_phase,
         max_iterations=iterations,
         settings=Settings(zero_grad=zero_grad),
@@ -71,3 +75,12 @@ def test_engine_explain_imports_no_ui():
 
     source = open(module.__file__, encoding="utf-8").read()
     assert "textual" not in source and "import rich" not in source and "from rich" not in source
+
+
+def test_step_names_the_rule_that_really_moved_the_weights():
+    sgd = _snapshots_of(build("linreg", "numpy"), 1)
+    adam = _snapshots_of(build("mlp", "torch"), 1)
+    sgd_step = [s for s in sgd if s.event and s.event.phase is Phase.STEP][-1]
+    adam_step = [s for s in adam if s.event and s.event.phase is Phase.STEP][-1]
+    assert "−lr=0.1·.grad" in explain(None, sgd_step)
+    assert "the optimizer's update rule" in explain(None, adam_step)

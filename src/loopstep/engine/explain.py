@@ -82,17 +82,31 @@ def _backward(current: Snapshot) -> str:
     return f"backward: the gradient of L filled .grad of {names}; nothing moved yet."
 
 
+def _plain_sgd(moved: list, lr: float | None) -> bool:
+    """Did every parameter move by exactly lr·.grad? (Momentum, Adam and weight decay do not.)"""
+    if lr is None:
+        return False
+    for p in moved:
+        if p.grad is None:
+            return False
+        expected = lr * p.grad.norm
+        if abs(p.change.norm - expected) > 1e-6 * max(expected, 1e-12) + 1e-9:
+            return False
+    return True
+
+
 def _step(current: Snapshot) -> str:
     moved = [p for p in current.params if p.change is not None]
     lr = f"lr={fmt(current.lr)}" if current.lr is not None else "the learning rate"
     summed = f" (a sum of {current.grad_passes} passes)" if current.grad_passes > 1 else ""
+    rule = f"−{lr}·.grad{summed}" if _plain_sgd(moved, current.lr) else f"the optimizer's update rule from .grad{summed} ({lr})"
     if moved and len(moved) <= NAMED_PARAMS and all(p.value.numel == 1 for p in moved):
         parts = ", ".join(f"{p.name} by {_signed(p.change.mean)}" for p in moved)
-        return f"step: each parameter moved by −{lr}·.grad{summed}: {parts}. .grad is unchanged."
+        return f"step: each parameter moved by {rule}: {parts}. .grad is unchanged."
     if moved:
         biggest = max(moved, key=lambda p: p.change.norm)
         return (
-            f"step: {len(moved)} parameters moved by −{lr}·.grad{summed}; the biggest move was "
+            f"step: {len(moved)} parameters moved by {rule}; the biggest move was "
             f"{biggest.name} (‖Δ‖={fmt(biggest.change.norm)}). .grad is unchanged."
         )
     return f"step: the optimizer updated the parameters with −{lr}·.grad{summed}."
