@@ -13,6 +13,7 @@ from __future__ import annotations
 import queue
 import threading
 import traceback
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
@@ -41,6 +42,20 @@ class RunState(str, Enum):
     RUNNING = "running"
     FINISHED = "finished"
     FAILED = "failed"
+
+
+#: Every stepper not yet collected, so a hangup can end all runs (see :func:`quit_all`).
+_LIVE: weakref.WeakSet = weakref.WeakSet()
+
+
+def quit_all() -> None:
+    """Ask every run in this process to end at its next phase.
+
+    A training thread in continue mode never waits for a command, so without this a
+    process whose terminal went away would train on with nobody watching.
+    """
+    for stepper in list(_LIVE):
+        stepper.send(Command.QUIT)
 
 
 class StopRun(BaseException):
@@ -168,6 +183,7 @@ class Stepper:
         self._commands: queue.Queue[tuple[Command, int]] = queue.Queue()
         self._pause_requested = threading.Event()
         self._quit = threading.Event()
+        _LIVE.add(self)
         self._pending_settings: Settings | None = None
         self._lock = threading.Lock()
         self.observers: list[Observer] = list(observers)

@@ -9,11 +9,13 @@ restores the terminal.
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import threading
 import time
 from collections.abc import Iterator
 
+from ..stepper import quit_all
 from . import writer
 
 #: How long the app's main thread waits for a training thread to close its recording.
@@ -45,9 +47,13 @@ def closing_on_hangup(
             # The run stops at its next phase, a point where the recording is consistent
             # (an exception raised here could land in the middle of queuing a frame).
             return
+        quit_all()  # a training thread in continue mode would otherwise go on after the app is gone
         deadline = time.monotonic() + CLOSE_WAIT_S
         while any(not r.closed for r in active) and time.monotonic() < deadline:
             time.sleep(0.02)
+        # Textual's input thread can outlive the app when its terminal is gone and keep the
+        # process alive, busy, forever: if a clean exit has not happened soon, force one.
+        threading.Thread(target=_exit_later, args=(128 + signum,), daemon=True).start()
         raise SystemExit(128 + signum)
 
     wanted = [s for s in (getattr(signal, "SIGHUP", None), signal.SIGTERM) if s is not None]
@@ -57,3 +63,12 @@ def closing_on_hangup(
     finally:
         for s, old in previous.items():
             signal.signal(s, old)
+
+
+#: Seconds a hung-up app gets to exit cleanly (restoring the terminal) before it is ended.
+EXIT_GRACE_S = 3.0
+
+
+def _exit_later(status: int) -> None:
+    time.sleep(EXIT_GRACE_S)
+    os._exit(status)
