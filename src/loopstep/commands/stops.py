@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from ..cli import UsageError, positive_float
+from ..cli import UsageError, int_arg, positive_float
 
 
 def _history(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    value = int_arg(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected 0 (off) or more iterations, got {value}")
     return value

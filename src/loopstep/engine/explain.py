@@ -99,7 +99,11 @@ def _step(current: Snapshot) -> str:
     moved = [p for p in current.params if p.change is not None]
     lr = f"lr={fmt(current.lr)}" if current.lr is not None else "the learning rate"
     summed = f" (a sum of {current.grad_passes} passes)" if current.grad_passes > 1 else ""
-    rule = f"−{lr}·.grad{summed}" if _plain_sgd(moved, current.lr) else f"the optimizer's update rule from .grad{summed} ({lr})"
+    rule = (
+        f"−{lr}·.grad{summed}"
+        if _plain_sgd(moved, current.lr)
+        else f"the optimizer's update rule from .grad{summed} ({lr})"
+    )
     if moved and len(moved) <= NAMED_PARAMS and all(p.value.numel == 1 for p in moved):
         parts = ", ".join(f"{p.name} by {_signed(p.change.mean)}" for p in moved)
         return f"step: each parameter moved by {rule}: {parts}. .grad is unchanged."

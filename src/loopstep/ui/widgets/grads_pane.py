@@ -10,44 +10,31 @@ from __future__ import annotations
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
-from textual.containers import VerticalScroll
-from textual.widgets import Static
 
 from ...engine.snapshot import ParamState
 from ...engine.summary import fmt
 from ..view import View
+from .keyed_pane import KeyedPane
 from .tensor_text import one_line
 
 
-class GradsPane(VerticalScroll):
+class GradsPane(KeyedPane):
     DEFAULT_CSS = "GradsPane { height: 1fr; }"
+    PANE_TITLE = "gradients (.grad)"
+    TEXT_ID = "grads-text"
 
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.border_title = "gradients (.grad)"
-        self._key: tuple | None = None
-        self._rows = -1
-
-    def compose(self):
-        yield Static("", id="grads-text")
-
-    def on_mount(self) -> None:
-        self.show(self.app.view)
-
-    def show(self, view: View) -> None:
-        snapshot = view.snapshot
-        if snapshot is None:
-            return
+    def drawn(self, view: View) -> tuple:
         # Only what this pane draws: a step moves the values but not the gradients.
+        snapshot = view.snapshot
         grads = tuple((p.name, p.grad, p.batch_grad, p.grad_passes) for p in snapshot.params)
-        key = (grads, snapshot.grad_passes, view.zero_grad)
-        if key == self._key:
-            return
-        self._key = key
-        rows = len(snapshot.params) + (snapshot.grad_passes > 1 or not view.zero_grad)
-        # A new layout only when the number of rows changed: a layout pass costs more than the paint.
-        self.query_one("#grads-text", Static).update(render_grads(view), layout=rows != self._rows)
-        self._rows = rows
+        return (grads, snapshot.grad_passes, view.zero_grad)
+
+    def rows(self, view: View) -> int:
+        snapshot = view.snapshot
+        return len(snapshot.params) + (snapshot.grad_passes > 1 or not view.zero_grad)
+
+    def draw(self, view: View) -> Group:
+        return render_grads(view)
 
 
 def grad_look(grad) -> Text:

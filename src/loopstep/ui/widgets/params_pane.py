@@ -8,44 +8,29 @@ from __future__ import annotations
 
 from rich.table import Table
 from rich.text import Text
-from textual.containers import VerticalScroll
-from textual.widgets import Static
 
 from ..view import View
+from .keyed_pane import KeyedPane
 from .tensor_text import change_text, one_line, same_values, shape_text
 
 CHANGED = "bold underline"
 
 
-class ParamsPane(VerticalScroll):
+class ParamsPane(KeyedPane):
     DEFAULT_CSS = "ParamsPane { height: 1fr; }"
+    PANE_TITLE = "parameters"
+    TEXT_ID = "params-text"
 
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.border_title = "parameters"
-        self._key: tuple | None = None
-        self._rows = -1
-
-    def compose(self):
-        yield Static("", id="params-text")
-
-    def on_mount(self) -> None:
-        self.show(self.app.view)
-
-    def show(self, view: View) -> None:
-        snapshot = view.snapshot
-        if snapshot is None:
-            return
+    def drawn(self, view: View) -> tuple:
         # Only what this pane draws: backward fills .grad but leaves this pane as it was.
-        drawn = tuple((p.name, p.shape, p.value, p.change) for p in snapshot.params)
-        key = (drawn, changed_names(view))
-        if key == self._key:
-            return
-        self._key = key
-        rows = len(snapshot.params)
-        # A new layout only when the number of rows changed: a layout pass costs more than the paint.
-        self.query_one("#params-text", Static).update(render_params(view), layout=rows != self._rows)
-        self._rows = rows
+        drawn = tuple((p.name, p.shape, p.value, p.change) for p in view.snapshot.params)
+        return (drawn, changed_names(view))
+
+    def rows(self, view: View) -> int:
+        return len(view.snapshot.params)
+
+    def draw(self, view: View) -> Table | Text:
+        return render_params(view)
 
 
 def changed_names(view: View) -> frozenset[str]:
