@@ -27,7 +27,9 @@ def test_killed_terminal_ends_a_running_app(tmp_path):
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            screen = subprocess.run(["tmux", "-L", socket, "capture-pane", "-p"], capture_output=True, text=True).stdout
+            screen = subprocess.run(
+                ["tmux", "-L", socket, "capture-pane", "-p"], capture_output=True, text=True
+            ).stdout
             if "paused" in screen:
                 break
             time.sleep(0.3)

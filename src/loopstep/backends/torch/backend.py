@@ -163,6 +163,9 @@ class TorchBackend:
     def export_arrays(self, names: Sequence[str], max_numel: int | None = None) -> dict:
         return self.watch.export_arrays(names, max_numel)
 
+    def export_packed(self, names: Sequence[str], max_numel: int | None = None) -> bytes | str | None:
+        return self.watch.export_packed(names, max_numel)
+
 
 def _model_device(model: nn.Module) -> torch.device | None:
     for p in model.parameters():

@@ -1,4 +1,4 @@
-"""The recording file format, version 1.
+"""The recording file format, version 2 (version 1 files are still read).
 
 A recording is one append-only file::
 
@@ -12,7 +12,10 @@ and each frame is one header line followed by a binary payload::
 The JSON says what the frame is (``k``: ``start``, ``events`` or ``end``) and how long its
 payload is (``n``). The payload holds raw array bytes that the JSON points into by offset,
 dtype and shape; arrays are read with ``numpy.frombuffer`` over an allow-list of plain
-numeric dtypes. Nothing in a recording is pickled and nothing in it runs when read.
+numeric dtypes. A phase that changed every parameter (step) or every grad (backward,
+zero_grad) may instead point at one packed block (``P`` or ``G``): the arrays end to end in
+the order of the start frame's parameter list. Nothing in a recording is pickled and
+nothing in it runs when read.
 
 The writer appends whole frames and flushes after each iteration, so a file cut at any
 byte is a valid recording up to its last whole frame. The checksums tell a cut-off tail
@@ -30,7 +33,9 @@ import numpy as np
 
 from ..summary import TensorSummary, json_float
 
-VERSION = 1
+VERSION = 2
+#: Format versions this reader understands: 2 added packed blocks of parameters and grads.
+READABLE_VERSIONS = frozenset({1, 2})
 #: The first line of every recording names the format and its version.
 MAGIC_PREFIX = b"loopstep-recording "
 MAGIC = MAGIC_PREFIX + b"%d\n" % VERSION
@@ -66,12 +71,24 @@ class RecordingError(Exception):
     """The file is not a recording this loopstep can read (the message is one line)."""
 
 
-def encode_frame(header: dict, payload: bytes = b"") -> bytes:
-    header = dict(header, n=len(payload))
-    text = json.dumps(header, separators=(",", ":"), allow_nan=False).encode()
-    head_crc = zlib.crc32(text)
-    body_crc = zlib.crc32(payload)
-    return b"%s %08x %08x\n" % (text, head_crc, body_crc) + payload
+def frame_buffers(header: dict | str, parts: list) -> list:
+    """One frame as buffers to write in order: its header line, then the payload's parts.
+
+    ``header`` is a dict, or JSON text already written less its closing brace (see
+    ``encode.py``). The parts are bytes-like; they are checksummed and written as they
+    are, without being joined into one copy first.
+    """
+    size = 0
+    body_crc = 0
+    for part in parts:
+        view = memoryview(part)
+        size += view.nbytes
+        body_crc = zlib.crc32(view, body_crc)
+    if isinstance(header, str):
+        text = f'{header},"n":{size}}}'.encode()
+    else:
+        text = json.dumps(dict(header, n=size), separators=(",", ":"), allow_nan=False).encode()
+    return [b"%s %08x %08x\n" % (text, zlib.crc32(text), body_crc), *parts]
 
 
 def limit_for(policy: str) -> int | None:
@@ -118,8 +135,12 @@ class PayloadBuilder:
             return offset
         return ["v", name, list(shape), offset]
 
-    def payload(self) -> bytes:
-        return b"".join(self.parts)
+    def block(self, data: Any) -> int:
+        """Append a flat block of bytes (parameters or grads, packed) and return its offset."""
+        offset = self.size
+        self.parts.append(data)
+        self.size += memoryview(data).nbytes
+        return offset
 
 
 def summary_to_json(summary: TensorSummary) -> dict:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..phases import Phase, PhaseEvent, SourceLocation
-from .format import MAGIC_PREFIX, MAX_HEADER_BYTES, VERSION, RecordingError, resolve
+from .format import MAGIC_PREFIX, MAX_HEADER_BYTES, READABLE_VERSIONS, VERSION, RecordingError, resolve
 from .traces import trace_from_json
 
 _PHASES = {p.value: p for p in Phase}
@@ -113,6 +113,7 @@ def _event(record: Any) -> tuple[PhaseEvent, dict]:
         location=location,
         detail=str(record.get("d", "")),
         ends_epoch=bool(record.get("ee", 0)),
+        ends_iteration=None if record.get("ei") is None else bool(record["ei"]),
     )
     return event, record
 
@@ -131,6 +132,41 @@ def _arrays(refs: Any, buffer: Any, start: int, length: int, layouts: dict) -> d
     if not isinstance(refs, dict):
         raise RecordingError("a phase's tensors are not an object")
     return {str(name): resolve(ref, buffer, start, length, layouts.get(name)) for name, ref in refs.items()}
+
+
+def _packed(raw: dict, buffer: Any, start: int, length: int, recording: Recording) -> dict[str, Any]:
+    """Expand a phase's packed blocks: ``P`` holds every parameter and ``G`` every grad,
+    end to end in the order of the parameter list (``null``: every grad None, ``"z"``: zeros)."""
+    out: dict[str, Any] = {}
+    for key, suffix in (("P", ""), ("G", ".grad")):
+        if key not in raw:
+            continue
+        value = raw[key]
+        names = [name + suffix for name, _, _, _ in recording.header.get("params", [])]
+        if value is None and key == "G":
+            out.update(dict.fromkeys(names))
+            continue
+        if value == "z" and key == "G":
+            out.update(
+                {
+                    name: resolve(["z", *_as_list(recording.layouts[name])], buffer, start, length)
+                    for name in names
+                }
+            )
+            continue
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise RecordingError("a packed block of tensors is malformed")
+        offset = value
+        for name in names:
+            dtype, shape = recording.layouts[name]
+            array = resolve(offset, buffer, start, length, (dtype, shape))
+            out[name] = array
+            offset += array.nbytes
+    return out
+
+
+def _as_list(layout: tuple) -> list:
+    return [layout[0], list(layout[1])]
 
 
 def _layouts(params: list) -> dict[str, tuple]:
@@ -180,7 +216,7 @@ def _check_magic(path: str, buffer: Any) -> int:
             f"loopstep: {path} was written by a newer loopstep (format {int(version)}; this one reads "
             f"{VERSION}): upgrade loopstep to replay it"
         )
-    if int(version) != VERSION:
+    if int(version) not in READABLE_VERSIONS:
         raise RecordingError(f"loopstep: {path} has an unknown format version {int(version)}")
     return newline + 1
 
@@ -275,10 +311,13 @@ def _take_frame(
             event, raw = _event(record)
             mode = _pair(raw.get("m"), "model modes")
             settings = _pair(raw.get("z"), "settings")
+            arrays = _arrays(raw.get("a"), buffer, start, length, recording.layouts)
+            if "P" in raw or "G" in raw:
+                arrays.update(_packed(raw, buffer, start, length, recording))
             recording.phases.append(
                 RecordedPhase(
                     event,
-                    _arrays(raw.get("a"), buffer, start, length, recording.layouts),
+                    arrays,
                     (str(mode[0]), bool(mode[1])) if mode else None,
                     (bool(settings[0]), _lr(settings[1])) if settings else None,
                 )

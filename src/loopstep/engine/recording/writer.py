@@ -14,6 +14,7 @@ saw is added as well.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Sequence
@@ -24,12 +25,17 @@ import numpy as np
 from ..phases import Phase, PhaseEvent
 from ..stepper import Settings, StopRun
 from ..summary import TensorSummary, summarize_array
-from .format import MAGIC, VERSION, PayloadBuilder, encode_frame, limit_for
+from .encode import EventText, json_text, packed_text
+from .format import MAGIC, VERSION, PayloadBuilder, frame_buffers, limit_for
 from .traces import trace_to_json
 
 #: Recorders of the runs in progress, for the signal handler that closes them.
 ACTIVE: set[Recorder] = set()
 _ACTIVE_LOCK = threading.Lock()
+
+
+#: How a packed block that holds no bytes is written: every grad None, or every grad zero.
+_PACKED_JSON: dict[str, Any] = {"none": None, "z": "z"}
 
 
 class HangUp(StopRun):
@@ -56,28 +62,6 @@ def export_arrays(inspector: Any, names: Sequence[str], max_numel: int | None) -
             value = summarize_array(value, keep=0)
         out[name] = value
     return out
-
-
-def _event_json(event: PhaseEvent) -> dict:
-    record: dict[str, Any] = {
-        "p": event.phase.value,
-        "e": event.epoch,
-        "b": event.batch,
-        "i": event.iteration,
-    }
-    if event.skipped:
-        record["s"] = 1
-    if event.loss is not None:
-        loss = float(event.loss)
-        record["l"] = loss if np.isfinite(loss) else str(loss)
-    if event.location is not None:
-        loc = event.location
-        record["at"] = [loc.path, loc.line, loc.function]
-    if event.detail:
-        record["d"] = event.detail
-    if event.ends_epoch:
-        record["ee"] = 1
-    return record
 
 
 def _capture(value: Any, zeros: bool) -> Any:
@@ -121,6 +105,7 @@ class Recorder:
         self._mode: tuple[str, bool] | None = None
         self._settings: tuple[bool, float | None] | None = None
         self.bytes_written = len(MAGIC)
+        self._text = EventText()
         with _ACTIVE_LOCK:
             ACTIVE.add(self)
 
@@ -173,14 +158,32 @@ class Recorder:
             settings_change = self._settings = current
         phase = event.phase
         names = self._changed_by(event)
-        captured = None
+        captured = packed = None
         if names:
             zeros = phase is Phase.ZERO_GRAD
-            arrays = export_arrays(inspector, names, self.limit)
-            captured = {name: _capture(value, zeros) for name, value in arrays.items()}
-        self.pending.append((event, mode_change, settings_change, captured))
+            packed = self._packed(inspector, names, zeros)
+            if packed is None:
+                arrays = export_arrays(inspector, names, self.limit)
+                captured = {name: _capture(value, zeros) for name, value in arrays.items()}
+        self.pending.append((event, mode_change, settings_change, captured, packed))
         if phase is Phase.ZERO_GRAD or phase is Phase.VALIDATE:
             self.flush()
+
+    def _packed(self, inspector: Any, names: list[str], zeros: bool) -> tuple[str, Any] | None:
+        """All parameters or all grads as one block of bytes, when the inspector can pack them.
+
+        Returns ``(key, value)``: key ``"P"`` (parameters) or ``"G"`` (grads), value the bytes,
+        ``"none"`` (every grad is None) or ``"z"`` (every grad is zero). None: record name by name.
+        """
+        pack = getattr(inspector, "export_packed", None)
+        if pack is None:
+            return None
+        value = pack(names, self.limit)
+        if value is None:
+            return None
+        if zeros and not isinstance(value, str) and not np.frombuffer(value, np.uint8).any():
+            value = "z"
+        return ("G" if names is self.grad_names else "P"), value
 
     def _changed_by(self, event: PhaseEvent) -> list[str]:
         phase = event.phase
@@ -238,7 +241,8 @@ class Recorder:
         except OSError as exc:
             self.write_error = exc
 
-    def _frame(self, item: tuple) -> tuple[dict, PayloadBuilder]:
+    def _frame(self, item: tuple) -> tuple[Any, PayloadBuilder]:
+        """The frame's header (a dict, or for phases the JSON text without its closing brace)."""
         payload = PayloadBuilder()
         kind = item[0]
         if kind in ("start", "params"):
@@ -249,27 +253,33 @@ class Recorder:
             return item[1], payload
         _, first, pending, traces = item
         layouts = self.layouts
+        record = self._text.record
         records = []
-        for event, mode, settings, captured in pending:
-            record = _event_json(event)
-            if mode is not None:
-                record["m"] = [mode[0], bool(mode[1])]
-            if settings is not None:
-                record["z"] = [bool(settings[0]), settings[1]]
+        for event, mode, settings, captured, packed in pending:
+            extra = ""
             if captured is not None:
-                record["a"] = {name: payload.ref(v, layouts.get(name)) for name, v in captured.items()}
-            records.append(record)
-        header: dict[str, Any] = {"k": "events", "first": first, "ev": records}
+                refs = {name: payload.ref(v, layouts.get(name)) for name, v in captured.items()}
+                extra = ',"a":' + json_text(refs)
+            if packed is not None:
+                key, value = packed
+                extra += packed_text(
+                    key, _PACKED_JSON[value] if isinstance(value, str) else payload.block(value)
+                )
+            records.append(record(event, mode, settings, extra))
+        text = f'{{"k":"events","first":{first:d},"ev":[{",".join(records)}]'
         if traces:
-            header["tr"] = traces
-        return header, payload
+            text += ',"tr":' + json_text(traces)
+        return text, payload
 
-    def _write(self, header: dict, payload: PayloadBuilder) -> None:
-        frame = encode_frame(header, payload.payload())
-        view = memoryview(frame)
-        while view:  # a raw write may take part of the frame (a pipe, a signal)
-            view = view[self.file.write(view) :]
-        self.bytes_written += len(frame)
+    def _write(self, header: Any, payload: PayloadBuilder) -> None:
+        buffers = frame_buffers(header, payload.parts)
+        size = sum(memoryview(b).nbytes for b in buffers)
+        done = os.writev(self.file.fileno(), buffers)
+        if done < size:  # a raw write may take part of the frame (a pipe, a signal)
+            rest = memoryview(b"".join(buffers))[done:]
+            while rest:
+                rest = rest[self.file.write(rest) :]
+        self.bytes_written += size
 
     def request_stop(self, signum: int) -> None:
         """From the signal handler: make the training thread end the run at its next phase."""

@@ -142,6 +142,14 @@ class ScriptSource:
         watch = self._watch()
         return watch.tensor_values(name) if watch is not None else None
 
+    def export_arrays(self, names: Sequence[str], max_numel: int | None = None) -> dict:
+        watch = self._watch()
+        return watch.export_arrays(names, max_numel) if watch is not None else {}
+
+    def export_packed(self, names: Sequence[str], max_numel: int | None = None) -> bytes | str | None:
+        watch = self._watch()
+        return watch.export_packed(names, max_numel) if watch is not None else None
+
 
 def script_code(default_path: str):
     """The code pane's view: the user's own file around the line where the phase happened."""
