@@ -105,3 +105,26 @@ async def test_session_conditions_reach_the_stepper():
         await settle(app, pilot, 1)
         await press(app, pilot, "c")
         assert where(app)[1] is Phase.VALIDATE
+
+
+async def test_u_in_a_script_looks_back_and_s_returns_to_the_live_phase():
+    from pathlib import Path
+
+    from loopstep.backends.torch.intercept.script import script_session
+
+    script = str(Path(__file__).parent / "scripts" / "clean_train_eval.py")
+    app = LoopstepApp(script_session(script, max_iterations=2))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot, 1)
+        for _ in range(5):  # zero_grad, forward, loss, backward, step
+            await press(app, pilot, "s")
+        assert where(app) == (0, Phase.STEP)
+        await press(app, pilot, "u")
+        status = str(app.query_one(StatusLine).render())
+        assert where(app) == (0, Phase.BACKWARD) and "look back −1" in status
+        assert "cannot be re-run" in str(app.query_one("#explain-line").render())
+        await press(app, pilot, "s")
+        assert where(app) == (0, Phase.STEP) and app.view.reason == "back at the live phase"
+        assert "look back" not in str(app.query_one(StatusLine).render())
+        await press(app, pilot, "s")
+        assert app.view.snapshot.event.phase is Phase.ZERO_GRAD

@@ -20,6 +20,7 @@ from enum import Enum
 from typing import Any, Protocol
 
 from .history import LossHistory
+from .lookback import LookBack
 from .phases import Phase, PhaseEvent
 from .rewind import Checkpoint, CheckpointWindow, Rewind
 from .snapshot import Inspector, Snapshot
@@ -193,6 +194,10 @@ class Stepper:
             if history > 0 and getattr(source, "supports_rewind", False)
             else None
         )
+        #: For a run that cannot be rewound (a script's loop): the last pauses, shown again read-only.
+        self.look_back: LookBack | None = (
+            LookBack(history) if history > 0 and self.checkpoints is None else None
+        )
         self._events: list[PhaseEvent] = []
         self._replay_to: PhaseEvent | None = None
         self._seq = 0  # events reported so far (a rewind sets it back)
@@ -338,7 +343,7 @@ class Stepper:
     def _rewind(self, event: PhaseEvent | None, phases: int) -> str:
         """Raise :class:`Rewind` towards the phase ``phases`` back, or say why not."""
         if self.checkpoints is None:
-            return "cannot step back: this run keeps no history (a script's own loop, or --history 0)"
+            return "cannot step back: this run keeps no history (--history 0)"
         index = len(self._events) - 1 - phases
         if event is None or index < 0:
             return "cannot step back: no earlier phase"
@@ -402,23 +407,38 @@ class Stepper:
             self.state = RunState.PAUSED
             snapshot = self.snapshot()
             self.last_snapshot = snapshot
-            if self.listener.on_pause:
-                self.listener.on_pause(snapshot, reason)
-            if self.controller is not None:
-                answer = self.controller(snapshot, reason)
-                command, n = answer if isinstance(answer, tuple) else (answer, 0)
-            else:
-                command, n = self._commands.get()
-            command = Command(command)
-            self._apply_pending()
-            if command is Command.QUIT or self._quit.is_set():
-                raise StopRun
+            command, n = self.await_command(snapshot, reason)
             if command is not Command.BACK:
                 break
-            reason = self._rewind(event, max(n, 1))  # raises Rewind when it can go back
+            if self.look_back is None:
+                reason = self._rewind(event, max(n, 1))  # raises Rewind when it can go back
+                continue
+            outcome = self.look_back.browse(self, max(n, 1))
+            if isinstance(outcome, str):
+                reason = outcome
+                continue
+            command, n = outcome
+            break
+        if self.look_back is not None:
+            self.look_back.remember(snapshot)
         until = _iteration_in_focus(event) + n if command is Command.RUN else None
         self._mode = _Mode(command, event, until)
         self.state = RunState.RUNNING
+
+    def await_command(self, snapshot: Snapshot, reason: str) -> tuple[Command, int]:
+        """Show ``snapshot`` and wait for the next command (settings sent meanwhile apply)."""
+        if self.listener.on_pause:
+            self.listener.on_pause(snapshot, reason)
+        if self.controller is not None:
+            answer = self.controller(snapshot, reason)
+            command, n = answer if isinstance(answer, tuple) else (answer, 0)
+        else:
+            command, n = self._commands.get()
+        command = Command(command)
+        self._apply_pending()
+        if command is Command.QUIT or self._quit.is_set():
+            raise StopRun
+        return command, n
 
     def _apply_pending(self) -> None:
         with self._lock:
@@ -477,7 +497,12 @@ class Stepper:
             self.listener.on_error(self.error, snapshot)
 
     def tensor_values(self, name: str) -> Any:
-        """Full values of a tensor or parameter, for a viewer; valid while paused."""
+        """Full values of a tensor or parameter, for a viewer; valid while paused.
+
+        None while looking back at an earlier pause: the live values would not be the ones shown.
+        """
+        if self.look_back is not None and self.look_back.active:
+            return None
         return self.source.inspector.tensor_values(name)
 
 

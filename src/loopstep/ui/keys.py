@@ -31,7 +31,7 @@ KEYS: tuple[Key, ...] = (
         "u,left",
         "step_back",
         "back",
-        "step back one phase (restore + replay; what-if after a change)",
+        "step back one phase (restore + replay; what-if after a change; a script: look back)",
         label_keys="u / ←",
     ),
     Key("b", "breakpoints", "break", "stop conditions: add or remove (nan, grad_norm>10, …)"),

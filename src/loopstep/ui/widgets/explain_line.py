@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.widgets import Static
 
 from ...engine.explain import explain
+from ...engine.lookback import LOOKING_BACK
 from ..view import RunView, View
 
 
@@ -38,6 +39,11 @@ class ExplainLine(Static):
             )
         elif view.snapshot is None:
             text = ""
+        elif view.snapshot.extra.get(LOOKING_BACK):
+            text = (
+                "An earlier pause, as it was shown: a script's own loop cannot be re-run, so this is a view. "
+                "s goes forward to the live phase; c, n and e carry on from there."
+            )
         else:
             text = explain(view.previous, view.snapshot)
         self._put(text)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
+from ...engine.lookback import LOOKING_BACK
 from ...engine.phases import PhaseEvent
 from ..view import RunView, View
 
@@ -43,7 +44,11 @@ class StatusLine(Static):
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(f" {view.title} ", style="bold reverse")
         state = view.loading_text if view.state is RunView.LOADING else view.state.value
-        text.append(f" {state} ", style="bold reverse" if view.state is RunView.FAILED else "bold")
+        looking_back = view.snapshot.extra.get(LOOKING_BACK) if view.snapshot is not None else None
+        if looking_back:
+            text.append(f" look back −{looking_back} ", style="bold reverse")
+        else:
+            text.append(f" {state} ", style="bold reverse" if view.state is RunView.FAILED else "bold")
         if event is None:
             text.append(" start ")
         elif compact:
