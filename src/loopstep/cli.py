@@ -33,7 +33,9 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command line; ``only``: the command given, the one whose module is loaded for
+    its arguments (the others stay unloaded, which keeps the app's first frame early)."""
     parser = _Parser(
         prog="loopstep",
         description="pdb for the training loop: forward, loss, backward, step, zero_grad — one phase at a time.",
@@ -41,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"loopstep {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, help_text in COMMANDS.items():
+        if only is not None and name != only:
+            sub.add_parser(name, help=help_text)
+            continue
         module = importlib.import_module(f"loopstep.commands.{name}")
         command_parser = sub.add_parser(name, help=help_text, description=module.__doc__)
         module.add_arguments(command_parser)
@@ -49,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
+    given = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(given if given in COMMANDS else None)
     try:
         args, extra = parser.parse_known_args(argv)
         if extra and not getattr(args, "_takes_rest", False):

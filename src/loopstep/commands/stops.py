@@ -45,10 +45,13 @@ def add_history_arguments(parser: argparse.ArgumentParser) -> None:
 
 def conditions_from(args: argparse.Namespace) -> list:
     """The parsed ``--break`` conditions; a bad one is a one-line usage error."""
+    texts = getattr(args, "breaks", []) or []
+    if not texts:
+        return []  # nothing to parse: the parser and its probes stay unloaded
     from ..engine.breakpoints import ConditionError, parse_conditions
 
     try:
-        return parse_conditions(getattr(args, "breaks", []) or [])
+        return parse_conditions(texts)
     except ConditionError as exc:
         raise UsageError(f"loopstep: --break {exc}") from None
 

@@ -4,12 +4,52 @@ A library with no UI in it: it imports neither textual nor rich, so everything t
 shows is also available headless.
 """
 
-from .owned_loop import BatchPlan, OwnedLoop
-from .phases import PHASE_CODE, TRAINING_PHASES, Phase, PhaseEvent, SourceLocation
-from .snapshot import LossPoint, ParamState, Snapshot
-from .stepper import Command, Listener, RunState, Settings, Stepper, StopRun, TrainingError
-from .summary import TensorSummary
-from .trace import GraphNode, Trace, TraceOp
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .owned_loop import BatchPlan, OwnedLoop
+    from .phases import PHASE_CODE, TRAINING_PHASES, Phase, PhaseEvent, SourceLocation
+    from .snapshot import LossPoint, ParamState, Snapshot
+    from .stepper import Command, Listener, RunState, Settings, Stepper, StopRun, TrainingError
+    from .summary import TensorSummary
+    from .trace import GraphNode, Trace, TraceOp
+
+#: Where each name lives. Loaded on first use: importing one engine module (the app does,
+#: before its first frame) must not load them all.
+_HOMES = {
+    "BatchPlan": "owned_loop",
+    "OwnedLoop": "owned_loop",
+    "PHASE_CODE": "phases",
+    "TRAINING_PHASES": "phases",
+    "Phase": "phases",
+    "PhaseEvent": "phases",
+    "SourceLocation": "phases",
+    "LossPoint": "snapshot",
+    "ParamState": "snapshot",
+    "Snapshot": "snapshot",
+    "Command": "stepper",
+    "Listener": "stepper",
+    "RunState": "stepper",
+    "Settings": "stepper",
+    "Stepper": "stepper",
+    "StopRun": "stepper",
+    "TrainingError": "stepper",
+    "TensorSummary": "summary",
+    "GraphNode": "trace",
+    "Trace": "trace",
+    "TraceOp": "trace",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{home}", __name__), name)
+
 
 __all__ = [
     "PHASE_CODE",

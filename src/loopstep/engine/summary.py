@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # NumPy loads with the first summary, not with the app's first frame
+    import numpy as np
 
 #: Tensors with at most this many elements carry their values in JSONL and are shown in full.
 SMALL_NUMEL = 64
@@ -83,6 +85,8 @@ class TensorSummary:
         if with_values and vals is not None:
             out["values"] = [json_float(v) for v in vals.reshape(-1).tolist()]
             if len(self.shape) != 1:
+                import numpy as np
+
                 out["values"] = np.asarray(out["values"], dtype=object).reshape(self.shape).tolist()
         return out
 
@@ -118,6 +122,8 @@ def fmt(value: float | None, width: int = 0) -> str:
 
 def summarize_array(array: np.ndarray, *, keep: int = PREVIEW_NUMEL) -> TensorSummary:
     """Summary of a NumPy array (the NumPy backend and recordings use this)."""
+    import numpy as np
+
     arr = np.asarray(array)
     flat = arr.reshape(-1)
     numel = flat.size

@@ -1,25 +1,23 @@
-"""What a scenario is, and how one becomes a loop the engine can step."""
+"""What a scenario is, and how one becomes a loop the engine can step.
+
+Light on purpose: checking a scenario's arguments and making its Session import neither
+NumPy nor the engine's loop, so the app's first frame does not wait for them. The data and
+the loop are made in ``data.py`` and the scenario modules, when the run starts.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from ..engine.owned_loop import BatchPlan, OwnedLoop
+if TYPE_CHECKING:
+    from ..engine.owned_loop import OwnedLoop
 
 
 class ScenarioError(ValueError):
     """A scenario was asked for something it cannot do (shown to the user as one line)."""
-
-
-@dataclass(frozen=True)
-class Dataset:
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_val: np.ndarray
-    y_val: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -33,25 +31,6 @@ class Scenario:
     batch_size: int
     make: Callable[..., OwnedLoop]  # make(backend, seed=, lr=, epochs=) -> OwnedLoop
     code: dict[str, str] = field(default_factory=dict)  # backend -> the loop's source, for the code pane
-
-
-def batch_plan(
-    data_train: tuple, data_val: tuple, *, n: int, batch_size: int, epochs: int, seed: int, take
-) -> BatchPlan:
-    """Batches drawn by a seeded permutation per epoch: the same for every backend and every rerun."""
-    x_train, y_train = data_train
-    x_val, y_val = data_val
-
-    def train(epoch: int):
-        order = np.random.default_rng([seed, epoch]).permutation(n)
-        for start in range(0, n, batch_size):
-            idx = order[start : start + batch_size]
-            yield take(x_train, idx), take(y_train, idx)
-
-    def val():
-        yield x_val, y_val
-
-    return BatchPlan(train=train, epochs=epochs, val=val, batches_per_epoch=-(-n // batch_size))
 
 
 def _checked(name: str, backend: str | None) -> tuple[Scenario, str]:
@@ -76,7 +55,7 @@ def build(
     epochs: int | None = None,
 ) -> OwnedLoop:
     scenario, backend = _checked(name, backend)
-    if lr is not None and not (lr > 0 and np.isfinite(lr)):
+    if lr is not None and not (lr > 0 and math.isfinite(lr)):
         raise ScenarioError(f"learning rate must be a positive number, got {lr}")
     if epochs is not None and epochs < 1:
         raise ScenarioError(f"epochs must be at least 1, got {epochs}")

@@ -7,10 +7,13 @@ far above where it started (see the notes on skipping zero_grad).
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
 
-from ..engine.owned_loop import OwnedLoop
-from .base import Dataset, Scenario, batch_plan
+from .base import Scenario
+
+if TYPE_CHECKING:
+    from ..engine.owned_loop import OwnedLoop
+    from .data import Dataset
 
 N_TRAIN = 256
 N_VAL = 64
@@ -21,6 +24,10 @@ W0, B0 = -0.5, 0.0  # the same starting point on both backends
 
 
 def make_data(seed: int) -> Dataset:
+    import numpy as np
+
+    from .data import Dataset
+
     rng = np.random.default_rng(seed)
     x = rng.uniform(-X_RANGE, X_RANGE, size=(N_TRAIN + N_VAL, 1))
     y = 2.0 * x + 1.0 + rng.normal(0.0, NOISE, size=x.shape)
@@ -28,6 +35,9 @@ def make_data(seed: int) -> Dataset:
 
 
 def make(backend: str, *, seed: int, lr: float, epochs: int) -> OwnedLoop:
+    from ..engine.owned_loop import OwnedLoop
+    from .data import batch_plan
+
     data = make_data(seed)
     if backend == "numpy":
         from ..backends.numpy_backend import NumpyLinReg

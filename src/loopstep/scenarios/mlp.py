@@ -6,10 +6,15 @@ input, which is what this scenario is for.
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
 
-from ..engine.owned_loop import OwnedLoop
-from .base import Dataset, Scenario, batch_plan
+from .base import Scenario
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from ..engine.owned_loop import OwnedLoop
+    from .data import Dataset
 
 N_TRAIN = 512
 N_VAL = 128
@@ -18,6 +23,8 @@ NOISE = 0.15
 
 
 def make_moons(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    import numpy as np
+
     half = n // 2
     angles_a = rng.uniform(0, np.pi, half)
     angles_b = rng.uniform(0, np.pi, n - half)
@@ -30,6 +37,10 @@ def make_moons(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray
 
 
 def make_data(seed: int) -> Dataset:
+    import numpy as np
+
+    from .data import Dataset
+
     rng = np.random.default_rng(seed)
     x, y = make_moons(N_TRAIN + N_VAL, rng)
     return Dataset(x[:N_TRAIN], y[:N_TRAIN], x[N_TRAIN:], y[N_TRAIN:])
@@ -37,6 +48,8 @@ def make_data(seed: int) -> Dataset:
 
 def make(backend: str, *, seed: int, lr: float, epochs: int) -> OwnedLoop:
     from ..backends.torch.scenarios import mlp_backend
+    from ..engine.owned_loop import OwnedLoop
+    from .data import batch_plan
 
     data = make_data(seed)
     model, tensors, take = mlp_backend(data, lr, seed)

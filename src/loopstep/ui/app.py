@@ -15,10 +15,8 @@ from dataclasses import replace
 
 from textual.app import App, ComposeResult, SystemCommand
 from textual.screen import Screen
-from textual.widgets import Footer
 from textual.worker import Worker
 
-from ..engine.diagnostics import diagnostics_of
 from ..engine.phases import Phase
 from ..engine.session import Session
 from ..engine.stepper import Command, Listener, Stepper, TrainingError
@@ -27,7 +25,7 @@ from .messages import Failed, Finished, Paused, StepperReady
 from .view import RunView, View
 from .widgets.error_pane import ErrorPane
 from .widgets.explain_line import ExplainLine
-from .widgets.loss_chart import LossChart
+from .widgets.key_hints import KeyHints
 from .widgets.original_curve import show_original
 from .widgets.panes import Panes
 from .widgets.phase_bar import PhaseBar
@@ -39,8 +37,9 @@ LIVE_HZ = 12
 MAX_QUEUED = 3
 #: A step that takes longer than this shows "running" in the status line.
 RUNNING_NOTICE_S = 0.15
-#: Time given to the first frame to reach the terminal before the run starts loading.
-FIRST_FRAME_GRACE_S = 0.1
+#: Time given to the first frame to reach the terminal before the panes are built: the
+#: driver writes it from a thread, which building them (imports, GIL-heavy) would starve.
+FIRST_FRAME_GRACE_S = 0.05
 
 
 class LoopstepApp(App[int]):
@@ -70,14 +69,18 @@ class LoopstepApp(App[int]):
         yield ExplainLine()
         yield ErrorPane()
         yield Panes("pending")
-        yield Footer()
+        yield KeyHints()
 
     def on_mount(self) -> None:
         self._draw()
 
-    async def on_ready(self) -> None:
-        # The first frame is out. Now build the panes, then start the run: building the source
-        # may import PyTorch, which holds the GIL for long stretches and would hold up a frame.
+    def on_ready(self) -> None:
+        # The first frame is on its way to the terminal. Once it is out, build the panes, then
+        # start the run: building the source may import PyTorch, which holds the GIL for long
+        # stretches and would hold up a frame.
+        self.set_timer(FIRST_FRAME_GRACE_S, self._open_panes)
+
+    async def _open_panes(self) -> None:
         await self.query_one(Panes).open()
         self.set_timer(FIRST_FRAME_GRACE_S, self._start_run)
 
@@ -164,11 +167,13 @@ class LoopstepApp(App[int]):
             code=code,
         )
         self._draw()
-        for chart in self.query(LossChart):
+        for chart in self.query("LossChart"):
             show_original(chart, snapshot.extra.get("original_losses") if snapshot is not None else None)
         self.pauses_drawn += 1
 
     def _findings(self) -> tuple:
+        from ..engine.diagnostics import diagnostics_of  # not before the first frame
+
         diagnostics = diagnostics_of(self.stepper) if self.stepper is not None else None
         return tuple(diagnostics.findings) if diagnostics is not None else ()
 
@@ -206,7 +211,7 @@ class LoopstepApp(App[int]):
         event = stepper.last_event
         self.query_one(StatusLine).show_live(self.view, event)
         self.query_one(PhaseBar).show_event(event)
-        for chart in self.query(LossChart):
+        for chart in self.query("LossChart"):
             chart.show_history(stepper.history.train, stepper.history.val)
         findings = self._findings()
         if findings != self.view.findings:
@@ -307,7 +312,7 @@ class LoopstepApp(App[int]):
         )
 
     def action_toggle_log(self) -> None:
-        for chart in self.query(LossChart):
+        for chart in self.query("LossChart"):
             chart.log_scale = not chart.log_scale
 
     async def action_restart(self) -> None:

@@ -6,14 +6,42 @@ file and ``replay_session`` makes a Session that replays it.
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
-from ..session import Session
-from .format import POLICIES, VERSION, RecordingError
-from .reader import RecordedPhase, Recording, read_recording
-from .replay import RecordedFailure, ReplayInspector, ReplaySource, replay_session
+from .active import HangUp
 from .signals import closing_on_hangup
-from .writer import HangUp, RecordingSource
+
+if TYPE_CHECKING:
+    from ..session import Session
+    from .format import POLICIES, VERSION, RecordingError
+    from .reader import RecordedPhase, Recording, read_recording
+    from .replay import RecordedFailure, ReplayInspector, ReplaySource, replay_session
+    from .writer import RecordingSource
+
+#: Names loaded on first use: the app installs the hang-up handler at every start, and that
+#: must not load the reader, the writer and NumPy before its first frame.
+_LAZY = {
+    "POLICIES": "format",
+    "VERSION": "format",
+    "RecordingError": "format",
+    "RecordedPhase": "reader",
+    "Recording": "reader",
+    "read_recording": "reader",
+    "RecordedFailure": "replay",
+    "ReplayInspector": "replay",
+    "ReplaySource": "replay",
+    "replay_session": "replay",
+    "RecordingSource": "writer",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{module}", __name__), name)
 
 
 def record_session(session: Session, path: str, policy: str = "small") -> Session:
@@ -33,6 +61,8 @@ def record_session(session: Session, path: str, policy: str = "small") -> Sessio
     make_inner = session.make_source
 
     def make_source():
+        from .writer import RecordingSource
+
         return RecordingSource(make_inner(), path, policy, meta)
 
     return replace(session, make_source=make_source)

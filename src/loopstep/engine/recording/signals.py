@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 
 from ..stepper import quit_all
-from . import writer
+from .active import ACTIVE, ACTIVE_LOCK, HangUp
 
 #: How long the app's main thread waits for a training thread to close its recording.
 CLOSE_WAIT_S = 5.0
@@ -37,13 +37,13 @@ def closing_on_hangup(
 
     def handler(signum: int, frame: object) -> None:
         caught.append(signum)
-        with writer._ACTIVE_LOCK:
-            active = list(writer.ACTIVE)
+        with ACTIVE_LOCK:
+            active = list(ACTIVE)
         for recorder in active:
             recorder.request_stop(signum)
         if training_here:
             if not active:
-                raise writer.HangUp(signum)  # nothing to save: unwind the run now
+                raise HangUp(signum)  # nothing to save: unwind the run now
             # The run stops at its next phase, a point where the recording is consistent
             # (an exception raised here could land in the middle of queuing a frame).
             return

@@ -25,25 +25,13 @@ import numpy as np
 from ..phases import Phase, PhaseEvent
 from ..stepper import Settings, StopRun
 from ..summary import TensorSummary, summarize_array
+from .active import ACTIVE, ACTIVE_LOCK, HangUp
 from .encode import EventText, json_text, packed_text
 from .format import MAGIC, VERSION, PayloadBuilder, frame_buffers, limit_for
 from .traces import trace_to_json
 
-#: Recorders of the runs in progress, for the signal handler that closes them.
-ACTIVE: set[Recorder] = set()
-_ACTIVE_LOCK = threading.Lock()
-
-
 #: How a packed block that holds no bytes is written: every grad None, or every grad zero.
 _PACKED_JSON: dict[str, Any] = {"none": None, "z": "z"}
-
-
-class HangUp(StopRun):
-    """SIGHUP or SIGTERM arrived: end the run the way a quit does, then exit."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
 
 
 def export_arrays(inspector: Any, names: Sequence[str], max_numel: int | None) -> dict[str, Any]:
@@ -106,7 +94,7 @@ class Recorder:
         self._settings: tuple[bool, float | None] | None = None
         self.bytes_written = len(MAGIC)
         self._text = EventText()
-        with _ACTIVE_LOCK:
+        with ACTIVE_LOCK:
             ACTIVE.add(self)
 
     # ----- the training thread ------------------------------------------------------------------
@@ -225,7 +213,7 @@ class Recorder:
                 end["error"] = error
             self._emit(("end", end))
         finally:
-            with _ACTIVE_LOCK:
+            with ACTIVE_LOCK:
                 ACTIVE.discard(self)
             try:
                 self.file.close()

@@ -12,28 +12,35 @@ from textual.widget import Widget
 from textual.widgets import Static, TabbedContent, TabPane
 
 from ..view import View
-from .code_pane import CodePane
-from .diagnostics_pane import DiagnosticsPane
-from .grads_pane import GradsPane
-from .loss_chart import LossChart
-from .params_pane import ParamsPane
-from .tensors_pane import TensorsPane
-from .trace_tree import TraceTree
 
 #: The smallest terminal that gets every pane at once.
 WIDE_MIN_WIDTH = 100
 WIDE_MIN_HEIGHT = 32
 
-#: The panes, in Tab order: (id, tab title, class).
-PANES = (
-    ("code", "code", CodePane),
-    ("params", "params", ParamsPane),
-    ("grads", "grads", GradsPane),
-    ("chart", "loss", LossChart),
-    ("tensors", "tensors", TensorsPane),
-    ("trace", "trace", TraceTree),
-    ("diagnostics", "diag", DiagnosticsPane),
-)
+
+def panes() -> tuple:
+    """The panes, in Tab order: (id, tab title, class).
+
+    Imported here, after the first frame: the panes pull in Pygments, plotext and most of
+    the engine, which the first frame does without.
+    """
+    from .code_pane import CodePane
+    from .diagnostics_pane import DiagnosticsPane
+    from .grads_pane import GradsPane
+    from .loss_chart import LossChart
+    from .params_pane import ParamsPane
+    from .tensors_pane import TensorsPane
+    from .trace_tree import TraceTree
+
+    return (
+        ("code", "code", CodePane),
+        ("params", "params", ParamsPane),
+        ("grads", "grads", GradsPane),
+        ("chart", "loss", LossChart),
+        ("tensors", "tensors", TensorsPane),
+        ("trace", "trace", TraceTree),
+        ("diagnostics", "diag", DiagnosticsPane),
+    )
 
 
 def layout_for(width: int, height: int) -> str:
@@ -51,23 +58,24 @@ class Panes(Widget):
         if self.mode == "pending":  # the first frame: the panes are built right after it
             yield Static("starting…", id="panes-pending")
             return
-        panes = {key: cls(id=f"pane-{key}", classes="pane") for key, _, cls in PANES}
+        kinds = panes()
+        built = {key: cls(id=f"pane-{key}", classes="pane") for key, _, cls in kinds}
         if self.mode == "wide":
             with Horizontal(id="wide"):
                 with Vertical(id="left-column"):
-                    yield panes["code"]
-                    yield panes["params"]
-                    yield panes["grads"]
+                    yield built["code"]
+                    yield built["params"]
+                    yield built["grads"]
                 with Vertical(id="right-column"):
-                    yield panes["chart"]
-                    yield panes["tensors"]
-                    yield panes["trace"]
-                    yield panes["diagnostics"]
+                    yield built["chart"]
+                    yield built["tensors"]
+                    yield built["trace"]
+                    yield built["diagnostics"]
         else:
             with TabbedContent(id="tabs"):
-                for key, title, _ in PANES:
+                for key, title, _ in kinds:
                     with TabPane(title, id=f"tab-{key}"):
-                        yield panes[key]
+                        yield built[key]
 
     async def on_resize(self) -> None:
         if self.mode != "pending":

@@ -6,7 +6,6 @@ says how many it leaves out.
 
 from __future__ import annotations
 
-import numpy as np
 from rich.text import Text
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import OptionList, Static
@@ -93,6 +92,8 @@ def prompt_for(name: str, summary: TensorSummary | None) -> Text:
 def values_text(summary: TensorSummary) -> str:
     if summary.preview is None:
         return "(values not kept)"
+    import numpy as np  # here, not at import: the app's first frame does not wait for NumPy
+
     full = summary.values()
     with np.printoptions(threshold=SHOWN_VALUES, edgeitems=4, precision=4, suppress=True, linewidth=72):
         if full is not None:
