@@ -241,3 +241,23 @@ async def test_step_keys_pressed_while_loading_are_not_lost(ui):
             pilot, lambda: app.phase is Phase.LOSS and app.view.state is RunView.PAUSED, "two steps"
         )
         assert [p.loss for p in app.view.snapshot.losses] == [app.view.snapshot.loss]
+
+
+async def test_trace_scrollbar_and_offset_follow_the_tree_as_it_grows_and_shrinks(ui):
+    """The trace pane skips the screen layout when its line count changes: its scrollbar and
+    scroll offset must still match the tree."""
+    app = ui.linreg_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ui.started(app, pilot)
+        await ui.press_step(app, pilot, times=4)  # forward, loss, backward, step: the tree is long
+        tree = app.query_one("#pane-trace")
+        lines = tree.virtual_size.height
+        assert lines > tree.scrollable_content_region.height
+        assert tree.vertical_scrollbar.window_virtual_size == lines
+        tree.scroll_end(animate=False)
+        await pilot.pause()
+        assert tree.scroll_y == tree.max_scroll_y > 0
+        await ui.press_step(app, pilot, times=2)  # zero_grad, then forward: the tree shrinks
+        assert tree.virtual_size.height < lines
+        assert tree.vertical_scrollbar.window_virtual_size == tree.virtual_size.height
+        assert 0 <= tree.scroll_y <= tree.max_scroll_y

@@ -32,6 +32,8 @@ class TensorsPane(Vertical):
         self._key: tuple | None = None
         self._tensors: dict[str, TensorSummary] = {}
         self.selected: str | None = None
+        self._value_lines = -1  # lines of the values shown (-1: unknown or wrapped)
+        self._values_shown: Text | None = None
 
     def compose(self):
         yield OptionList(id="tensor-list")
@@ -74,13 +76,19 @@ class TensorsPane(Vertical):
     def _show_values(self) -> None:
         target = self.query_one("#tensor-values-text", Static)
         if self.selected is None:
-            target.update(Text("Select a tensor to see its values.", style="dim"))
+            text = Text("Select a tensor to see its values.", style="dim")
+        elif (summary := self._tensors.get(self.selected)) is None:
+            text = Text(f"{self.selected}: not computed in this phase yet.", style="dim")
+        else:
+            text = Text(f"{self.selected} {summary.describe()}\n") + Text(values_text(summary))
+        if text == self._values_shown:
             return
-        summary = self._tensors.get(self.selected)
-        if summary is None:
-            target.update(Text(f"{self.selected}: not computed in this phase yet.", style="dim"))
-            return
-        target.update(Text(f"{self.selected} {summary.describe()}\n") + Text(values_text(summary)))
+        self._values_shown = text
+        rows = text.plain.split("\n")
+        lines = len(rows) if max(len(row) for row in rows) < target.size.width else -1
+        # Same number of lines, none wrapped: repaint the text, not the whole screen's layout.
+        target.update(text, layout=lines < 0 or lines != self._value_lines)
+        self._value_lines = lines
 
 
 def prompt_for(name: str, summary: TensorSummary | None) -> Text:

@@ -21,12 +21,53 @@ OPEN_FULLY = 40
 
 class TraceTree(Tree):
     DEFAULT_CSS = "TraceTree { height: 1fr; }"
+    _filling = False  # True while show() rebuilds the nodes (Tree's own __init__ refreshes too)
+    _sized_from = None  # the line count's size before the rebuild in progress (see _build)
 
     def __init__(self, **kwargs) -> None:
         super().__init__("trace", **kwargs)
         self.border_title = "computation trace"
         self.show_root = False
         self._trace: Trace | None = None
+
+    def refresh(self, *regions, repaint: bool = True, layout: bool = False, recompose: bool = False):
+        # Rebuilding the nodes asks for a layout of the whole screen at every node added. The
+        # tree's height on screen does not depend on its nodes: its line count (the virtual
+        # size) is set when it next renders, and a change of that still lays it out.
+        if self._filling:
+            layout = False
+        elif (
+            layout
+            and self._sized_from is not None
+            and self.is_mounted
+            and self._same_scrollbars(self._sized_from)
+        ):
+            layout = False  # a new line count, the same scrollbars: no need to lay out the screen
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+
+    def _build(self) -> None:
+        # Tree sets its virtual size (lines × widest line) here, which lays out the screen.
+        self._sized_from = self.virtual_size
+        try:
+            super()._build()
+        finally:
+            self._sized_from = None
+
+    def _same_scrollbars(self, before) -> bool:
+        """Whether the new virtual size keeps the scrollbars as they were; if so, update them."""
+        region = self.scrollable_content_region
+        after = self.virtual_size
+        if (before.height > region.height) != (after.height > region.height):
+            return False
+        if (before.width > region.width) != (after.width > region.width):
+            return False
+        if self.show_vertical_scrollbar:
+            self.vertical_scrollbar.window_virtual_size = after.height
+        if self.show_horizontal_scrollbar:
+            self.horizontal_scrollbar.window_virtual_size = after.width
+        if self.scroll_y > self.max_scroll_y:
+            self.scroll_y = self.max_scroll_y
+        return True
 
     def on_mount(self) -> None:
         self.show(self.app.view)
@@ -37,10 +78,17 @@ class TraceTree(Tree):
         if trace is None or trace == self._trace:
             return
         old, self._trace = self._trace, trace
-        if old is not None and same_shape(old, trace) and relabel(self.root, trace, old):
-            return  # only numbers changed: the changed lines repaint, not the pane
-        self.clear()
-        fill_tree(self.root, trace)
+        self._filling = True
+        try:
+            # Only numbers changed: relabel, and the changed lines repaint, not the pane.
+            if not (old is not None and same_shape(old, trace) and relabel(self.root, trace, old)):
+                self.clear()
+                fill_tree(self.root, trace)
+        finally:
+            self._filling = False
+        # Count the lines now rather than when the tree next renders: the scrollbars then
+        # change in this frame, not in one more frame sent a moment later.
+        _ = self._tree_lines
 
     def on_tree_node_expanded(self, event: Tree.NodeExpanded) -> None:
         node = event.node
