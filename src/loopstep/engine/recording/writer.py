@@ -32,6 +32,7 @@ from .traces import trace_to_json
 
 #: How a packed block that holds no bytes is written: every grad None, or every grad zero.
 _PACKED_JSON: dict[str, Any] = {"none": None, "z": "z"}
+_MODE_PHASES = frozenset({Phase.FORWARD, Phase.LOSS, Phase.VALIDATE})
 
 
 def export_arrays(inspector: Any, names: Sequence[str], max_numel: int | None) -> dict[str, Any]:
@@ -134,17 +135,19 @@ class Recorder:
             if listed:  # the model appeared (an intercepted script built it): say so once
                 self.flush()
                 self._emit(("params", {"k": "params", "params": listed}, captured))
-        mode = (inspector.model_mode(), inspector.grad_enabled())
-        if mode == self._mode:
-            mode_change = None
-        else:
-            mode_change = self._mode = mode
+        phase = event.phase
+        mode_change = None
+        # train()/eval() and no_grad act on forward, loss and validate; a change made at another
+        # phase is written with the next of those (asking at every phase costs the run more).
+        if phase in _MODE_PHASES or self._mode is None:
+            mode = (inspector.model_mode(), inspector.grad_enabled())
+            if mode != self._mode:
+                mode_change = self._mode = mode
         current = (settings.zero_grad, settings.lr)
         if current == self._settings:
             settings_change = None
         else:
             settings_change = self._settings = current
-        phase = event.phase
         names = self._changed_by(event)
         captured = packed = None
         if names:
