@@ -15,35 +15,32 @@ import threading
 import traceback
 import weakref
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
-from enum import Enum
-from typing import Any, Protocol
+from dataclasses import replace
+from typing import Any
 
+from .control import (
+    Command,
+    Listener,
+    Observer,
+    PhaseSource,
+    RunState,
+    Settings,
+    StopCondition,
+    StopRun,
+    TrainingError,
+    _epoch_target,
+    _iteration_in_focus,
+    _Mode,
+    _next_target,
+    _phase_after,
+    _same_phase,
+)
 from .history import LossHistory
 from .lookback import LookBack
 from .phases import Phase, PhaseEvent
 from .rewind import Checkpoint, CheckpointWindow, Rewind
-from .snapshot import Inspector, Snapshot
+from .snapshot import Snapshot
 from .trace import Trace
-
-
-class Command(str, Enum):
-    STEP = "step"  # pause at the next phase
-    NEXT = "next"  # pause at the end of the current iteration
-    EPOCH = "epoch"  # pause at the end of the current epoch
-    CONTINUE = "continue"  # pause only at a stop condition or the end
-    RUN = "run"  # run N iterations (argument: n)
-    BACK = "back"  # step back N phases (argument: n, default 1); loops loopstep owns only
-    QUIT = "quit"  # end the run (the training code unwinds, its finally blocks run)
-
-
-class RunState(str, Enum):
-    READY = "ready"
-    PAUSED = "paused"
-    RUNNING = "running"
-    FINISHED = "finished"
-    FAILED = "failed"
-
 
 #: Every stepper not yet collected, so a hangup can end all runs (see :func:`quit_all`).
 _LIVE: weakref.WeakSet = weakref.WeakSet()
@@ -57,99 +54,6 @@ def quit_all() -> None:
     """
     for stepper in list(_LIVE):
         stepper.send(Command.QUIT)
-
-
-class StopRun(BaseException):
-    """Raised inside the training thread to end the run.
-
-    A BaseException so that a user's ``except Exception`` cannot swallow it.
-    """
-
-
-@dataclass
-class Settings:
-    """Settings the user may change between phases."""
-
-    zero_grad: bool = True
-    lr: float | None = None
-
-
-@dataclass(frozen=True)
-class TrainingError:
-    """An exception raised by the training code, kept for post-mortem inspection."""
-
-    exception: BaseException
-    traceback: str
-    phase: str  # the phase that was running (the one after the last reported event)
-    last_event: PhaseEvent | None
-
-    @property
-    def summary(self) -> str:
-        return f"{type(self.exception).__name__}: {self.exception}"
-
-
-class PhaseSource(Protocol):
-    """Something that runs training and reports its phases to a stepper."""
-
-    name: str
-    inspector: Inspector
-
-    def run(self, stepper: Stepper) -> None: ...
-
-    def apply_settings(self, settings: Settings) -> None: ...
-
-
-class StopCondition(Protocol):
-    """A breakpoint: returns a reason to pause, or None."""
-
-    def check(self, event: PhaseEvent, stepper: Stepper) -> str | None: ...
-
-
-class Observer(Protocol):
-    """Sees every phase, paused at or not (diagnostics); never pauses the run."""
-
-    def observe(self, event: PhaseEvent, stepper: Stepper) -> None: ...
-
-
-@dataclass
-class Listener:
-    """Plain callbacks; each is optional. They run in the training thread."""
-
-    on_pause: Callable[[Snapshot, str], None] | None = None
-    on_event: Callable[[PhaseEvent], None] | None = None
-    on_finish: Callable[[Snapshot | None], None] | None = None
-    on_error: Callable[[TrainingError, Snapshot | None], None] | None = None
-
-
-# Where each command pauses, given the event that arrived and the pause it was issued at.
-def _iteration_in_focus(start: PhaseEvent | None) -> int:
-    """The iteration a NEXT issued at ``start`` runs to the end of."""
-    if start is None:
-        return 0
-    if start.ends_iteration or start.phase is Phase.VALIDATE:
-        return start.iteration + 1
-    return start.iteration
-
-
-def _next_target(event: PhaseEvent, start: PhaseEvent | None) -> bool:
-    if event.phase is Phase.VALIDATE:
-        return True
-    focus = _iteration_in_focus(start)
-    # A script that never calls zero_grad has no end marker: stop at the next iteration's first phase.
-    return (event.ends_iteration and event.iteration >= focus) or event.iteration > focus
-
-
-def _epoch_target(event: PhaseEvent, start: PhaseEvent | None) -> bool:
-    if event.phase is Phase.VALIDATE or event.ends_epoch:
-        return True
-    return start is not None and event.epoch > start.epoch and start.phase is not Phase.VALIDATE
-
-
-@dataclass
-class _Mode:
-    command: Command = Command.STEP
-    start: PhaseEvent | None = None
-    until_iteration: int | None = None
 
 
 class Stepper:
@@ -504,19 +408,6 @@ class Stepper:
         if self.look_back is not None and self.look_back.active:
             return None
         return self.source.inspector.tensor_values(name)
-
-
-def _same_phase(a: PhaseEvent, b: PhaseEvent) -> bool:
-    return (a.iteration, a.epoch, a.batch, a.phase) == (b.iteration, b.epoch, b.batch, b.phase)
-
-
-def _phase_after(event: PhaseEvent | None) -> str:
-    order = [Phase.FORWARD, Phase.LOSS, Phase.BACKWARD, Phase.STEP, Phase.ZERO_GRAD]
-    if event is None or event.phase is Phase.VALIDATE:
-        return "forward"
-    if event.phase is Phase.ZERO_GRAD:
-        return "forward"
-    return order[order.index(event.phase) + 1].value
 
 
 __all__ = [
