@@ -56,3 +56,23 @@ def test_only_torch_backend_imports_torch():
 def test_cli_help_imports_no_ui_or_torch():
     mods = _modules_after("from loopstep.cli import build_parser; build_parser()")
     assert not {m for m in mods if m.split(".")[0] in {"textual", "rich", "torch"}}
+
+
+def test_the_app_first_frame_path_loads_neither_numpy_nor_torch():
+    """What `loopstep demo` imports before its first frame: the parser, the scenario's
+    session, the app and its first widgets. NumPy and PyTorch come later, in the worker."""
+    mods = _modules_after(
+        "from loopstep.cli import build_parser\n"
+        "from loopstep.commands import demo\n"
+        "from loopstep.commands.common import scenario_session_from_args\n"
+        "from loopstep.commands.stops import apply_to_session\n"
+        "from loopstep.engine.recording import closing_on_hangup\n"
+        "import loopstep.ui.launch, loopstep.ui.app\n"
+        "for argv in (['demo'], ['demo', 'mlp']):\n"
+        "    args = build_parser('demo').parse_args(argv)\n"
+        "    session = scenario_session_from_args(args, build_now=False)\n"
+        "    apply_to_session(session, args)\n"
+        "    loopstep.ui.app.LoopstepApp(session)\n"
+    )
+    assert "loopstep.ui.app" in mods
+    assert not {m for m in mods if m.split(".")[0] in {"numpy", "torch"}}
