@@ -195,3 +195,24 @@ def test_a_setting_changed_mid_run_is_replayed_where_it_was_made():
 def test_checkpoints_are_only_kept_when_asked_for():
     assert Stepper(build("linreg", "numpy")).checkpoints is None
     assert Stepper(build("linreg", "numpy"), history=4).checkpoints is not None
+
+
+def test_step_back_leaves_no_findings_from_the_undone_phases():
+    """A forward undone by step back was not evaluation: mlp has Dropout and BatchNorm, and a
+    forward without its backward would otherwise read as eval-in-train-mode."""
+    from loopstep.engine.diagnostics import diagnostics_of
+    from loopstep.scenarios import scenario_session
+
+    commands = [(Command.RUN, 3), Command.STEP, Command.STEP, (Command.BACK, 4)]
+    commands += [Command.STEP] * 8 + [(Command.BACK, 7), (Command.RUN, 40)]
+
+    def controller(snapshot, reason):
+        if not commands:
+            return Command.QUIT
+        command = commands.pop(0)
+        return command if isinstance(command, tuple) else (command, 0)
+
+    stepper = scenario_session("mlp").new_stepper(controller=controller)
+    stepper.run()
+    assert stepper.error is None and stepper.last_event.iteration >= 40
+    assert [f.id for f in diagnostics_of(stepper).findings] == []

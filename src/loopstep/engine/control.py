@@ -83,7 +83,10 @@ class StopCondition(Protocol):
 
 
 class Observer(Protocol):
-    """Sees every phase, paused at or not (diagnostics); never pauses the run."""
+    """Sees every phase, paused at or not (diagnostics); never pauses the run.
+
+    May also have ``rewound(iteration, stepper)``: step back went back to that iteration's start.
+    """
 
     def observe(self, event: PhaseEvent, stepper: Stepper) -> None: ...
 

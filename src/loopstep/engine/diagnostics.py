@@ -205,6 +205,20 @@ class Diagnostics:
         """The run ended: judge a last forward that no backward used."""
         self._forward_unused()
 
+    def rewound(self, iteration: int, stepper: Stepper) -> None:
+        """Step back restored the start of ``iteration``: what came after it did not happen.
+
+        Its findings go (they come back if the replay meets them again), and so does the
+        forward in flight, which no backward will now follow.
+        """
+        self.findings = [f for f in self.findings if f.iteration < iteration]
+        self._forward = None
+        self._backwards = stepper.grad_passes  # grads carried in with zero_grad off
+        self._stepped = stepper.grad_passes > 0
+        self._accumulated = 0
+        self._suspect = False
+        self._losses = [p.loss for p in stepper.history.train if math.isfinite(p.loss)]
+
     # ----- the checks ---------------------------------------------------------------------------
     def _probe_for(self, event: PhaseEvent, stepper: Stepper) -> Probe | None:
         if self._probe is not None:

@@ -267,6 +267,10 @@ class Stepper:
             self.settings = Settings(checkpoint.zero_grad, checkpoint.lr)
         self.source.apply_settings(self.settings)
         self.checkpoints.drop_from(checkpoint.iteration)
+        for observer in self.observers:
+            rewound = getattr(observer, "rewound", None)
+            if rewound is not None:
+                rewound(checkpoint.iteration, self)
         self._replay_to = target
         self._mode = _Mode(Command.STEP)
         self.state = RunState.RUNNING
