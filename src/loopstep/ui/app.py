@@ -9,6 +9,7 @@ last event a few times a second.
 from __future__ import annotations
 
 import asyncio
+import os
 import traceback
 from collections.abc import Iterable
 from dataclasses import replace
@@ -22,6 +23,7 @@ from ..engine.session import Session
 from ..engine.stepper import Command, Listener, Stepper, TrainingError
 from .keys import KEYS, bindings
 from .messages import Failed, Finished, Paused, StepperReady
+from .terminal_watch import CHECK_EVERY_S, hang_up, terminal_gone
 from .view import RunView, View
 from .widgets.error_pane import ErrorPane
 from .widgets.explain_line import ExplainLine
@@ -73,6 +75,12 @@ class LoopstepApp(App[int]):
 
     def on_mount(self) -> None:
         self._draw()
+        if not self.is_headless and "web_driver" not in os.environ.get("TEXTUAL_DRIVER", ""):
+            self.set_interval(CHECK_EVERY_S, self._check_terminal, name="terminal-watch")
+
+    def _check_terminal(self) -> None:
+        if terminal_gone():
+            hang_up()
 
     def on_ready(self) -> None:
         # The first frame is on its way to the terminal. Once it is out, build the panes, then

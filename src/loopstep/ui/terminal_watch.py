@@ -1,0 +1,37 @@
+"""Notice a terminal that went away without a hangup signal.
+
+When an SSH session or a terminal emulator closes, the app normally receives SIGHUP and the
+hang-up handler ends the run. A process that has the terminal without owning it (started in
+a new session, or whose controlling terminal was dropped) gets no signal: the terminal just
+stops existing, Textual's input thread spins on it, and the run would go on unseen. A
+poll of the input for a hang-up, once a second, catches that case.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import sys
+
+#: Seconds between two looks at the terminal.
+CHECK_EVERY_S = 1.0
+
+
+def terminal_gone(fd: int | None = None) -> bool:
+    """True when the terminal behind ``fd`` (stdin by default) has hung up."""
+    if not hasattr(select, "poll"):
+        return False
+    try:
+        fd = sys.stdin.fileno() if fd is None else fd
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        events = poller.poll(0)
+    except (OSError, ValueError):
+        return False
+    return any(mask & (select.POLLHUP | select.POLLERR | select.POLLNVAL) for _, mask in events)
+
+
+def hang_up() -> None:
+    """End the app as a hangup would: the SIGHUP handler closes recordings and exits."""
+    os.kill(os.getpid(), getattr(signal, "SIGHUP", signal.SIGTERM))
