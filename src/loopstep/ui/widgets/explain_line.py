@@ -41,8 +41,8 @@ class ExplainLine(Static):
             text = ""
         elif view.snapshot.extra.get(LOOKING_BACK):
             text = (
-                "An earlier pause, as it was shown: a script's own loop cannot be re-run, so this is a view. "
-                "s goes forward to the live phase; c, n and e carry on from there."
+                "An earlier pause as it was shown (a script cannot be re-run). "
+                "s goes forward to the live phase; c, n, e carry on from it."
             )
         else:
             text = explain(view.previous, view.snapshot)
