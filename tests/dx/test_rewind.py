@@ -216,3 +216,25 @@ def test_step_back_leaves_no_findings_from_the_undone_phases():
     stepper.run()
     assert stepper.error is None and stepper.last_event.iteration >= 40
     assert [f.id for f in diagnostics_of(stepper).findings] == []
+
+
+def test_a_finding_undone_by_step_back_is_found_again_when_the_replay_meets_it():
+    from loopstep.engine.diagnostics import diagnostics_of
+    from loopstep.scenarios import scenario_session
+
+    seen = []
+    commands = [(Command.RUN, 4), (Command.BACK, 17), (Command.RUN, 6)]
+    stepper = None
+
+    def controller(snapshot, reason):
+        if stepper is not None and snapshot.event is not None:
+            ids = [f.id for f in diagnostics_of(stepper).findings]
+            seen.append((reason, snapshot.event.iteration, ids))
+        return commands.pop(0) if commands else Command.QUIT
+
+    stepper = scenario_session("linreg", zero_grad=False).new_stepper(controller=controller)
+    stepper.run()
+    (_, _, before), (why, iteration, after_back), (_, _, later) = seen
+    assert "zero-grad-missing" in before
+    assert why == "stepped back" and iteration == 0 and "zero-grad-missing" not in after_back
+    assert "zero-grad-missing" in later

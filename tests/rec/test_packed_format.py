@@ -103,6 +103,28 @@ def test_export_packed_matches_the_tensors_and_falls_back_where_it_must():
     with torch.no_grad():
         watch.named[0][1].data = torch.full_like(watch.named[0][1], 7.0)
     assert np.frombuffer(watch.export_packed(names), np.float32)[0] == 7.0
+    # A dtype that is no longer the start frame's (model.double() mid-run): name by name.
+    watch.model.double()
+    assert watch.export_packed(names) is None
+    # Asked with a passing list each time, the cache stays small.
+    for _ in range(50):
+        watch.export_packed(["x", "y", "pred"])
+    assert len(watch._packers) <= 8
+
+
+def test_a_frame_of_more_parts_than_writev_takes_is_written_whole(tmp_path):
+    from loopstep.engine.recording.format import PayloadBuilder
+    from loopstep.engine.recording.writer import Recorder
+
+    recorder = Recorder(str(tmp_path / "many.lsr"), "small", {})
+    payload = PayloadBuilder()
+    for i in range(3000):
+        payload.block(bytes([i % 256]) * 3)
+    recorder._write({"k": "params", "params": []}, payload)
+    recorder.close("finished")
+    data = (tmp_path / "many.lsr").read_bytes()
+    assert b"".join(bytes([i % 256]) * 3 for i in range(3000)) in data
+    assert recorder.write_error is None
 
 
 def test_zeroed_grads_are_written_as_zeros(tmp_path):

@@ -140,6 +140,7 @@ class Diagnostics:
         self._losses: list[float] = []
         self._mode_layers: tuple[str, ...] | None = None
         self._stepped_once = False
+        self._first_step_iteration: int | None = None
         self._suspect = False  # a non-finite loss: check the next backward's gradients
         self._first_median: float | None = None
         self._flat_judged: set[int] = set()
@@ -208,8 +209,8 @@ class Diagnostics:
     def rewound(self, iteration: int, stepper: Stepper) -> None:
         """Step back restored the start of ``iteration``: what came after it did not happen.
 
-        Its findings go (they come back if the replay meets them again), and so does the
-        forward in flight, which no backward will now follow.
+        Its findings go (the replay, which observers see too, finds them again if they
+        recur), and so does the forward in flight, which no backward will now follow.
         """
         self.findings = [f for f in self.findings if f.iteration < iteration]
         self._forward = None
@@ -218,6 +219,14 @@ class Diagnostics:
         self._accumulated = 0
         self._suspect = False
         self._losses = [p.loss for p in stepper.history.train if math.isfinite(p.loss)]
+        # What is judged once, or over a run of passes, is judged again on the replay.
+        if self._first_step_iteration is not None and self._first_step_iteration >= iteration:
+            self._stepped_once = False
+        self._missing = {}
+        self._small = {}
+        self._flat_judged = {i for i in self._flat_judged if i < iteration}
+        if len(self._losses) < WINDOW:
+            self._first_median = None
 
     # ----- the checks ---------------------------------------------------------------------------
     def _probe_for(self, event: PhaseEvent, stepper: Stepper) -> Probe | None:
@@ -233,6 +242,7 @@ class Diagnostics:
     def _first_step(self, event: PhaseEvent, probe: Probe | None) -> None:
         """After the first step every optimizer a script uses is known."""
         self._stepped_once = True
+        self._first_step_iteration = event.iteration
         missing = probe.not_in_optimizer() if probe is not None else ()
         if missing:
             names = ", ".join(missing[:4]) + (f" (+{len(missing) - 4} more)" if len(missing) > 4 else "")

@@ -199,6 +199,9 @@ class Stepper:
         self.last_event = event
         self._log(event)
         self._seq += 1
+        # Observers see replayed phases too: after a step back they run again for real.
+        for observer in self.observers:
+            observer.observe(event, self)
         if self._replay_to is not None:
             if _same_phase(event, self._replay_to):
                 self._replay_to = None
@@ -208,8 +211,6 @@ class Stepper:
             else:
                 self._replay_settings()
             return
-        for observer in self.observers:
-            observer.observe(event, self)
         if self.listener.on_event is not None:
             self.listener.on_event(event)
         reason = self._pause_reason(event)

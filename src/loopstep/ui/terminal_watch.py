@@ -20,8 +20,8 @@ CHECK_EVERY_S = 1.0
 
 def terminal_gone(fd: int | None = None) -> bool:
     """True when the terminal behind ``fd`` (stdin by default) has hung up."""
-    if not hasattr(select, "poll"):
-        return False
+    if not hasattr(select, "poll") or sys.platform == "darwin":
+        return False  # macOS's poll() does not take devices: it could answer for a live terminal
     try:
         fd = sys.stdin.fileno() if fd is None else fd
         poller = select.poll()
@@ -29,7 +29,7 @@ def terminal_gone(fd: int | None = None) -> bool:
         events = poller.poll(0)
     except (OSError, ValueError):
         return False
-    return any(mask & (select.POLLHUP | select.POLLERR | select.POLLNVAL) for _, mask in events)
+    return any(mask & select.POLLHUP for _, mask in events)
 
 
 def hang_up() -> None:

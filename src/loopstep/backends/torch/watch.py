@@ -10,12 +10,17 @@ import numpy as np
 import torch
 from torch import nn
 
+from ...engine.recording.format import ALLOWED_DTYPES
 from ...engine.snapshot import ParamState
 from ...engine.summary import TensorSummary
 from ...engine.trace import GraphNode, Trace, TraceOp
 from .graph import build_graph
 from .recorder import OpRecorder
 from .stats import summarize_many
+
+#: Dtypes a packed block may hold: real ones the recording reader accepts (others go name by
+#: name, converted to float64).
+_PACKABLE = frozenset(d for d in ALLOWED_DTYPES if not d.startswith("complex"))
 
 #: Dtypes NumPy has no twin for: exported as float32.
 _NO_NUMPY_TWIN = frozenset(
@@ -237,6 +242,8 @@ class ModelWatch:
         # Called at every phase with the same list: found by identity, not by hashing names.
         entry = self._packers.get(id(names))
         if entry is None or entry[0] is not names or entry[1] != max_numel:
+            if len(self._packers) >= 8:
+                self._packers.clear()  # asked with passing lists: keep no more than a few
             entry = self._packers[id(names)] = (
                 names,
                 max_numel,
@@ -256,6 +263,9 @@ class _Packer:
         self.params = params
         self.grads = grads
         self.nbytes = sum(p.numel() * p.element_size() for p in params)
+        #: The layout the reader will assume (the start frame's): checked at every pack, since
+        #: model.double() or a swapped .data changes it mid-run.
+        self.dtypes = tuple(p.dtype for p in params)
         # CPU parameters of one dtype: NumPy concatenates views made once (their storage
         # stays put between steps). Grads are new tensors each pass: one foreach copy into
         # ``flat`` beats viewing each of them.
@@ -273,7 +283,7 @@ class _Packer:
         if not params or any(p is None for p in params):
             return None
         devices = {p.device for p in params}
-        if len(devices) != 1 or any(p.dtype in _NO_NUMPY_TWIN or p.is_complex() for p in params):
+        if len(devices) != 1 or any(str(p.dtype).removeprefix("torch.") not in _PACKABLE for p in params):
             return None
         if max_numel is not None and any(p.numel() > max_numel for p in params):
             return None
@@ -301,8 +311,10 @@ class _Packer:
                 return "none" if missing == len(sources) else None
         else:
             sources = params
-            if self.concat_views:
-                return self._concat_params()
+        if tuple(t.dtype for t in sources) != self.dtypes:
+            return None  # not the layout the start frame gave: name by name
+        if self.concat_views and not self.grads:
+            return self._concat_params()
         try:
             with torch.no_grad():
                 torch._foreach_copy_(self.views, sources)
@@ -312,9 +324,10 @@ class _Packer:
             return self.flat_on_host.copy()  # the buffer is reused: the caller keeps a copy
         return self.flat.cpu().numpy()
 
-    def _concat_params(self) -> np.ndarray:
+    def _concat_params(self) -> np.ndarray | None:
         pointers = [p.data_ptr() for p in self.params]
         if pointers != self.pointers:
             self.host_views = [p.detach().numpy() for p in self.params]
             self.pointers = pointers
-        return np.concatenate(self.host_views, axis=None).view(np.uint8)
+        flat = np.concatenate(self.host_views, axis=None)
+        return flat.view(np.uint8) if flat.nbytes == self.nbytes else None  # resized in place

@@ -2,7 +2,7 @@
 
 A recording is one append-only file::
 
-    loopstep-recording 1\\n
+    loopstep-recording 2\\n
     FRAME*
 
 and each frame is one header line followed by a binary payload::

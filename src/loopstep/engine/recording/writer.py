@@ -33,6 +33,8 @@ from .traces import trace_to_json
 #: How a packed block that holds no bytes is written: every grad None, or every grad zero.
 _PACKED_JSON: dict[str, Any] = {"none": None, "z": "z"}
 _MODE_PHASES = frozenset({Phase.FORWARD, Phase.LOSS, Phase.VALIDATE})
+#: Most buffers one writev() takes (Linux: 1024).
+_IOV_MAX = os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") and "SC_IOV_MAX" in os.sysconf_names else 16
 
 
 def export_arrays(inspector: Any, names: Sequence[str], max_numel: int | None) -> dict[str, Any]:
@@ -152,7 +154,8 @@ class Recorder:
         captured = packed = None
         if names:
             zeros = phase is Phase.ZERO_GRAD
-            packed = self._packed(inspector, names, zeros)
+            if names is self.param_names or names is self.grad_names:
+                packed = self._packed(inspector, names, zeros)
             if packed is None:
                 arrays = export_arrays(inspector, names, self.limit)
                 captured = {name: _capture(value, zeros) for name, value in arrays.items()}
@@ -265,7 +268,8 @@ class Recorder:
     def _write(self, header: Any, payload: PayloadBuilder) -> None:
         buffers = frame_buffers(header, payload.parts)
         size = sum(memoryview(b).nbytes for b in buffers)
-        done = os.writev(self.file.fileno(), buffers)
+        # One system call for the frame; one buffer when there are more than writev takes.
+        done = os.writev(self.file.fileno(), buffers) if len(buffers) <= _IOV_MAX else 0
         if done < size:  # a raw write may take part of the frame (a pipe, a signal)
             rest = memoryview(b"".join(buffers))[done:]
             while rest:
