@@ -123,8 +123,10 @@ async def test_u_in_a_script_looks_back_and_s_returns_to_the_live_phase():
         status = str(app.query_one(StatusLine).render())
         assert where(app) == (0, Phase.BACKWARD) and "look back −1" in status
         assert "cannot be re-run" in str(app.query_one("#explain-line").render())
+        assert app.view.previous is None  # a view from the past marks no changes
         await press(app, pilot, "s")
         assert where(app) == (0, Phase.STEP) and app.view.reason == "back at the live phase"
+        assert app.view.previous.event.phase is Phase.BACKWARD  # compared as it was before
         assert "look back" not in str(app.query_one(StatusLine).render())
         await press(app, pilot, "s")
         assert app.view.snapshot.event.phase is Phase.ZERO_GRAD

@@ -18,6 +18,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.screen import Screen
 from textual.worker import Worker
 
+from ..engine.lookback import LOOKING_BACK
 from ..engine.phases import Phase
 from ..engine.session import Session
 from ..engine.stepper import Command, Listener, Stepper, TrainingError
@@ -63,6 +64,7 @@ class LoopstepApp(App[int]):
         self._queued = 0  # commands sent that no pause has answered yet
         self._pending: list[Command] = []  # step keys pressed while the run was loading
         self._running_notice = None  # timer that shows "running" when a pause is slow to come
+        self._left_live: tuple | None = None  # (live snapshot, its previous) while looking back
 
     # ----- layout ------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -170,7 +172,7 @@ class LoopstepApp(App[int]):
             findings=self._findings(),
             state=state,
             snapshot=snapshot,
-            previous=self.view.snapshot if snapshot is not self.view.snapshot else self.view.previous,
+            previous=self._previous_for(snapshot),
             reason=reason,
             code=code,
         )
@@ -178,6 +180,24 @@ class LoopstepApp(App[int]):
         for chart in self.query("LossChart"):
             show_original(chart, snapshot.extra.get("original_losses") if snapshot is not None else None)
         self.pauses_drawn += 1
+
+    def _previous_for(self, snapshot):
+        """What the panes compare ``snapshot`` with to mark changes.
+
+        Normally the pause drawn before. A view from the past (a script's look back) marks
+        nothing; back from it, the live pause compares with what it was compared with before.
+        """
+        view = self.view
+        if snapshot is not None and LOOKING_BACK in snapshot.extra:
+            if self._left_live is None:
+                self._left_live = (view.snapshot, view.previous)
+            return None
+        if self._left_live is not None:
+            live, live_previous = self._left_live
+            self._left_live = None
+            same = live is not None and snapshot is not None and live.event == snapshot.event
+            return live_previous if same else live
+        return view.snapshot if snapshot is not view.snapshot else view.previous
 
     def _findings(self) -> tuple:
         from ..engine.diagnostics import diagnostics_of  # not before the first frame
