@@ -261,3 +261,18 @@ async def test_trace_scrollbar_and_offset_follow_the_tree_as_it_grows_and_shrink
         assert tree.virtual_size.height < lines
         assert tree.vertical_scrollbar.window_virtual_size == tree.virtual_size.height
         assert 0 <= tree.scroll_y <= tree.max_scroll_y
+
+
+def test_key_row_keeps_the_stepping_keys_and_help_at_80_columns_and_shows_every_key_when_wide():
+    from loopstep.ui.widgets.key_hints import HINTS, KeyHints
+
+    hints = KeyHints()
+    narrow = hints._row(80).plain
+    assert len(narrow) == 80 and narrow.rstrip().endswith("^p  palette")
+    for label in ("step", "next", "cont/pause", "zero_grad", "back", "help"):
+        assert f" {label} " in narrow
+    wide = hints._row(200).plain
+    assert all(f" {label} " in wide for _, label, _ in HINTS)
+    # A click lands on the key under it.
+    start, end, action = next(span for span in hints._spans if span[2] == "help")
+    assert wide[start:end].strip().startswith("?")

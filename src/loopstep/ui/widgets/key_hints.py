@@ -18,6 +18,9 @@ HINTS: tuple[tuple[str, str, str], ...] = tuple(
     (k.keys.split(",")[0].replace("question_mark", "?"), k.label, k.action) for k in KEYS if k.footer
 )
 PALETTE = ("^p", "palette", "command_palette")
+#: Which keys keep their place when the row is too narrow for all (80 columns fit six):
+#: stepping, zero_grad, stepping back and help first; help lists the rest.
+PRIORITY = ("step", "next", "continue", "toggle_zero_grad", "step_back", "help", "quit")
 
 
 class KeyHints(Static):
@@ -39,10 +42,17 @@ class KeyHints(Static):
         self._spans = []
         palette = self._item(*PALETTE)
         room = width - palette.cell_len
-        for hint in HINTS:
+        ranked = sorted(HINTS, key=lambda h: PRIORITY.index(h[2]) if h[2] in PRIORITY else len(PRIORITY))
+        chosen, used = set(), 0
+        for hint in ranked:
+            size = self._item(*hint).cell_len
+            if used + size <= room:
+                chosen.add(hint)
+                used += size
+        for hint in HINTS:  # in the table's order, the one the help screen uses
+            if hint not in chosen:
+                continue
             item = self._item(*hint)
-            if text.cell_len + item.cell_len > room:
-                break
             self._spans.append((text.cell_len, text.cell_len + item.cell_len, hint[2]))
             text.append_text(item)
         text.append(" " * max(0, room - text.cell_len))
