@@ -143,3 +143,18 @@ def _phase_after(event: PhaseEvent | None) -> str:
     if event.phase is Phase.ZERO_GRAD:
         return "forward"
     return order[order.index(event.phase) + 1].value
+
+
+def command_target_reached(event: PhaseEvent, mode: _Mode) -> str | None:
+    """Why ``event`` ends the command in force (next, epoch, run N), or None."""
+    command = mode.command
+    if command is Command.NEXT and _next_target(event, mode.start):
+        return "end of iteration"
+    if command is Command.EPOCH and _epoch_target(event, mode.start):
+        return "end of epoch"
+    if command is Command.RUN and mode.until_iteration is not None:
+        if event.iteration >= mode.until_iteration - 1 and event.ends_iteration:
+            return "iterations done"
+        if event.iteration >= mode.until_iteration:
+            return "iterations done"
+    return None

@@ -28,12 +28,11 @@ from .control import (
     StopCondition,
     StopRun,
     TrainingError,
-    _epoch_target,
     _iteration_in_focus,
     _Mode,
-    _next_target,
     _phase_after,
     _same_phase,
+    command_target_reached,
 )
 from .history import LossHistory
 from .lookback import LookBack
@@ -292,24 +291,13 @@ class Stepper:
         if self._pause_requested.is_set():
             self._pause_requested.clear()
             return "paused"
-        mode = self._mode
-        command = mode.command
-        if command is Command.STEP:
+        if self._mode.command is Command.STEP:
             return "step"
         for condition in self.conditions:
             reason = condition.check(event, self)
             if reason:
                 return reason
-        if command is Command.NEXT and _next_target(event, mode.start):
-            return "end of iteration"
-        if command is Command.EPOCH and _epoch_target(event, mode.start):
-            return "end of epoch"
-        if command is Command.RUN and mode.until_iteration is not None:
-            if event.iteration >= mode.until_iteration - 1 and event.ends_iteration:
-                return "iterations done"
-            if event.iteration >= mode.until_iteration:
-                return "iterations done"
-        return None
+        return command_target_reached(event, self._mode)
 
     def _pause(self, event: PhaseEvent | None, reason: str) -> None:
         while True:
