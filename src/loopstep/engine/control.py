@@ -6,6 +6,7 @@ Kept apart from :mod:`.stepper`, which holds the one class that puts them to wor
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -102,7 +103,7 @@ class Listener:
 
 
 # Where each command pauses, given the event that arrived and the pause it was issued at.
-def _iteration_in_focus(start: PhaseEvent | None) -> int:
+def iteration_in_focus(start: PhaseEvent | None) -> int:
     """The iteration a NEXT issued at ``start`` runs to the end of."""
     if start is None:
         return 0
@@ -111,32 +112,32 @@ def _iteration_in_focus(start: PhaseEvent | None) -> int:
     return start.iteration
 
 
-def _next_target(event: PhaseEvent, start: PhaseEvent | None) -> bool:
+def next_target(event: PhaseEvent, start: PhaseEvent | None) -> bool:
     if event.phase is Phase.VALIDATE:
         return True
-    focus = _iteration_in_focus(start)
+    focus = iteration_in_focus(start)
     # A script that never calls zero_grad has no end marker: stop at the next iteration's first phase.
     return (event.ends_iteration and event.iteration >= focus) or event.iteration > focus
 
 
-def _epoch_target(event: PhaseEvent, start: PhaseEvent | None) -> bool:
+def epoch_target(event: PhaseEvent, start: PhaseEvent | None) -> bool:
     if event.phase is Phase.VALIDATE or event.ends_epoch:
         return True
     return start is not None and event.epoch > start.epoch and start.phase is not Phase.VALIDATE
 
 
 @dataclass
-class _Mode:
+class Mode:
     command: Command = Command.STEP
     start: PhaseEvent | None = None
     until_iteration: int | None = None
 
 
-def _same_phase(a: PhaseEvent, b: PhaseEvent) -> bool:
+def same_phase(a: PhaseEvent, b: PhaseEvent) -> bool:
     return (a.iteration, a.epoch, a.batch, a.phase) == (b.iteration, b.epoch, b.batch, b.phase)
 
 
-def _phase_after(event: PhaseEvent | None) -> str:
+def phase_after(event: PhaseEvent | None) -> str:
     order = [Phase.FORWARD, Phase.LOSS, Phase.BACKWARD, Phase.STEP, Phase.ZERO_GRAD]
     if event is None or event.phase is Phase.VALIDATE:
         return "forward"
@@ -145,12 +146,12 @@ def _phase_after(event: PhaseEvent | None) -> str:
     return order[order.index(event.phase) + 1].value
 
 
-def command_target_reached(event: PhaseEvent, mode: _Mode) -> str | None:
+def command_target_reached(event: PhaseEvent, mode: Mode) -> str | None:
     """Why ``event`` ends the command in force (next, epoch, run N), or None."""
     command = mode.command
-    if command is Command.NEXT and _next_target(event, mode.start):
+    if command is Command.NEXT and next_target(event, mode.start):
         return "end of iteration"
-    if command is Command.EPOCH and _epoch_target(event, mode.start):
+    if command is Command.EPOCH and epoch_target(event, mode.start):
         return "end of epoch"
     if command is Command.RUN and mode.until_iteration is not None:
         if event.iteration >= mode.until_iteration - 1 and event.ends_iteration:
@@ -158,3 +159,17 @@ def command_target_reached(event: PhaseEvent, mode: _Mode) -> str | None:
         if event.iteration >= mode.until_iteration:
             return "iterations done"
     return None
+
+
+#: Every stepper not yet collected, so a hangup can end all runs (see :func:`quit_all`).
+LIVE: weakref.WeakSet = weakref.WeakSet()
+
+
+def quit_all() -> None:
+    """Ask every run in this process to end at its next phase.
+
+    A training thread in continue mode never waits for a command, so without this a
+    process whose terminal went away would train on with nobody watching.
+    """
+    for stepper in list(LIVE):
+        stepper.send(Command.QUIT)

@@ -15,10 +15,11 @@ from collections import deque
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from .control import Command
 from .snapshot import Snapshot
 
 if TYPE_CHECKING:
-    from .stepper import Command, Stepper
+    from .stepper import Stepper
 
 #: snapshot.extra key of a view from the past: how many pauses before the live one it is.
 LOOKING_BACK = "looking_back"
@@ -42,8 +43,6 @@ class LookBack:
         user stepped forward back to it), or the command and count to carry out from the
         live phase (continue, next, ... ).
         """
-        from .stepper import Command
-
         if not self.shown:
             return "cannot step back: no earlier pause in this run yet"
         position = 0

@@ -13,14 +13,15 @@ from __future__ import annotations
 import queue
 import threading
 import traceback
-import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
 from .control import (
+    LIVE,
     Command,
     Listener,
+    Mode,
     Observer,
     PhaseSource,
     RunState,
@@ -28,31 +29,16 @@ from .control import (
     StopCondition,
     StopRun,
     TrainingError,
-    _iteration_in_focus,
-    _Mode,
-    _phase_after,
-    _same_phase,
     command_target_reached,
+    iteration_in_focus,
+    phase_after,
+    same_phase,
 )
 from .history import LossHistory
 from .lookback import LookBack
 from .phases import Phase, PhaseEvent
 from .rewind import Checkpoint, CheckpointWindow, Rewind
 from .snapshot import Snapshot
-from .trace import Trace
-
-#: Every stepper not yet collected, so a hangup can end all runs (see :func:`quit_all`).
-_LIVE: weakref.WeakSet = weakref.WeakSet()
-
-
-def quit_all() -> None:
-    """Ask every run in this process to end at its next phase.
-
-    A training thread in continue mode never waits for a command, so without this a
-    process whose terminal went away would train on with nobody watching.
-    """
-    for stepper in list(_LIVE):
-        stepper.send(Command.QUIT)
 
 
 class Stepper:
@@ -83,11 +69,11 @@ class Stepper:
         self.last_snapshot: Snapshot | None = None
         self.error: TrainingError | None = None
         self.grad_passes = 0
-        self._mode = _Mode(Command.STEP)
+        self._mode = Mode(Command.STEP)
         self._commands: queue.Queue[tuple[Command, int]] = queue.Queue()
         self._pause_requested = threading.Event()
         self._quit = threading.Event()
-        _LIVE.add(self)
+        LIVE.add(self)
         self._pending_settings: Settings | None = None
         self._lock = threading.Lock()
         self.observers: list[Observer] = list(observers)
@@ -202,7 +188,7 @@ class Stepper:
         for observer in self.observers:
             observer.observe(event, self)
         if self._replay_to is not None:
-            if _same_phase(event, self._replay_to):
+            if same_phase(event, self._replay_to):
                 self._replay_to = None
                 # What the user set at this pause before belongs to the old future.
                 self._settings_log = [(seq, s) for seq, s in self._settings_log if seq < self._seq]
@@ -272,7 +258,7 @@ class Stepper:
             if rewound is not None:
                 rewound(checkpoint.iteration, self)
         self._replay_to = target
-        self._mode = _Mode(Command.STEP)
+        self._mode = Mode(Command.STEP)
         self.state = RunState.RUNNING
         raise Rewind(checkpoint)
 
@@ -318,8 +304,8 @@ class Stepper:
             break
         if self.look_back is not None:
             self.look_back.remember(snapshot)
-        until = _iteration_in_focus(event) + n if command is Command.RUN else None
-        self._mode = _Mode(command, event, until)
+        until = iteration_in_focus(event) + n if command is Command.RUN else None
+        self._mode = Mode(command, event, until)
         self.state = RunState.RUNNING
 
     def await_command(self, snapshot: Snapshot, reason: str) -> tuple[Command, int]:
@@ -384,7 +370,7 @@ class Stepper:
             return self.last_snapshot
 
     def _fail(self, exc: BaseException) -> None:
-        phase = _phase_after(self.last_event)
+        phase = phase_after(self.last_event)
         self.error = TrainingError(exc, "".join(traceback.format_exception(exc)), phase, self.last_event)
         self.state = RunState.FAILED
         snapshot = self._safe_snapshot()
@@ -413,6 +399,5 @@ __all__ = [
     "StopCondition",
     "StopRun",
     "Stepper",
-    "Trace",
     "TrainingError",
 ]

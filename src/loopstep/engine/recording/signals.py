@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Iterator
 
-from ..stepper import quit_all
+from ..control import quit_all
 from .active import ACTIVE, ACTIVE_LOCK, HangUp
 
 #: How long the app's main thread waits for a training thread to close its recording.

@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from ..control import Command, Settings, StopRun
 from ..phases import Phase, PhaseEvent
-from ..stepper import Settings, StopRun
 from ..summary import TensorSummary, summarize_array
 from .active import ACTIVE, ACTIVE_LOCK, HangUp
 from .encode import EventText, json_text, packed_text
@@ -280,8 +280,6 @@ class Recorder:
         """From the signal handler: make the training thread end the run at its next phase."""
         self.stop_requested = signum
         if self.stepper is not None:
-            from ..stepper import Command
-
             self.stepper.send(Command.QUIT)
 
 
