@@ -9,7 +9,6 @@ last event a few times a second.
 from __future__ import annotations
 
 import asyncio
-import os
 import traceback
 from collections.abc import Iterable
 from dataclasses import replace
@@ -18,14 +17,13 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.screen import Screen
 from textual.worker import Worker
 
-from ..engine.lookback import LOOKING_BACK
 from ..engine.phases import Phase
 from ..engine.session import Session
 from ..engine.stepper import Command, Listener, Stepper, TrainingError
 from .keys import KEYS, bindings
 from .messages import Failed, Finished, Paused, StepperReady
-from .terminal_watch import CHECK_EVERY_S, hang_up, terminal_gone
-from .view import RunView, View
+from .terminal_watch import watch_terminal
+from .view import Comparison, RunView, View
 from .widgets.error_pane import ErrorPane
 from .widgets.explain_line import ExplainLine
 from .widgets.key_hints import KeyHints
@@ -64,7 +62,7 @@ class LoopstepApp(App[int]):
         self._queued = 0  # commands sent that no pause has answered yet
         self._pending: list[Command] = []  # step keys pressed while the run was loading
         self._running_notice = None  # timer that shows "running" when a pause is slow to come
-        self._left_live: tuple | None = None  # (live snapshot, its previous) while looking back
+        self._comparison = Comparison()
 
     # ----- layout ------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -77,12 +75,7 @@ class LoopstepApp(App[int]):
 
     def on_mount(self) -> None:
         self._draw()
-        if not self.is_headless and "web_driver" not in os.environ.get("TEXTUAL_DRIVER", ""):
-            self.set_interval(CHECK_EVERY_S, self._check_terminal, name="terminal-watch")
-
-    def _check_terminal(self) -> None:
-        if terminal_gone():
-            hang_up()
+        watch_terminal(self)
 
     def on_ready(self) -> None:
         # The first frame is on its way to the terminal. Once it is out, build the panes, then
@@ -172,7 +165,7 @@ class LoopstepApp(App[int]):
             findings=self._findings(),
             state=state,
             snapshot=snapshot,
-            previous=self._previous_for(snapshot),
+            previous=self._comparison.previous_for(self.view, snapshot),
             reason=reason,
             code=code,
         )
@@ -180,24 +173,6 @@ class LoopstepApp(App[int]):
         for chart in self.query("LossChart"):
             show_original(chart, snapshot.extra.get("original_losses") if snapshot is not None else None)
         self.pauses_drawn += 1
-
-    def _previous_for(self, snapshot):
-        """What the panes compare ``snapshot`` with to mark changes.
-
-        Normally the pause drawn before. A view from the past (a script's look back) marks
-        nothing; back from it, the live pause compares with what it was compared with before.
-        """
-        view = self.view
-        if snapshot is not None and LOOKING_BACK in snapshot.extra:
-            if self._left_live is None:
-                self._left_live = (view.snapshot, view.previous)
-            return None
-        if self._left_live is not None:
-            live, live_previous = self._left_live
-            self._left_live = None
-            same = live is not None and snapshot is not None and live.event == snapshot.event
-            return live_previous if same else live
-        return view.snapshot if snapshot is not view.snapshot else view.previous
 
     def _findings(self) -> tuple:
         from ..engine.diagnostics import diagnostics_of  # not before the first frame

@@ -35,3 +35,15 @@ def terminal_gone(fd: int | None = None) -> bool:
 def hang_up() -> None:
     """End the app as a hangup would: the SIGHUP handler closes recordings and exits."""
     os.kill(os.getpid(), getattr(signal, "SIGHUP", signal.SIGTERM))
+
+
+def watch_terminal(app) -> None:
+    """Look at ``app``'s terminal once a second; a real one only (not headless, not served)."""
+    if app.is_headless or "web_driver" in os.environ.get("TEXTUAL_DRIVER", ""):
+        return
+
+    def check() -> None:
+        if terminal_gone():
+            hang_up()
+
+    app.set_interval(CHECK_EVERY_S, check, name="terminal-watch")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from ..engine.lookback import LOOKING_BACK
 from ..engine.session import CodeView
 from ..engine.snapshot import Snapshot
 from ..engine.stepper import TrainingError
@@ -34,3 +35,26 @@ class View:
     error: TrainingError | None = None
     loading_text: str = ""
     findings: tuple = ()  # the diagnostics' findings so far (engine.diagnostics.Finding)
+
+
+class Comparison:
+    """Which snapshot the panes compare a new one with, to mark what changed.
+
+    Normally the one drawn before. A view from the past (a script's look back) marks
+    nothing; back from it, the live pause compares with what it was compared with before.
+    """
+
+    def __init__(self) -> None:
+        self._left_live: tuple | None = None  # (live snapshot, its previous) while looking back
+
+    def previous_for(self, view: View, snapshot: Snapshot | None) -> Snapshot | None:
+        if snapshot is not None and LOOKING_BACK in snapshot.extra:
+            if self._left_live is None:
+                self._left_live = (view.snapshot, view.previous)
+            return None
+        if self._left_live is not None:
+            live, live_previous = self._left_live
+            self._left_live = None
+            same = live is not None and snapshot is not None and live.event == snapshot.event
+            return live_previous if same else live
+        return view.snapshot if snapshot is not view.snapshot else view.previous
