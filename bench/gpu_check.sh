@@ -22,3 +22,9 @@ echo "== loopstep check on the same script"
 python3 -m loopstep check bench/gpu/train_cuda.py --iterations 4; echo "rc=$?"
 echo "== loopstep run overhead on the GPU"
 timeout 240 python3 bench/run_overhead.py --device cuda --repeats 3
+echo "== a CUDA script recorded (--record), then replayed"
+python3 -m loopstep run --no-tui --format jsonl --iterations 4 --record "$OUT/cuda.lsr" bench/gpu/train_cuda.py > "$OUT/run_rec.jsonl"; echo "rc=$?"
+python3 -m loopstep replay "$OUT/cuda.lsr" --no-tui --format jsonl > "$OUT/replay.jsonl"; echo "rc=$?"
+python3 bench/gpu/compare_replay.py "$OUT/run_rec.jsonl" "$OUT/replay.jsonl" "$OUT/cuda.lsr"
+echo "== recording a 10M-parameter model on the GPU: cost and bytes per iteration"
+timeout 150 python3 bench/record.py --big --device cuda --rounds 3

@@ -96,6 +96,9 @@ def test_export_packed_matches_the_tensors_and_falls_back_where_it_must():
     assert watch.export_packed(names, max_numel=4) is None
     watch.named[0][1].grad = None
     assert watch.export_packed(grads) is None
+    watch = _watch_with_grads()
+    watch.named[-1][1].grad = None  # missing further on: the copy fails, no exception escapes
+    assert watch.export_packed(grads) is None
     for _, param in watch.named:
         param.grad = None
     assert watch.export_packed(grads) == "none"
@@ -106,6 +109,15 @@ def test_export_packed_matches_the_tensors_and_falls_back_where_it_must():
     # A dtype that is no longer the start frame's (model.double() mid-run): name by name.
     watch.model.double()
     assert watch.export_packed(names) is None
+    watch.model(torch.randn(5, 3, dtype=torch.float64)).sum().backward()
+    assert watch.export_packed(grads) is None  # the grads of a double model too
+    # A parameter replaced by a strided view cannot be joined as it is: name by name.
+    watch = _watch_with_grads()
+    assert watch.export_packed(names) is not None
+    weight = watch.named[0][1]
+    with torch.no_grad():
+        weight.data = torch.randn(tuple(reversed(weight.shape))).t()
+    assert not weight.is_contiguous() and watch.export_packed(names) is None
     # Asked with a passing list each time, the cache stays small.
     for _ in range(50):
         watch.export_packed(["x", "y", "pred"])
@@ -208,3 +220,44 @@ def test_a_format_1_file_still_reads(tmp_path):
     assert recording.phases[2].arrays["w.grad"][0] == pytest.approx(-0.25)
     assert recording.phases[3].arrays["w"][0] == pytest.approx(1.525)
     assert recording.phases[4].arrays["w.grad"] is None
+
+
+@pytest.mark.parametrize(
+    "arrays",
+    [
+        {"x": np.arange(6, dtype=np.float32).reshape(2, 3), "y": np.array([1, 0], dtype=np.int64)},
+        {"w": np.ones((3, 2), np.float32), 'odd "name"': np.arange(4, dtype=np.float16)},
+        {"u": np.arange(5, dtype=np.uint16), "b": np.array([True, False])},  # uint16: kept as float64
+    ],
+)
+def test_named_tensor_text_reads_back(arrays):
+    """RefText writes the ``"a"`` object by hand; the reader resolves it to the same values."""
+    from loopstep.engine.recording.encode import RefText
+    from loopstep.engine.recording.format import PayloadBuilder, resolve
+    from loopstep.engine.recording.writer import _capture
+
+    layouts = {"w": ("float32", (3, 2))}  # a parameter's layout: referenced by offset alone
+    text = RefText(layouts)
+    for _ in range(2):  # the second time from the cache
+        payload = PayloadBuilder()
+        written = text.text({name: _capture(value, False) for name, value in arrays.items()}, payload)
+        refs = json.loads("{" + written[1:] + "}")["a"]
+        body = b"".join(payload.parts)
+        assert list(refs) == list(arrays)
+        for name, value in arrays.items():
+            if name == "w":
+                assert isinstance(refs[name], int)
+            back = resolve(refs[name], body, 0, len(body), layouts.get(name))
+            assert back.shape == value.shape and np.array_equal(back, value)
+            assert back.dtype == (np.float64 if value.dtype == np.uint16 else value.dtype)
+
+
+def test_named_tensor_text_keeps_a_bounded_cache():
+    from loopstep.engine.recording.encode import RefText
+    from loopstep.engine.recording.format import PayloadBuilder
+    from loopstep.engine.recording.writer import _capture
+
+    text = RefText({})
+    for n in range(1, 3 * RefText.MAX_CACHED):  # a new shape every batch, as sequences give
+        text.text({"x": _capture(np.zeros(n, np.float32), False)}, PayloadBuilder())
+    assert len(text._cache) <= RefText.MAX_CACHED

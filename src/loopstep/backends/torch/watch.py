@@ -208,12 +208,24 @@ class ModelWatch:
             if host is None:
                 host = on_host[name] = tensor.is_cpu and tensor.dtype not in _NO_NUMPY_TWIN
             if host:
-                view = tensor.detach().numpy()
-                out[name] = view
                 if name in params:
+                    view = tensor.detach().numpy()
                     views[name] = (tensor, tensor.data_ptr(), view)
+                else:
+                    view = tensor.numpy()  # batch tensors are kept detached (set_tensor)
+                out[name] = view
             else:
                 on_device.setdefault((tensor.device, tensor.dtype), []).append((name, tensor))
+        if on_device:
+            self._copy_to_host(on_device, out)
+        if large:
+            summaries = summarize_many([t for _, t in large], keep=0)
+            out.update({name: s for (name, _), s in zip(large, summaries)})
+        return out
+
+    @staticmethod
+    def _copy_to_host(on_device: dict, out: dict) -> None:
+        """One transfer per (device, dtype): the tensors concatenated, then split on the host."""
         with torch.no_grad():
             for (_, dtype), items in on_device.items():
                 flat = torch.cat([t.detach().reshape(-1) for _, t in items])
@@ -225,12 +237,10 @@ class ModelWatch:
                     n = tensor.numel()
                     out[name] = host[offset : offset + n].reshape(tuple(tensor.shape))
                     offset += n
-        if large:
-            summaries = summarize_many([t for _, t in large], keep=0)
-            out.update({name: s for (name, _), s in zip(large, summaries)})
-        return out
 
-    def export_packed(self, names: Sequence[str], max_numel: int | None = None) -> np.ndarray | str | None:
+    def export_packed(
+        self, names: Sequence[str], max_numel: int | None = None
+    ) -> bytes | np.ndarray | str | None:
         """The named parameters (or their ``.grad``) as one flat array of raw bytes, in order.
 
         A recording's commonest case, at a fraction of export_arrays' per-tensor cost: on
@@ -269,7 +279,9 @@ class _Packer:
         # CPU parameters of one dtype: NumPy concatenates views made once (their storage
         # stays put between steps). Grads are new tensors each pass: one foreach copy into
         # ``flat`` beats viewing each of them.
-        self.concat_views = not grads and all(p.is_cpu and p.dtype == params[0].dtype for p in params)
+        self.concat_views = not grads and all(
+            p.is_cpu and p.dtype == params[0].dtype and p.is_contiguous() for p in params
+        )
         self.host_views: list | None = None
         self.pointers: list[int] = []
         self.flat: torch.Tensor | None = None
@@ -302,32 +314,48 @@ class _Packer:
             offset += size
         return packer
 
-    def pack(self) -> np.ndarray | str | None:
-        params = self.params
-        if self.grads:
-            sources = [p.grad for p in params]
-            missing = sum(g is None for g in sources)
-            if missing:
-                return "none" if missing == len(sources) else None
-        else:
-            sources = params
-        if tuple(t.dtype for t in sources) != self.dtypes:
-            return None  # not the layout the start frame gave: name by name
-        if self.concat_views and not self.grads:
-            return self._concat_params()
-        try:
-            with torch.no_grad():
-                torch._foreach_copy_(self.views, sources)
-        except RuntimeError:  # a grad of another shape, a sparse grad: export one by one
+    def pack(self) -> bytes | np.ndarray | str | None:
+        if not self.grads:
+            return self._concat_params() if self.concat_views else self._copy(self.params)
+        sources = [p.grad for p in self.params]
+        # A grad's dtype is its parameter's; model.double() changes them all, so the first
+        # one tells whether the start frame's layout still holds.
+        first = sources[0]
+        if first is None:  # after zero_grad(set_to_none=True): usually every grad is None
+            return "none" if all(g is None for g in sources) else None
+        if first.dtype is not self.dtypes[0]:
             return None
+        # A missing grad further on makes the copy fail: name by name. (A failed copy raises a
+        # C++ exception, costly to unwind: it must stay the rare case.)
+        return self._copy(sources)
+
+    def _copy(self, sources: list) -> np.ndarray | None:
+        """Copy the tensors into the flat buffer and return its bytes (None: they do not fit)."""
+        if self.grads is False and tuple(t.dtype for t in sources) != self.dtypes:
+            return None  # not the layout the start frame gave: name by name
+        # Grad mode off without a context manager object: this runs at every backward.
+        grad_mode = torch.is_grad_enabled()
+        torch._C._set_grad_enabled(False)
+        try:
+            torch._foreach_copy_(self.views, sources)
+        except (RuntimeError, TypeError):  # a missing or sparse grad, another shape
+            return None
+        finally:
+            torch._C._set_grad_enabled(grad_mode)
         if self.flat_on_host is not None:
             return self.flat_on_host.copy()  # the buffer is reused: the caller keeps a copy
         return self.flat.cpu().numpy()
 
-    def _concat_params(self) -> np.ndarray | None:
-        pointers = [p.data_ptr() for p in self.params]
+    def _concat_params(self) -> bytes | None:
+        params = self.params
+        pointers = [p.data_ptr() for p in params]
         if pointers != self.pointers:
-            self.host_views = [p.detach().numpy() for p in self.params]
+            # New storage (p.data = ..., model.double()): check the layout again, once.
+            if tuple(p.dtype for p in params) != self.dtypes or not all(p.is_contiguous() for p in params):
+                return None  # not the start frame's layout, or a strided view: one by one
+            self.host_views = [p.detach().numpy() for p in params]
             self.pointers = pointers
-        flat = np.concatenate(self.host_views, axis=None)
-        return flat.view(np.uint8) if flat.nbytes == self.nbytes else None  # resized in place
+        # Joining the views' buffers copies the bytes and nothing else: several times quicker
+        # than np.concatenate for a model's worth of small tensors.
+        flat = b"".join(self.host_views)
+        return flat if len(flat) == self.nbytes else None  # resized in place

@@ -15,8 +15,10 @@ import math
 from typing import Any
 
 from ..phases import Phase, PhaseEvent
+from .format import DTYPE_NAMES
 
 _PHASE_HEAD = {phase: f'{{"p":"{phase.value}"' for phase in Phase}
+_ZERO_GRAD = Phase.ZERO_GRAD  # an enum member read from the class costs a lookup each time
 _dumps = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
 
 
@@ -30,15 +32,22 @@ class EventText:
 
     def __init__(self) -> None:
         self._locations: dict[Any, str] = {}
+        self._loss: Any = None
+        self._loss_text = ""
 
     def record(self, event: PhaseEvent, mode: tuple | None, settings: tuple | None, extra: str) -> str:
         """One phase's record; ``extra`` is its tensors' text (``,"a":{...}``, ``,"G":12``...)."""
         text = f'{_PHASE_HEAD[event.phase]},"e":{event.epoch:d},"b":{event.batch:d},"i":{event.iteration:d}'
         if event.skipped:
             text += ',"s":1'
-        if event.loss is not None:
-            loss = float(event.loss)
-            text += ',"l":' + (repr(loss) if math.isfinite(loss) else f'"{loss}"')
+        loss = event.loss
+        if loss is not None:
+            # The phases of an iteration after the loss carry the same number: written once.
+            if loss is not self._loss:
+                value = float(loss)
+                self._loss = loss
+                self._loss_text = ',"l":' + (repr(value) if math.isfinite(value) else f'"{value}"')
+            text += self._loss_text
         location = event.location
         if location is not None:
             at = self._locations.get(location)
@@ -51,13 +60,56 @@ class EventText:
             text += ',"d":' + _dumps(event.detail)
         if event.ends_epoch:
             text += ',"ee":1'
-        if event.ends_iteration != (event.phase is Phase.ZERO_GRAD):
+        if event.ends_iteration != (event.phase is _ZERO_GRAD):
             text += ',"ei":true' if event.ends_iteration else ',"ei":false'
         if mode is not None:
             text += ',"m":' + _dumps([mode[0], bool(mode[1])])
         if settings is not None:
             text += ',"z":' + _dumps([bool(settings[0]), settings[1]])
         return text + extra + "}"
+
+
+class RefText:
+    """The ``"a"`` object of a phase (named tensors), as text, for captured values.
+
+    Each array costs its offset and a cached prefix per (name, dtype, shape); anything else
+    (a summary, zeros, a dtype stored as float64) goes through ``PayloadBuilder.ref``.
+    """
+
+    #: Shapes change with every batch in some scripts (sequences): keep no more than this many.
+    MAX_CACHED = 256
+
+    def __init__(self, layouts: dict[str, tuple]) -> None:
+        self._layouts = layouts
+        self._cache: dict[tuple, tuple[str, str] | None] = {}
+
+    def text(self, captured: dict[str, Any], payload: Any) -> str:
+        items = []
+        cache = self._cache
+        for name, value in captured.items():
+            if type(value) is tuple and value[0] == "b":
+                key = (name, value[1], value[2])
+                around = cache.get(key, False)
+                if around is False:
+                    if len(cache) >= self.MAX_CACHED:
+                        cache.clear()
+                    around = cache[key] = self._around(name, value[1], value[2])
+                if around is not None:
+                    items.append(f"{around[0]}{payload.block(value[3])}{around[1]}")
+                    continue
+            items.append(_dumps(name) + ":" + _dumps(payload.ref(value, self._layouts.get(name))))
+        return ',"a":{' + ",".join(items) + "}"
+
+    def _around(self, name: str, dtype: Any, shape: tuple) -> tuple[str, str] | None:
+        """The text before and after an array's offset: its name, and unless the array has its
+        parameter's layout (an offset alone), ``["v",dtype,shape,`` ... ``]``."""
+        dtype_name = DTYPE_NAMES.get(dtype)
+        if dtype_name is None:
+            return None  # converted to float64 by PayloadBuilder.ref
+        head = _dumps(name) + ":"
+        if self._layouts.get(name) == (dtype_name, tuple(shape)):
+            return head, ""
+        return head + _dumps(["v", dtype_name, list(shape)])[:-1] + ",", "]"
 
 
 def packed_text(key: str, value: Any) -> str:

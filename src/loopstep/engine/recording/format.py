@@ -59,7 +59,8 @@ ALLOWED_DTYPES = frozenset(
     }
 )
 
-_DTYPE_NAMES = {np.dtype(name): name for name in ALLOWED_DTYPES}
+#: The name a NumPy dtype is written under in a frame.
+DTYPE_NAMES = {np.dtype(name): name for name in ALLOWED_DTYPES}
 
 #: --record-tensors: what to keep of each tensor.
 POLICIES = ("summary", "small", "all")
@@ -71,12 +72,12 @@ class RecordingError(Exception):
     """The file is not a recording this loopstep can read (the message is one line)."""
 
 
-def frame_buffers(header: dict | str, parts: list) -> list:
+def frame_buffers(header: dict | str, parts: list) -> tuple[list, int]:
     """One frame as buffers to write in order: its header line, then the payload's parts.
 
     ``header`` is a dict, or JSON text already written less its closing brace (see
     ``encode.py``). The parts are bytes-like; they are checksummed and written as they
-    are, without being joined into one copy first.
+    are, without being joined into one copy first. Returns the buffers and their total size.
     """
     size = 0
     body_crc = 0
@@ -88,7 +89,8 @@ def frame_buffers(header: dict | str, parts: list) -> list:
         text = f'{header},"n":{size}}}'.encode()
     else:
         text = json.dumps(dict(header, n=size), separators=(",", ":"), allow_nan=False).encode()
-    return [b"%s %08x %08x\n" % (text, zlib.crc32(text), body_crc), *parts]
+    line = b"%s %08x %08x\n" % (text, zlib.crc32(text), body_crc)
+    return [line, *parts], len(line) + size
 
 
 def limit_for(policy: str) -> int | None:
@@ -120,7 +122,7 @@ class PayloadBuilder:
         if isinstance(value, TensorSummary):
             return ["s", summary_to_json(value)]
         kind, dtype, shape = value[0], value[1], value[2]
-        name = _DTYPE_NAMES.get(dtype)
+        name = DTYPE_NAMES.get(dtype)
         data = value[3] if kind == "b" else b""
         if name is None:  # a dtype the reader refuses: keep the values as float64
             name = "float64"

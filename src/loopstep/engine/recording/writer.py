@@ -26,13 +26,21 @@ from ..control import Command, Settings, StopRun
 from ..phases import Phase, PhaseEvent
 from ..summary import TensorSummary, summarize_array
 from .active import ACTIVE, ACTIVE_LOCK, HangUp
-from .encode import EventText, json_text, packed_text
+from .encode import EventText, RefText, json_text, packed_text
 from .format import MAGIC, VERSION, PayloadBuilder, frame_buffers, limit_for
 from .traces import trace_to_json
 
 #: How a packed block that holds no bytes is written: every grad None, or every grad zero.
 _PACKED_JSON: dict[str, Any] = {"none": None, "z": "z"}
 _MODE_PHASES = frozenset({Phase.FORWARD, Phase.LOSS, Phase.VALIDATE})
+# Enum members read from the class cost a lookup each time: these are read at every phase.
+_FORWARD, _BACKWARD, _STEP, _ZERO_GRAD, _VALIDATE = (
+    Phase.FORWARD,
+    Phase.BACKWARD,
+    Phase.STEP,
+    Phase.ZERO_GRAD,
+    Phase.VALIDATE,
+)
 #: Most buffers one writev() takes (Linux: 1024).
 _IOV_MAX = os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") and "SC_IOV_MAX" in os.sysconf_names else 16
 
@@ -97,6 +105,7 @@ class Recorder:
         self._settings: tuple[bool, float | None] | None = None
         self.bytes_written = len(MAGIC)
         self._text = EventText()
+        self._refs = RefText(self.layouts)
         with ACTIVE_LOCK:
             ACTIVE.add(self)
 
@@ -127,12 +136,13 @@ class Recorder:
             layout = (p.dtype, tuple(p.shape))
             self.layouts[p.name] = self.layouts[p.name + ".grad"] = layout
         self.grad_names = [p.name + ".grad" for p in params]
+        self._refs = RefText(self.layouts)  # its cached texts assumed the layouts known before
         arrays = export_arrays(inspector, self.param_names + self.grad_names, self.limit) if params else {}
         listed = [[p.name, list(p.shape), p.dtype, p.requires_grad] for p in params]
         return listed, {name: _capture(v, False) for name, v in arrays.items()}
 
     def phase(self, event: PhaseEvent, inspector: Any, settings: Settings) -> None:
-        if not self.param_names and event.phase is not Phase.VALIDATE:
+        if not self.param_names and event.phase is not _VALIDATE:
             listed, captured = self._find_params(inspector)
             if listed:  # the model appeared (an intercepted script built it): say so once
                 self.flush()
@@ -153,14 +163,14 @@ class Recorder:
         names = self._changed_by(event)
         captured = packed = None
         if names:
-            zeros = phase is Phase.ZERO_GRAD
+            zeros = phase is _ZERO_GRAD
             if names is self.param_names or names is self.grad_names:
                 packed = self._packed(inspector, names, zeros)
             if packed is None:
                 arrays = export_arrays(inspector, names, self.limit)
                 captured = {name: _capture(value, zeros) for name, value in arrays.items()}
         self.pending.append((event, mode_change, settings_change, captured, packed))
-        if phase is Phase.ZERO_GRAD or phase is Phase.VALIDATE:
+        if phase is _ZERO_GRAD or phase is _VALIDATE:
             self.flush()
 
     def _packed(self, inspector: Any, names: list[str], zeros: bool) -> tuple[str, Any] | None:
@@ -181,13 +191,13 @@ class Recorder:
 
     def _changed_by(self, event: PhaseEvent) -> list[str]:
         phase = event.phase
-        if phase is Phase.FORWARD:
+        if phase is _FORWARD:
             return ["x", "y", "pred"]
-        if phase is Phase.BACKWARD:
+        if phase is _BACKWARD:
             return self.grad_names
-        if phase is Phase.STEP:
+        if phase is _STEP:
             return self.param_names
-        if phase is Phase.ZERO_GRAD and not event.skipped:
+        if phase is _ZERO_GRAD and not event.skipped:
             return self.grad_names
         return []
 
@@ -246,14 +256,13 @@ class Recorder:
         if kind == "end":
             return item[1], payload
         _, first, pending, traces = item
-        layouts = self.layouts
+        refs_text = self._refs.text
         record = self._text.record
         records = []
         for event, mode, settings, captured, packed in pending:
             extra = ""
             if captured is not None:
-                refs = {name: payload.ref(v, layouts.get(name)) for name, v in captured.items()}
-                extra = ',"a":' + json_text(refs)
+                extra = refs_text(captured, payload)
             if packed is not None:
                 key, value = packed
                 extra += packed_text(
@@ -266,8 +275,7 @@ class Recorder:
         return text, payload
 
     def _write(self, header: Any, payload: PayloadBuilder) -> None:
-        buffers = frame_buffers(header, payload.parts)
-        size = sum(memoryview(b).nbytes for b in buffers)
+        buffers, size = frame_buffers(header, payload.parts)
         # One system call for the frame; one buffer when there are more than writev takes.
         done = os.writev(self.file.fileno(), buffers) if len(buffers) <= _IOV_MAX else 0
         if done < size:  # a raw write may take part of the frame (a pipe, a signal)
@@ -319,8 +327,9 @@ class _RecordingStepper:
         limit = stepper.max_iterations
         if limit is not None and event.iteration >= limit:
             raise StopRun  # the stepper would refuse this phase: it must not be recorded either
-        inspector = self._inspector()
-        recorder.start(inspector)
+        inspector = self._source.inspector
+        if not recorder.started:
+            recorder.start(inspector)
         recorder.phase(event, inspector, stepper.settings)
         index = self._index
         self._index += 1
@@ -329,7 +338,7 @@ class _RecordingStepper:
         after = stepper.last_snapshot
         if after is not before and after is not None and after.event is event:
             recorder.paused(index, after)
-            if event.phase is Phase.ZERO_GRAD or event.phase is Phase.VALIDATE:
+            if event.phase is _ZERO_GRAD or event.phase is _VALIDATE:
                 recorder.flush()
 
 
