@@ -1,6 +1,6 @@
 """GPU check: a recorded CUDA run replays as it ran, its packed grads and params intact.
 
-    python3 bench/gpu/compare_replay.py RUN.jsonl REPLAY.jsonl RECORDING.lsr
+python3 bench/gpu/compare_replay.py RUN.jsonl REPLAY.jsonl RECORDING.lsr
 """
 
 from __future__ import annotations
