@@ -3,11 +3,13 @@
 Prints the ratio of a recorded run's time to an unrecorded one's (target: at most 1.15),
 measured in the same process, and the bytes per iteration for each --record-tensors policy.
 
-The two runs alternate in many short rounds and each keeps its best time, as timeit does:
-on a shared machine a slow spell then spoils a few rounds of both, not the whole figure.
-The median of the rounds' ratios is printed too.
+The two runs alternate, round after round, and each keeps its best time, as timeit does:
+on a shared machine a slow spell then spoils a round or two of both, not the figure. The
+median of the rounds' ratios is printed too. Rounds are long (640 iterations) because a
+recorded run also pays a few milliseconds once, to open its file and write the model's
+parameters: shorter rounds would count that as per-iteration cost.
 
-    python bench/record.py [--epochs 10] [--rounds 20] [--scenario mlp]
+    python bench/record.py [--epochs 40] [--rounds 8] [--scenario mlp]
     python bench/record.py --big [--device cuda]   # a 10M-parameter model: bytes per iteration
 """
 
@@ -89,8 +91,8 @@ def big(device: str, rounds: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", default="mlp")
-    parser.add_argument("--epochs", type=int, default=10, help="epochs per round")
-    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--epochs", type=int, default=40, help="epochs per round")
+    parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--big", action="store_true", help="a 10M-parameter model instead of mlp")
     parser.add_argument("--device", default="cpu", help="device for --big (cpu, cuda)")
     args = parser.parse_args()
