@@ -252,12 +252,15 @@ def test_named_tensor_text_reads_back(arrays):
             assert back.dtype == (np.float64 if value.dtype == np.uint16 else value.dtype)
 
 
-def test_named_tensor_text_keeps_a_bounded_cache():
+def test_named_tensor_text_keeps_one_entry_per_name():
+    """A new shape every batch (sequences) replaces the name's entry; nothing piles up."""
     from loopstep.engine.recording.encode import RefText
     from loopstep.engine.recording.format import PayloadBuilder
     from loopstep.engine.recording.writer import _capture
 
     text = RefText({})
-    for n in range(1, 3 * RefText.MAX_CACHED):  # a new shape every batch, as sequences give
-        text.text({"x": _capture(np.zeros(n, np.float32), False)}, PayloadBuilder())
-    assert len(text._cache) <= RefText.MAX_CACHED
+    for n in range(1, 300):
+        payload = PayloadBuilder()
+        written = text.text({"x": _capture(np.zeros(n, np.float32), False)}, payload)
+        assert json.loads("{" + written[1:] + "}")["a"]["x"] == ["v", "float32", [n], 0]
+    assert len(text._cache) == 1

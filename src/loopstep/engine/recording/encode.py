@@ -33,11 +33,17 @@ class EventText:
     def __init__(self) -> None:
         self._locations: dict[Any, str] = {}
         self._loss: Any = None
+        self._counters: tuple = ()
+        self._counters_text = ""
         self._loss_text = ""
 
     def record(self, event: PhaseEvent, mode: tuple | None, settings: tuple | None, extra: str) -> str:
         """One phase's record; ``extra`` is its tensors' text (``,"a":{...}``, ``,"G":12``...)."""
-        text = f'{_PHASE_HEAD[event.phase]},"e":{event.epoch:d},"b":{event.batch:d},"i":{event.iteration:d}'
+        counters = (event.epoch, event.batch, event.iteration)
+        if counters != self._counters:  # the phases of one iteration share them: written once
+            self._counters = counters
+            self._counters_text = f',"e":{event.epoch:d},"b":{event.batch:d},"i":{event.iteration:d}'
+        text = _PHASE_HEAD[event.phase] + self._counters_text
         if event.skipped:
             text += ',"s":1'
         loss = event.loss
@@ -72,50 +78,53 @@ class EventText:
 class RefText:
     """The ``"a"`` object of a phase (named tensors), as text, for captured values.
 
-    Each array costs its offset and a cached prefix per (name, dtype, shape); anything else
-    (a summary, zeros, a dtype stored as float64) goes through ``PayloadBuilder.ref``.
+    Each array costs its offset and a prefix kept per name for its last (dtype, shape);
+    anything else (a summary, zeros, a dtype stored as float64) goes through
+    ``PayloadBuilder.ref``.
     """
-
-    #: Shapes change with every batch in some scripts (sequences): keep no more than this many.
-    MAX_CACHED = 256
 
     def __init__(self, layouts: dict[str, tuple]) -> None:
         self._layouts = layouts
-        self._cache: dict[tuple, tuple[str, str] | None] = {}
+        #: name -> (dtype, shape, text before the offset, text after it), or None for a dtype
+        #: PayloadBuilder.ref converts.
+        self._cache: dict[str, tuple] = {}
 
     def text(self, captured: dict[str, Any], payload: Any) -> str:
         items = []
         cache = self._cache
         for name, value in captured.items():
             if type(value) is tuple and value[0] == "b":
-                key = (name, value[1], value[2])
-                around = cache.get(key, False)
-                if around is False:
-                    if len(cache) >= self.MAX_CACHED:
-                        cache.clear()
-                    around = cache[key] = self._around(name, value[1], value[2])
-                if around is not None:
-                    items.append(f"{around[0]}{payload.block(value[3])}{around[1]}")
+                dtype, shape = value[1], value[2]
+                known = cache.get(name)
+                if known is None or known[0] is not dtype or known[1] != shape:
+                    known = cache[name] = (dtype, shape, *self._around(name, dtype, shape))
+                if known[2] is not None:
+                    items.append(f"{known[2]}{payload.block(value[3])}{known[3]}")
                     continue
             items.append(_dumps(name) + ":" + _dumps(payload.ref(value, self._layouts.get(name))))
         return ',"a":{' + ",".join(items) + "}"
 
-    def _around(self, name: str, dtype: Any, shape: tuple) -> tuple[str, str] | None:
+    def _around(self, name: str, dtype: Any, shape: tuple) -> tuple[str | None, str]:
         """The text before and after an array's offset: its name, and unless the array has its
         parameter's layout (an offset alone), ``["v",dtype,shape,`` ... ``]``."""
         dtype_name = DTYPE_NAMES.get(dtype)
         if dtype_name is None:
-            return None  # converted to float64 by PayloadBuilder.ref
+            return None, ""  # converted to float64 by PayloadBuilder.ref
         head = _dumps(name) + ":"
         if self._layouts.get(name) == (dtype_name, tuple(shape)):
             return head, ""
         return head + _dumps(["v", dtype_name, list(shape)])[:-1] + ",", "]"
 
 
-def packed_text(key: str, value: Any) -> str:
-    """A packed block's reference: its offset, ``null`` (every grad None) or ``"z"`` (zeros)."""
-    if value is None:
-        return f',"{key}":null'
-    if value == "z":
-        return f',"{key}":"z"'
-    return f',"{key}":{value:d}'
+#: A packed block that holds no bytes: every grad None (``null``) or every grad zero (``"z"``).
+_NO_BYTES = {
+    (key, kind): f',"{key}":{text}' for key in "PG" for kind, text in (("none", "null"), ("z", '"z"'))
+}
+
+
+def packed_text(key: str, value: Any, payload: Any) -> str:
+    """A packed block's reference (``P`` or ``G``): its offset once appended to ``payload``,
+    or, for ``"none"`` and ``"z"``, the marker that holds no bytes."""
+    if type(value) is str:
+        return _NO_BYTES[key, value]
+    return f',"{key}":{payload.block(value)}'

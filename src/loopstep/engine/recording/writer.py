@@ -30,8 +30,6 @@ from .encode import EventText, RefText, json_text, packed_text
 from .format import MAGIC, VERSION, PayloadBuilder, frame_buffers, limit_for
 from .traces import trace_to_json
 
-#: How a packed block that holds no bytes is written: every grad None, or every grad zero.
-_PACKED_JSON: dict[str, Any] = {"none": None, "z": "z"}
 _MODE_PHASES = frozenset({Phase.FORWARD, Phase.LOSS, Phase.VALIDATE})
 # Enum members read from the class cost a lookup each time: these are read at every phase.
 _FORWARD, _BACKWARD, _STEP, _ZERO_GRAD, _VALIDATE = (
@@ -264,10 +262,7 @@ class Recorder:
             if captured is not None:
                 extra = refs_text(captured, payload)
             if packed is not None:
-                key, value = packed
-                extra += packed_text(
-                    key, _PACKED_JSON[value] if isinstance(value, str) else payload.block(value)
-                )
+                extra += packed_text(packed[0], packed[1], payload)
             records.append(record(event, mode, settings, extra))
         text = f'{{"k":"events","first":{first:d},"ev":[{",".join(records)}]'
         if traces:
