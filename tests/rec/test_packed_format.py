@@ -111,6 +111,16 @@ def test_export_packed_matches_the_tensors_and_falls_back_where_it_must():
     assert watch.export_packed(names) is None
     watch.model(torch.randn(5, 3, dtype=torch.float64)).sum().backward()
     assert watch.export_packed(grads) is None  # the grads of a double model too
+    # Part of the model converted mid-run: its grads are not the start frame's layout.
+    model = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2))
+    mixed = ModelWatch(model)
+    mixed_grads = [name + ".grad" for name, _ in mixed.named]
+    model(torch.randn(5, 3)).sum().backward()
+    assert mixed.export_packed(mixed_grads) is not None
+    model[1].double()
+    model.zero_grad()
+    model[1](model[0](torch.randn(5, 3)).double()).sum().backward()
+    assert mixed.export_packed(mixed_grads) is None
     # A parameter replaced by a strided view cannot be joined as it is: name by name.
     watch = _watch_with_grads()
     assert watch.export_packed(names) is not None
@@ -264,3 +274,25 @@ def test_named_tensor_text_keeps_one_entry_per_name():
         written = text.text({"x": _capture(np.zeros(n, np.float32), False)}, payload)
         assert json.loads("{" + written[1:] + "}")["a"]["x"] == ["v", "float32", [n], 0]
     assert len(text._cache) == 1
+
+
+@pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph")
+def test_grads_still_in_a_graph_export_one_by_one():
+    """backward(create_graph=True) leaves grads that require grad; an unused layer has none."""
+
+    class WithUnused(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a, self.b, self.unused = nn.Linear(3, 4), nn.Linear(4, 2), nn.Linear(1, 1)
+
+        def forward(self, x):
+            return self.b(torch.tanh(self.a(x)))
+
+    model = WithUnused()
+    watch = ModelWatch(model)
+    model(torch.randn(5, 3)).pow(2).sum().backward(create_graph=True)
+    grads = [name + ".grad" for name, _ in watch.named]
+    assert watch.export_packed(grads) is None  # unused.weight has no grad: name by name
+    out = watch.export_arrays(grads)
+    assert out["unused.weight.grad"] is None
+    assert np.array_equal(out["a.weight.grad"], model.a.weight.grad.detach().numpy())

@@ -208,11 +208,12 @@ class ModelWatch:
             if host is None:
                 host = on_host[name] = tensor.is_cpu and tensor.dtype not in _NO_NUMPY_TWIN
             if host:
-                if name in params:
-                    view = tensor.detach().numpy()
-                    views[name] = (tensor, tensor.data_ptr(), view)
-                else:
+                if name in live:
                     view = tensor.numpy()  # batch tensors are kept detached (set_tensor)
+                else:  # a parameter, or a grad (one still in a graph after create_graph=True)
+                    view = tensor.detach().numpy()
+                    if name in params:
+                        views[name] = (tensor, tensor.data_ptr(), view)
                 out[name] = view
             else:
                 on_device.setdefault((tensor.device, tensor.dtype), []).append((name, tensor))
@@ -318,20 +319,19 @@ class _Packer:
         if not self.grads:
             return self._concat_params() if self.concat_views else self._copy(self.params)
         sources = [p.grad for p in self.params]
-        # A grad's dtype is its parameter's; model.double() changes them all, so the first
-        # one tells whether the start frame's layout still holds.
-        first = sources[0]
-        if first is None:  # after zero_grad(set_to_none=True): usually every grad is None
+        if sources[0] is None:  # after zero_grad(set_to_none=True): usually every grad is None
             return "none" if all(g is None for g in sources) else None
-        if first.dtype is not self.dtypes[0]:
+        try:
+            dtypes = tuple(g.dtype for g in sources)
+        except AttributeError:  # a missing grad further on: name by name
             return None
-        # A missing grad further on makes the copy fail: name by name. (A failed copy raises a
-        # C++ exception, costly to unwind: it must stay the rare case.)
+        if dtypes != self.dtypes:
+            return None  # part of the model converted mid-run: not the start frame's layout
         return self._copy(sources)
 
     def _copy(self, sources: list) -> np.ndarray | None:
         """Copy the tensors into the flat buffer and return its bytes (None: they do not fit)."""
-        if self.grads is False and tuple(t.dtype for t in sources) != self.dtypes:
+        if not self.grads and tuple(t.dtype for t in sources) != self.dtypes:
             return None  # not the layout the start frame gave: name by name
         # Grad mode off without a context manager object: this runs at every backward.
         grad_mode = torch.is_grad_enabled()
@@ -350,9 +350,11 @@ class _Packer:
         params = self.params
         pointers = [p.data_ptr() for p in params]
         if pointers != self.pointers:
-            # New storage (p.data = ..., model.double()): check the layout again, once.
-            if tuple(p.dtype for p in params) != self.dtypes or not all(p.is_contiguous() for p in params):
-                return None  # not the start frame's layout, or a strided view: one by one
+            # New storage (p.data = ..., model.double(), model.cuda()): check the layout again.
+            if tuple(p.dtype for p in params) != self.dtypes or not all(
+                p.is_cpu and p.is_contiguous() for p in params
+            ):
+                return None  # not the start frame's layout, a strided view, a device: one by one
             self.host_views = [p.detach().numpy() for p in params]
             self.pointers = pointers
         # Joining the views' buffers copies the bytes and nothing else: several times quicker
