@@ -11,7 +11,7 @@ nvidia-smi -L
 python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
 want tests && {
 echo "== CUDA tests"
-python3 -m pytest -q -p no:cacheprovider -o addopts="" --import-mode=importlib tests/engine/test_cuda.py tests/engine/test_backends_agree.py tests/run/test_cuda_run.py 2>&1 | tail -4
+python3 -m pytest -q -p no:cacheprovider -o addopts="" --import-mode=importlib tests/engine/test_cuda.py tests/engine/test_summary.py tests/engine/test_backends_agree.py tests/run/test_cuda_run.py 2>&1 | tail -4
 }
 want snapshot && {
 echo "== snapshot of a 10M-parameter model on the GPU"

@@ -40,3 +40,22 @@ def test_snapshots_of_a_cuda_model_summarise_on_the_device():
 def test_mixed_devices_in_one_call():
     cpu, gpu = summarize_many([torch.ones(3), torch.full((4,), 2.0, device="cuda")])
     assert cpu.mean == 1.0 and gpu.mean == 2.0 and gpu.device.startswith("cuda")
+
+
+def test_summaries_of_several_cuda_tensors_match_the_cpu():
+    """Several tensors on the GPU are summarised together (segment reductions): same figures."""
+    gen = torch.Generator().manual_seed(0)
+    tensors = [
+        torch.randn(1000, 300, generator=gen) * 2 + 1,
+        torch.randn(50, dtype=torch.float64, generator=gen),
+        torch.tensor([float("nan"), 1.0, float("inf")]),
+        torch.zeros(4),
+    ]
+    cpu = summarize_many(tensors, keep=0)
+    gpu = summarize_many([t.cuda() for t in tensors], keep=0)
+    for a, b in zip(cpu, gpu):
+        assert (a.nan, a.inf, a.zeros, a.shape) == (b.nan, b.inf, b.zeros, b.shape)
+        if a.nan or a.inf:
+            continue
+        for field in ("norm", "mean", "std", "min", "max"):
+            assert getattr(b, field) == pytest.approx(getattr(a, field), rel=1e-5, abs=1e-7), field
