@@ -36,6 +36,8 @@ def main() -> None:
         f"recording: {len(recording.phases)} phases, backward with grads: {grads_seen}, "
         f"step with params: {params_seen}, every array finite: {finite}"
     )
+    if key != again or not finite or not grads_seen or not params_seen:
+        raise SystemExit("compare_replay: the replay does not match the run")
 
 
 if __name__ == "__main__":

@@ -274,12 +274,13 @@ class _Packer:
         self.params = params
         self.grads = grads
         self.nbytes = sum(p.numel() * p.element_size() for p in params)
-        #: The layout the reader will assume (the start frame's): checked at every pack, since
-        #: model.double() or a swapped .data changes it mid-run.
+        #: The layout the reader will assume (the start frame's): model.double() or a swapped
+        #: .data changes it mid-run, so grads are checked at every pack and parameters
+        #: whenever their storage changes.
         self.dtypes = tuple(p.dtype for p in params)
-        # CPU parameters of one dtype: NumPy concatenates views made once (their storage
-        # stays put between steps). Grads are new tensors each pass: one foreach copy into
-        # ``flat`` beats viewing each of them.
+        # Contiguous CPU parameters of one dtype: their NumPy views, made once (the storage
+        # stays put between steps), are joined into bytes. Grads are new tensors each pass:
+        # one foreach copy into ``flat`` beats viewing each of them.
         self.concat_views = not grads and all(
             p.is_cpu and p.dtype == params[0].dtype and p.is_contiguous() for p in params
         )

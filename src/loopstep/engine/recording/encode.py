@@ -85,8 +85,8 @@ class RefText:
 
     def __init__(self, layouts: dict[str, tuple]) -> None:
         self._layouts = layouts
-        #: name -> (dtype, shape, text before the offset, text after it), or None for a dtype
-        #: PayloadBuilder.ref converts.
+        #: name -> (dtype, shape, text before the offset, text after it); the text before is
+        #: None for a dtype that PayloadBuilder.ref converts.
         self._cache: dict[str, tuple] = {}
 
     def text(self, captured: dict[str, Any], payload: Any) -> str:
