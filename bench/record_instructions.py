@@ -6,7 +6,13 @@ inside ``Recorder.phase`` is counted (capturing tensors, building and writing fr
 script calls it through ``functools.reduce``, a C function nothing else in the run uses,
 and callgrind counts only while that function is running. Needs valgrind.
 
-    python bench/record_instructions.py [--epochs 4]
+In the run the recorder's code and data are cold: the training step in between evicts
+them from the CPU's caches, and those misses cost about as much as the instructions.
+``--cache`` simulates the caches too and prints the recorder's L1 instruction and data
+misses per iteration (the simulation runs the whole time, so the training step's
+evictions are in it).
+
+    python bench/record_instructions.py [--epochs 4] [--cache]
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ def inside() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--cache", action="store_true", help="count L1 cache misses too (slower)")
     args = parser.parse_args()
     env = dict(os.environ, LOOPSTEP_BENCH_INSIDE="1", LOOPSTEP_BENCH_EPOCHS=str(args.epochs))
     env["PYTHONHASHSEED"] = "0"
@@ -55,6 +62,7 @@ def main() -> None:
         "--collect-atstart=no",
         "--toggle-collect=functools_reduce",
         "--callgrind-out-file=/dev/null",
+        *(["--cache-sim=yes"] if args.cache else []),
         sys.executable,
         __file__,
     ]
@@ -64,10 +72,20 @@ def main() -> None:
     counted = re.search(r"I\s+refs:\s+([\d,]+)", done.stderr)
     if done.returncode or not iterations or not counted:
         raise SystemExit(done.stderr[-2000:] or "valgrind did not run")
-    per_iteration = int(counted.group(1).replace(",", "")) / int(iterations.group(1))
-    print(
-        f"recorder: {per_iteration / 1000:,.0f} k instructions per iteration ({iterations.group(1)} iterations)"
-    )
+    runs = int(iterations.group(1))
+    per_iteration = int(counted.group(1).replace(",", "")) / runs
+    print(f"recorder: {per_iteration / 1000:,.0f} k instructions per iteration ({runs} iterations)")
+    if args.cache:
+        misses = {kind: re.search(rf"{kind}\s+misses:\s+([\d,]+)", done.stderr) for kind in ("I1", "D1")}
+        if all(misses.values()):
+            print(
+                "          "
+                + ", ".join(
+                    f"{int(m.group(1).replace(',', '')) / runs:,.0f} {kind} misses"
+                    for kind, m in misses.items()
+                )
+                + " per iteration"
+            )
 
 
 if __name__ == "__main__":

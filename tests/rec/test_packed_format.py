@@ -296,3 +296,14 @@ def test_grads_still_in_a_graph_export_one_by_one():
     out = watch.export_arrays(grads)
     assert out["unused.weight.grad"] is None
     assert np.array_equal(out["a.weight.grad"], model.a.weight.grad.detach().numpy())
+
+
+def test_a_batch_tensor_that_changes_dtype_is_still_exported():
+    """pred in float32 for one pass and bfloat16 (autocast) the next: each is asked afresh."""
+    watch = ModelWatch(nn.Linear(2, 2))
+    watch.set_tensor("pred", torch.ones(3, 2))
+    assert watch.export_arrays(["pred"])["pred"].dtype == np.float32
+    watch.new_iteration()
+    watch.set_tensor("pred", torch.full((3, 2), 0.5, dtype=torch.bfloat16))
+    exported = watch.export_arrays(["pred"])["pred"]
+    assert exported.dtype == np.float32 and np.all(exported == 0.5)

@@ -39,6 +39,12 @@ class TorchBackend:
         self.loss_fn = loss_fn
         self.device = torch.device(device) if device is not None else _model_device(model)
         self.watch = ModelWatch(model)
+        # A recording asks these at every phase: the watch answers them without a forwarding
+        # call in between (the methods of the same names below say what they are).
+        self.model_mode = self.watch.model_mode  # type: ignore[method-assign]
+        self.grad_enabled = self.watch.grad_enabled  # type: ignore[method-assign]
+        self.export_arrays = self.watch.export_arrays  # type: ignore[method-assign]
+        self.export_packed = self.watch.export_packed  # type: ignore[method-assign]
         self.probe = TorchProbe(model, [optimizer])
         self.x: Any = None
         self.y: Any = None

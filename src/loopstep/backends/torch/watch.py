@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
+from operator import attrgetter, methodcaller
 
 import numpy as np
 import torch
@@ -28,6 +29,13 @@ _NO_NUMPY_TWIN = frozenset(
 )
 
 
+# The packer reads these of every parameter at every phase it runs: map() with these runs in C,
+# where a comprehension or generator is a Python frame of its own.
+_GRAD = attrgetter("grad")
+_DTYPE = attrgetter("dtype")
+_DATA_PTR = methodcaller("data_ptr")
+
+
 def clean_name(name: str) -> str:
     """torch.compile wraps the model as ``_orig_mod``: show the user's own names."""
     return name.replace("_orig_mod.", "")
@@ -38,10 +46,8 @@ class ModelWatch:
         self.model = model
         self.named = [(clean_name(n), p) for n, p in model.named_parameters()]
         self._by_name = dict(self.named)
-        #: For export_arrays: NumPy views of CPU parameters (valid while their storage is the
-        #: same) and, per name, whether the tensor can be viewed from the host at all.
+        #: For export_arrays: NumPy views of CPU parameters (valid while their storage is the same).
         self._host_views: dict[str, tuple] = {}
-        self._on_host: dict[str, bool] = {}
         #: For export_packed: id(names) -> (names, max_numel, _Packer or None).
         self._packers: dict[int, tuple] = {}
         self.tensors_live: dict[str, torch.Tensor] = {}
@@ -182,7 +188,6 @@ class ModelWatch:
         params = self._by_name
         live = self.tensors_live
         views = self._host_views
-        on_host = self._on_host
         out: dict = {}
         on_device: dict[tuple, list[tuple[str, torch.Tensor]]] = {}
         large: list[tuple[str, torch.Tensor]] = []
@@ -204,10 +209,9 @@ class ModelWatch:
             if kept is not None and kept[0] is tensor and kept[1] == tensor.data_ptr():
                 out[name] = kept[2]  # a parameter updated in place: its view sees the new values
                 continue
-            host = on_host.get(name)
-            if host is None:
-                host = on_host[name] = tensor.is_cpu and tensor.dtype not in _NO_NUMPY_TWIN
-            if host:
+            # Asked of each tensor, not kept per name: a batch (or a converted model) may come
+            # on another device or in another dtype than the last one.
+            if tensor.is_cpu and tensor.dtype not in _NO_NUMPY_TWIN:
                 if name in live:
                     view = tensor.numpy()  # batch tensors are kept detached (set_tensor)
                 else:  # a parameter, or a grad (one still in a graph after create_graph=True)
@@ -319,11 +323,11 @@ class _Packer:
     def pack(self) -> bytes | np.ndarray | str | None:
         if not self.grads:
             return self._concat_params() if self.concat_views else self._copy(self.params)
-        sources = [p.grad for p in self.params]
+        sources = list(map(_GRAD, self.params))
         if sources[0] is None:  # after zero_grad(set_to_none=True): usually every grad is None
-            return "none" if all(g is None for g in sources) else None
+            return "none" if sources.count(None) == len(sources) else None
         try:
-            dtypes = tuple(g.dtype for g in sources)
+            dtypes = tuple(map(_DTYPE, sources))
         except AttributeError:  # a missing grad further on: name by name
             return None
         if dtypes != self.dtypes:
@@ -332,7 +336,7 @@ class _Packer:
 
     def _copy(self, sources: list) -> np.ndarray | None:
         """Copy the tensors into the flat buffer and return its bytes (None: they do not fit)."""
-        if not self.grads and tuple(t.dtype for t in sources) != self.dtypes:
+        if not self.grads and tuple(map(_DTYPE, sources)) != self.dtypes:
             return None  # not the layout the start frame gave: name by name
         # Grad mode off without a context manager object: this runs at every backward.
         grad_mode = torch.is_grad_enabled()
@@ -344,19 +348,20 @@ class _Packer:
         finally:
             torch._C._set_grad_enabled(grad_mode)
         if self.flat_on_host is not None:
-            return self.flat_on_host.copy()  # the buffer is reused: the caller keeps a copy
+            return self.flat_on_host.tobytes()  # the buffer is reused: the caller keeps a copy
         return self.flat.cpu().numpy()
 
     def _concat_params(self) -> bytes | None:
         params = self.params
-        pointers = [p.data_ptr() for p in params]
+        pointers = list(map(_DATA_PTR, params))
         if pointers != self.pointers:
             # New storage (p.data = ..., model.double(), model.cuda()): check the layout again.
             if tuple(p.dtype for p in params) != self.dtypes or not all(
                 p.is_cpu and p.is_contiguous() for p in params
             ):
                 return None  # not the start frame's layout, a strided view, a device: one by one
-            self.host_views = [p.detach().numpy() for p in params]
+            # memoryviews: joining them asks NumPy for nothing (its buffer export is the slow part).
+            self.host_views = [memoryview(p.detach().numpy()) for p in params]
             self.pointers = pointers
         # Joining the views' buffers copies the bytes and nothing else: several times quicker
         # than np.concatenate for a model's worth of small tensors.

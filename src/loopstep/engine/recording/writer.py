@@ -31,6 +31,8 @@ from .format import MAGIC, VERSION, PayloadBuilder, frame_buffers, limit_for
 from .traces import trace_to_json
 
 _MODE_PHASES = frozenset({Phase.FORWARD, Phase.LOSS, Phase.VALIDATE})
+#: The tensors a forward changes, besides the model's state.
+_BATCH_NAMES = ("x", "y", "pred")
 # Enum members read from the class cost a lookup each time: these are read at every phase.
 _FORWARD, _BACKWARD, _STEP, _ZERO_GRAD, _VALIDATE = (
     Phase.FORWARD,
@@ -140,12 +142,12 @@ class Recorder:
         return listed, {name: _capture(v, False) for name, v in arrays.items()}
 
     def phase(self, event: PhaseEvent, inspector: Any, settings: Settings) -> None:
-        if not self.param_names and event.phase is not _VALIDATE:
+        phase = event.phase
+        if not self.param_names and phase is not _VALIDATE:
             listed, captured = self._find_params(inspector)
             if listed:  # the model appeared (an intercepted script built it): say so once
                 self.flush()
                 self._emit(("params", {"k": "params", "params": listed}, captured))
-        phase = event.phase
         mode_change = None
         # train()/eval() and no_grad act on forward, loss and validate; a change made at another
         # phase is written with the next of those (asking at every phase costs the run more).
@@ -158,15 +160,25 @@ class Recorder:
             settings_change = None
         else:
             settings_change = self._settings = current
-        names = self._changed_by(event)
+        # What each phase changed (this runs at every phase: the common cases come first,
+        # without a call of their own).
         captured = packed = None
-        if names:
-            zeros = phase is _ZERO_GRAD
-            if names is self.param_names or names is self.grad_names:
+        if phase is _FORWARD:
+            arrays = export_arrays(inspector, _BATCH_NAMES, self.limit)
+            captured = {
+                name: ("b", value.dtype, value.shape, value.tobytes())
+                if type(value) is np.ndarray
+                else _capture(value, False)
+                for name, value in arrays.items()
+            }
+        elif phase is _BACKWARD or phase is _STEP or (phase is _ZERO_GRAD and not event.skipped):
+            names = self.param_names if phase is _STEP else self.grad_names
+            if names:
+                zeros = phase is _ZERO_GRAD
                 packed = self._packed(inspector, names, zeros)
-            if packed is None:
-                arrays = export_arrays(inspector, names, self.limit)
-                captured = {name: _capture(value, zeros) for name, value in arrays.items()}
+                if packed is None:
+                    arrays = export_arrays(inspector, names, self.limit)
+                    captured = {name: _capture(value, zeros) for name, value in arrays.items()}
         self.pending.append((event, mode_change, settings_change, captured, packed))
         if phase is _ZERO_GRAD or phase is _VALIDATE:
             self.flush()
@@ -186,18 +198,6 @@ class Recorder:
         if zeros and not isinstance(value, str) and not np.frombuffer(value, np.uint8).any():
             value = "z"
         return ("G" if names is self.grad_names else "P"), value
-
-    def _changed_by(self, event: PhaseEvent) -> list[str]:
-        phase = event.phase
-        if phase is _FORWARD:
-            return ["x", "y", "pred"]
-        if phase is _BACKWARD:
-            return self.grad_names
-        if phase is _STEP:
-            return self.param_names
-        if phase is _ZERO_GRAD and not event.skipped:
-            return self.grad_names
-        return []
 
     def paused(self, index: int, snapshot: Any) -> None:
         """The user saw this snapshot: keep its trace (the only part not rebuilt at replay)."""
@@ -270,7 +270,7 @@ class Recorder:
         return text, payload
 
     def _write(self, header: Any, payload: PayloadBuilder) -> None:
-        buffers, size = frame_buffers(header, payload.parts)
+        buffers, size = frame_buffers(header, payload.parts, payload.size)
         # One system call for the frame; one buffer when there are more than writev takes.
         done = os.writev(self.file.fileno(), buffers) if len(buffers) <= _IOV_MAX else 0
         if done < size:  # a raw write may take part of the frame (a pipe, a signal)
