@@ -334,7 +334,7 @@ class _Packer:
             return None  # part of the model converted mid-run: not the start frame's layout
         return self._copy(sources)
 
-    def _copy(self, sources: list) -> np.ndarray | None:
+    def _copy(self, sources: list) -> bytes | np.ndarray | None:
         """Copy the tensors into the flat buffer and return its bytes (None: they do not fit)."""
         if not self.grads and tuple(map(_DTYPE, sources)) != self.dtypes:
             return None  # not the layout the start frame gave: name by name
