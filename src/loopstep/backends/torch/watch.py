@@ -248,11 +248,12 @@ class ModelWatch:
     ) -> bytes | np.ndarray | str | None:
         """The named parameters (or their ``.grad``) as one flat array of raw bytes, in order.
 
-        A recording's commonest case, at a fraction of export_arrays' per-tensor cost: on
-        the CPU one NumPy concatenation, on a device one copy into a kept buffer and one
-        transfer. Returns ``"none"`` when every ``.grad`` named is None, and None when the
-        tensors cannot be packed (a missing grad among present ones, a tensor above
-        ``max_numel``, several devices, a dtype NumPy lacks): the caller exports them one by one.
+        A recording's commonest case, at a fraction of export_arrays' per-tensor cost. On the
+        CPU, parameters are joined from views kept between steps and grads go through one
+        foreach copy; on a device, one copy into a kept buffer and one transfer. Returns
+        ``"none"`` when every ``.grad`` named is None, and None when the tensors cannot be
+        packed (a missing grad among present ones, a tensor above ``max_numel``, several
+        devices, a dtype NumPy lacks): the caller exports them one by one.
         """
         # Called at every phase with the same list: found by identity, not by hashing names.
         entry = self._packers.get(id(names))

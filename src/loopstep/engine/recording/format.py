@@ -72,19 +72,17 @@ class RecordingError(Exception):
     """The file is not a recording this loopstep can read (the message is one line)."""
 
 
-def frame_buffers(header: dict | str, parts: list, size: int | None = None) -> tuple[list, int]:
+def frame_buffers(header: dict | str, parts: list, size: int) -> tuple[list, int]:
     """One frame as buffers to write in order: its header line, then the payload's parts.
 
     ``header`` is a dict, or JSON text already written less its closing brace (see
     ``encode.py``). The parts are bytes-like; they are checksummed and written as they
-    are, without being joined into one copy first. ``size``: their total in bytes, when
-    known (PayloadBuilder counts it). Returns the buffers and the frame's size.
+    are, without being joined into one copy first. ``size`` is their total in bytes
+    (PayloadBuilder counts it). Returns the buffers and the frame's size.
     """
     body_crc = 0
     for part in parts:
         body_crc = zlib.crc32(part, body_crc)
-    if size is None:
-        size = sum(memoryview(part).nbytes for part in parts)
     if isinstance(header, str):
         text = f'{header},"n":{size}}}'.encode()
     else:

@@ -45,6 +45,13 @@ _FORWARD, _BACKWARD, _STEP, _ZERO_GRAD, _VALIDATE = (
 _IOV_MAX = os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") and "SC_IOV_MAX" in os.sysconf_names else 16
 
 
+def captured_arrays(inspector: Any, names: Sequence[str], max_numel: int | None, zeros: bool) -> dict:
+    """The named tensors as the recorder keeps them (see :func:`_capture`)."""
+    return {
+        name: _capture(value, zeros) for name, value in export_arrays(inspector, names, max_numel).items()
+    }
+
+
 def export_arrays(inspector: Any, names: Sequence[str], max_numel: int | None) -> dict[str, Any]:
     """Raw copies of the named tensors (summaries above ``max_numel`` elements).
 
@@ -65,6 +72,8 @@ def export_arrays(inspector: Any, names: Sequence[str], max_numel: int | None) -
 
 def _capture(value: Any, zeros: bool) -> Any:
     """What the training thread keeps of an exported value: its bytes, copied now."""
+    if type(value) is np.ndarray and not zeros:  # the common case, at every forward
+        return ("b", value.dtype, value.shape, value.tobytes())
     if value is None or isinstance(value, TensorSummary):
         return value
     value = np.asarray(value)
@@ -137,9 +146,10 @@ class Recorder:
             self.layouts[p.name] = self.layouts[p.name + ".grad"] = layout
         self.grad_names = [p.name + ".grad" for p in params]
         self._refs = RefText(self.layouts)  # its cached texts assumed the layouts known before
-        arrays = export_arrays(inspector, self.param_names + self.grad_names, self.limit) if params else {}
+        names = self.param_names + self.grad_names
+        captured = captured_arrays(inspector, names, self.limit, False) if params else {}
         listed = [[p.name, list(p.shape), p.dtype, p.requires_grad] for p in params]
-        return listed, {name: _capture(v, False) for name, v in arrays.items()}
+        return listed, captured
 
     def phase(self, event: PhaseEvent, inspector: Any, settings: Settings) -> None:
         phase = event.phase
@@ -160,25 +170,18 @@ class Recorder:
             settings_change = None
         else:
             settings_change = self._settings = current
-        # What each phase changed (this runs at every phase: the common cases come first,
-        # without a call of their own).
+        # What each phase changed: the batch at forward, the grads or the parameters as one
+        # packed block where the inspector can pack them, otherwise name by name.
         captured = packed = None
         if phase is _FORWARD:
-            arrays = export_arrays(inspector, _BATCH_NAMES, self.limit)
-            captured = {
-                name: ("b", value.dtype, value.shape, value.tobytes())
-                if type(value) is np.ndarray
-                else _capture(value, False)
-                for name, value in arrays.items()
-            }
+            captured = captured_arrays(inspector, _BATCH_NAMES, self.limit, False)
         elif phase is _BACKWARD or phase is _STEP or (phase is _ZERO_GRAD and not event.skipped):
             names = self.param_names if phase is _STEP else self.grad_names
             if names:
                 zeros = phase is _ZERO_GRAD
                 packed = self._packed(inspector, names, zeros)
                 if packed is None:
-                    arrays = export_arrays(inspector, names, self.limit)
-                    captured = {name: _capture(value, zeros) for name, value in arrays.items()}
+                    captured = captured_arrays(inspector, names, self.limit, zeros)
         self.pending.append((event, mode_change, settings_change, captured, packed))
         if phase is _ZERO_GRAD or phase is _VALIDATE:
             self.flush()
@@ -295,9 +298,6 @@ class _RecordingStepper:
         self._source = source
         self._index = 0
 
-    def _inspector(self) -> Any:
-        return self._source.inspector
-
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stepper, name)
 
@@ -311,7 +311,7 @@ class _RecordingStepper:
         return self._stepper.zero_grad_on
 
     def at_start(self) -> None:
-        self._recorder.start(self._inspector())
+        self._recorder.start(self._source.inspector)
         self._stepper.at_start()
 
     def at_phase(self, event: PhaseEvent) -> None:
