@@ -80,3 +80,46 @@ def test_hangup_closes_the_recording_and_exits(tmp_path, signum):
     assert result.returncode == 0, result.stderr
     assert f"stopped by signal {signum}" in result.stderr
     assert len(result.stdout.splitlines()) == len(recording.phases) + 1
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
+def test_restore_terminal_gives_back_the_saved_modes_and_leaves_the_app_screen():
+    termios = pytest.importorskip("termios")
+    import tty
+
+    from loopstep.engine.recording.signals import LEAVE_APP_MODE, restore_terminal
+
+    leader, follower = os.openpty()
+    try:
+        saved = termios.tcgetattr(follower)
+        assert saved[3] & termios.ICANON
+        tty.setraw(follower)  # what the app does to the terminal
+        assert not termios.tcgetattr(follower)[3] & termios.ICANON
+        restore_terminal((follower, saved, follower))
+        assert termios.tcgetattr(follower)[3] & termios.ICANON
+        assert termios.tcgetattr(follower)[3] & termios.ECHO
+        written = os.read(leader, 4096).decode()
+        assert written.endswith("\x1b[?1049l\x1b[?25h")  # main screen, cursor shown
+        assert written == LEAVE_APP_MODE
+    finally:
+        os.close(leader)
+        os.close(follower)
+
+
+def test_the_app_is_asked_to_exit_rather_than_interrupted(monkeypatch):
+    """In the app, the handler hands the exit to the app (which then restores the terminal)
+    instead of raising at whatever line the main thread was on."""
+    from loopstep.engine.recording import closing_on_hangup, signals
+
+    forced = []
+    monkeypatch.setattr(signals, "_exit_later", lambda status, terminal: forced.append(status))
+    asked = []
+    before = signal.getsignal(signal.SIGTERM)
+    with closing_on_hangup(exit_app=asked.append) as received:
+        os.kill(os.getpid(), signal.SIGTERM)
+        deadline = time.monotonic() + 5
+        while not asked and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert asked == [128 + signal.SIGTERM] and received == [signal.SIGTERM]
+    assert forced == [128 + signal.SIGTERM]  # the backstop, should the app not get out
+    assert signal.getsignal(signal.SIGTERM) is before  # the previous handler is back

@@ -153,10 +153,7 @@ def open_app(session: Session, command: str) -> int:
                 f"loopstep: the app is not part of this install; use {command} --no-tui"
             ) from None
         raise
-    from ..engine.recording import closing_on_hangup
-
-    with closing_on_hangup():
-        return int(run_session(session) or 0)
+    return int(run_session(session) or 0)  # it closes recordings on a hangup
 
 
 def stream_session(session: Session, fmt: str = "text", out=None) -> int:

@@ -99,8 +99,7 @@ def main(args: argparse.Namespace) -> int:
             from ..ui.launch import run_session
         except ImportError:
             raise UsageError("loopstep: the app is not available here; use --no-tui") from None
-        with closing_on_hangup():
-            return run_session(session)
+        return run_session(session)  # it closes recordings on a hangup
     with closing_on_hangup():
         return stream_session(session, fmt=args.format, output=args.output, keep_going=args.keep_going)
 

@@ -7,6 +7,8 @@ checked before the screen is taken over so that bad input is one plain line.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import functools
 import os
 import sys
 
@@ -41,10 +43,26 @@ def demo_session(args: argparse.Namespace) -> Session:
 
 
 def run_session(session: Session) -> int:
-    """Open the app on any session. Returns 1 if the training code raised, else 0."""
+    """Open the app on any session. Returns 1 if the training code raised, 128+N after
+    signal N (SIGHUP, SIGTERM: the recording is closed first), else 0."""
     _require_terminal()
+    from ..engine.recording import closing_on_hangup
     from .app import LoopstepApp
 
     app = LoopstepApp(session)
-    result = app.run()
-    return int(result or 0)
+    with closing_on_hangup(exit_app=functools.partial(_exit_on_signal, app)) as signals:
+        result = app.run()
+    return 128 + signals[0] if signals else int(result or 0)
+
+
+def _exit_on_signal(app, status: int) -> None:
+    """From the hangup handler: have the app exit between two of its callbacks.
+
+    The handler runs in the main thread, inside the app's event loop, which is why it may
+    queue a callback there; before the loop starts or after it ends, the exit is immediate.
+    """
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        raise SystemExit(status) from None
+    loop.call_soon_threadsafe(app.exit, None, status)

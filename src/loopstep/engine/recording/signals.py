@@ -2,8 +2,10 @@
 
 The handler asks every recording run to stop; the training thread then closes its file
 with the frames it has and an end frame naming the signal, at its next phase. In the app
-(training in a worker thread) the handler waits briefly for that, then exits so the app
-restores the terminal.
+(training in a worker thread) the handler waits briefly for that, then asks the app to exit
+between two of its callbacks, so that it gives the terminal back the way it found it. An
+exception raised from the handler would land at an arbitrary point of the app's event loop,
+and the app could then hang on its way out with the terminal still in raw mode.
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from ..control import quit_all
 from .active import ACTIVE, ACTIVE_LOCK, HangUp
@@ -24,11 +27,16 @@ CLOSE_WAIT_S = 5.0
 
 @contextlib.contextmanager
 def closing_on_hangup(
-    received: list[int] | None = None, *, training_here: bool = False
+    received: list[int] | None = None,
+    *,
+    training_here: bool = False,
+    exit_app: Callable[[int], None] | None = None,
 ) -> Iterator[list[int]]:
     """Within the block, SIGHUP/SIGTERM stop the run; ``received`` lists the signals.
 
     ``training_here``: the training code runs in this (the main) thread, as in text mode.
+    ``exit_app(status)``: called from the handler to end the app cleanly; without it the
+    handler raises ``SystemExit``.
     """
     caught: list[int] = received if received is not None else []
     if threading.current_thread() is not threading.main_thread():
@@ -53,9 +61,12 @@ def closing_on_hangup(
             time.sleep(0.02)
         # Textual's input thread can outlive the app when its terminal is gone and keep the
         # process alive, busy, forever: if a clean exit has not happened soon, force one.
-        threading.Thread(target=_exit_later, args=(128 + signum,), daemon=True).start()
-        raise SystemExit(128 + signum)
+        threading.Thread(target=_exit_later, args=(128 + signum, terminal), daemon=True).start()
+        if exit_app is None:
+            raise SystemExit(128 + signum)
+        exit_app(128 + signum)
 
+    terminal = None if training_here else _terminal_modes()
     wanted = [s for s in (getattr(signal, "SIGHUP", None), signal.SIGTERM) if s is not None]
     previous = {s: signal.signal(s, handler) for s in wanted}
     try:
@@ -69,6 +80,48 @@ def closing_on_hangup(
 EXIT_GRACE_S = 3.0
 
 
-def _exit_later(status: int) -> None:
+#: What the app turns on and must turn off: mouse reports, bracketed paste, focus reports,
+#: the kitty keyboard protocol, the alternate screen (left last), the hidden cursor.
+LEAVE_APP_MODE = (
+    "\x1b[?1000l\x1b[?1003l\x1b[?1015l\x1b[?1006l\x1b[?2004l\x1b[?1004l\x1b[?2048l"
+    "\x1b[?7h\x1b[<u\x1b[?1049l\x1b[?25h"
+)
+
+
+#: A terminal to give back: the input's descriptor and saved modes, the output's descriptor.
+Terminal = tuple[int, list, int]
+
+
+def _terminal_modes() -> Terminal | None:
+    """The terminal's modes now, before the app changes them; None without a terminal."""
+    try:
+        import termios
+
+        fd = sys.stdin.fileno()
+        if not os.isatty(fd):
+            return None
+        # The app draws on stderr, like Textual's driver, unless that is redirected.
+        out = next((s.fileno() for s in (sys.__stderr__, sys.__stdout__) if s and s.isatty()), fd)
+        return fd, termios.tcgetattr(fd), out
+    except (ImportError, OSError, ValueError, AttributeError):
+        return None
+
+
+def restore_terminal(terminal: Terminal | None) -> None:
+    """Give the terminal back as it was: its saved modes, and out of the app's screen modes."""
+    if terminal is None:
+        return
+    fd, modes, out = terminal
+    try:
+        import termios
+
+        termios.tcsetattr(fd, termios.TCSANOW, modes)
+        os.write(out, LEAVE_APP_MODE.encode())
+    except (ImportError, OSError):
+        pass  # the terminal is gone: there is nothing left to restore
+
+
+def _exit_later(status: int, terminal: Terminal | None) -> None:
     time.sleep(EXIT_GRACE_S)
+    restore_terminal(terminal)  # the app did not get that far
     os._exit(status)
