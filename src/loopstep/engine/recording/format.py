@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from ..summary import TensorSummary, json_float
+from .sink_main import frame_line
 
 VERSION = 2
 #: Format versions this reader understands: 2 added packed blocks of parameters and grads.
@@ -72,22 +73,28 @@ class RecordingError(Exception):
     """The file is not a recording this loopstep can read (the message is one line)."""
 
 
+def header_text(header: dict | str, size: int) -> bytes:
+    """A frame's JSON, with ``n``: its payload's size in bytes.
+
+    ``header`` is a dict, or JSON text already written less its closing brace (see
+    ``encode.py``).
+    """
+    if isinstance(header, str):
+        return f'{header},"n":{size}}}'.encode()
+    return json.dumps(dict(header, n=size), separators=(",", ":"), allow_nan=False).encode()
+
+
 def frame_buffers(header: dict | str, parts: list, size: int) -> tuple[list, int]:
     """One frame as buffers to write in order: its header line, then the payload's parts.
 
-    ``header`` is a dict, or JSON text already written less its closing brace (see
-    ``encode.py``). The parts are bytes-like; they are checksummed and written as they
-    are, without being joined into one copy first. ``size`` is their total in bytes
-    (PayloadBuilder counts it). Returns the buffers and the frame's size.
+    The parts are bytes-like; they are checksummed and written as they are, without being
+    joined into one copy first. ``size`` is their total in bytes (PayloadBuilder counts
+    it). Returns the buffers and the frame's size.
     """
     body_crc = 0
     for part in parts:
         body_crc = zlib.crc32(part, body_crc)
-    if isinstance(header, str):
-        text = f'{header},"n":{size}}}'.encode()
-    else:
-        text = json.dumps(dict(header, n=size), separators=(",", ":"), allow_nan=False).encode()
-    line = b"%s %08x %08x\n" % (text, zlib.crc32(text), body_crc)
+    line = frame_line(header_text(header, size), body_crc)
     return [line, *parts], len(line) + size
 
 

@@ -14,7 +14,6 @@ saw is added as well.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Sequence
@@ -27,7 +26,9 @@ from ..phases import Phase, PhaseEvent
 from ..summary import TensorSummary, summarize_array
 from .active import ACTIVE, ACTIVE_LOCK, HangUp
 from .encode import EventText, RefText, json_text, packed_text
-from .format import MAGIC, VERSION, PayloadBuilder, frame_buffers, limit_for
+from .format import MAGIC, VERSION, PayloadBuilder, frame_buffers, header_text, limit_for
+from .sink import start_sink
+from .sink_main import LINE_EXTRA, write_all
 from .traces import trace_to_json
 
 _MODE_PHASES = frozenset({Phase.FORWARD, Phase.LOSS, Phase.VALIDATE})
@@ -41,8 +42,6 @@ _FORWARD, _BACKWARD, _STEP, _ZERO_GRAD, _VALIDATE = (
     Phase.ZERO_GRAD,
     Phase.VALIDATE,
 )
-#: Most buffers one writev() takes (Linux: 1024).
-_IOV_MAX = os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") and "SC_IOV_MAX" in os.sysconf_names else 16
 
 
 def captured_arrays(inspector: Any, names: Sequence[str], max_numel: int | None, zeros: bool) -> dict:
@@ -86,8 +85,9 @@ class Recorder:
     """Appends frames to one file, from the training thread.
 
     Each phase copies only what it changed (raw bytes); at the end of each iteration the
-    phases become one frame, written with one system call. (A writer thread was tried: its
-    queue and GIL hand-offs cost more CPU than the JSON and the write it took over.)
+    phases become one frame, handed to the writer process (see ``sink.py``), or written
+    here with one system call where that process cannot run. (A writer thread was tried:
+    its queue and GIL hand-offs cost more CPU than the JSON and the write it took over.)
     """
 
     def __init__(self, path: str, policy: str, meta: dict) -> None:
@@ -98,6 +98,7 @@ class Recorder:
         # Unbuffered: each frame is one write() straight to the file, nothing held back.
         self.file = open(path, "wb", buffering=0)  # noqa: SIM115 - closed by close()
         self.file.write(MAGIC)
+        self.sink = start_sink(self.file.fileno())
         self.pending: list[tuple] = []
         self.traces: list[list] = []
         self.events_queued = 0
@@ -233,6 +234,11 @@ class Recorder:
             with ACTIVE_LOCK:
                 ACTIVE.discard(self)
             try:
+                if self.sink is not None:
+                    self.sink.close()  # every frame handed over is written first
+            except OSError as exc:
+                self.write_error = self.write_error or exc
+            try:
                 self.file.close()
             except OSError as exc:
                 self.write_error = self.write_error or exc
@@ -273,13 +279,13 @@ class Recorder:
         return text, payload
 
     def _write(self, header: Any, payload: PayloadBuilder) -> None:
+        if self.sink is not None:
+            text = header_text(header, payload.size)
+            self.sink.put(text, payload.parts, payload.size)
+            self.bytes_written += len(text) + LINE_EXTRA + payload.size
+            return
         buffers, size = frame_buffers(header, payload.parts, payload.size)
-        # One system call for the frame; one buffer when there are more than writev takes.
-        done = os.writev(self.file.fileno(), buffers) if len(buffers) <= _IOV_MAX else 0
-        if done < size:  # a raw write may take part of the frame (a pipe, a signal)
-            rest = memoryview(b"".join(buffers))[done:]
-            while rest:
-                rest = rest[self.file.write(rest) :]
+        write_all(self.file.fileno(), buffers)
         self.bytes_written += size
 
     def request_stop(self, signum: int) -> None:

@@ -1,0 +1,110 @@
+"""The writer process: the same bytes as writing in-process, and nothing lost when it dies,
+when a frame does not fit its ring, or when the disk is full."""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import signal
+import time
+
+import pytest
+
+from loopstep.engine import Command
+from loopstep.engine.recording import read_recording, record_session, sink
+from loopstep.engine.recording.format import frame_buffers, header_text
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "memfd_create"), reason="the writer process needs memfd_create")
+
+
+def frames(count: int, size: int = 3000) -> list[tuple[bytes, list[bytes]]]:
+    """Frames as the recorder hands them over: JSON text and payload parts."""
+    out = []
+    for i in range(count):
+        parts = [bytes([i % 251]) * (size // 2), bytes([(i * 7) % 251]) * (size - size // 2)]
+        out.append((header_text({"k": "events", "i": i}, size), parts))
+    return out
+
+
+def expected_bytes(items) -> bytes:
+    out = b""
+    for text, parts in items:
+        buffers, _ = frame_buffers({"k": "events", "i": int(re.search(rb'"i":(\d+)', text)[1])}, parts, 3000)
+        out += b"".join(buffers)
+    return out
+
+
+def write_through_sink(path, items, ring_bytes: int, between=None) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    try:
+        writer = sink.start_sink(fd, ring_bytes)
+        assert writer is not None
+        for n, (text, parts) in enumerate(items):
+            writer.put(text, parts, sum(map(len, parts)))
+            if between is not None:
+                between(n, writer)
+        writer.close()
+    finally:
+        os.close(fd)
+
+
+def test_frames_through_a_small_ring_come_out_whole_and_in_order(tmp_path):
+    items = frames(200)  # 200 frames of 3 KB through a 16 KB ring: it wraps many times
+    write_through_sink(tmp_path / "f", items, ring_bytes=16 << 10)
+    assert (tmp_path / "f").read_bytes() == expected_bytes(items)
+
+
+def test_a_frame_too_big_for_the_ring_is_written_here_in_its_place(tmp_path):
+    items = frames(10)
+    big = (header_text({"k": "events", "i": 99}, 3000), [b"B" * 1500, b"b" * 1500])
+    items.insert(5, big)
+    write_through_sink(tmp_path / "f", items, ring_bytes=4096)  # half the ring: 2 KB
+    assert (tmp_path / "f").read_bytes() == expected_bytes(items)
+
+
+def test_a_killed_writer_loses_nothing(tmp_path):
+    """The writer dies mid-run: what it left in the ring is written by the training process."""
+
+    def kill_at_50(n, writer):
+        if n == 50:
+            os.kill(writer.process.pid, signal.SIGKILL)
+            writer.process.wait()
+
+    items = frames(120)
+    write_through_sink(tmp_path / "f", items, ring_bytes=64 << 10, between=kill_at_50)
+    assert (tmp_path / "f").read_bytes() == expected_bytes(items)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_a_full_disk_is_reported_not_hidden():
+    fd = os.open("/dev/full", os.O_WRONLY)
+    try:
+        writer = sink.start_sink(fd)
+        with pytest.raises(OSError) as raised:
+            for text, parts in frames(20):
+                writer.put(text, parts, 3000)
+                time.sleep(0.005)
+            writer.close()
+        assert raised.value.errno == errno.ENOSPC
+    finally:
+        os.close(fd)
+
+
+def test_the_writer_process_and_the_recorder_alone_write_the_same_file(tmp_path, monkeypatch):
+    from loopstep.scenarios import scenario_session
+
+    paths = []
+    for use_sink in (True, False):
+        if not use_sink:
+            monkeypatch.setattr("loopstep.engine.recording.writer.start_sink", lambda fd: None)
+        path = tmp_path / f"mlp-{use_sink}.lsr"
+        session = record_session(scenario_session("mlp", epochs=2), str(path), "small")
+        stepper = session.new_stepper(controller=lambda snapshot, reason: Command.CONTINUE)
+        stepper.run()
+        assert stepper.error is None
+        paths.append(path)
+    with_sink, alone = (re.sub(rb'"created":"[^"]*"', b"", p.read_bytes()) for p in paths)
+    assert with_sink == alone
+    recording = read_recording(str(paths[0]))
+    assert recording.end["reason"] == "finished" and len(recording.phases) > 20
