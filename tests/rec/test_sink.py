@@ -15,7 +15,9 @@ from loopstep.engine import Command
 from loopstep.engine.recording import read_recording, record_session, sink
 from loopstep.engine.recording.format import frame_buffers, header_text
 
-pytestmark = pytest.mark.skipif(not hasattr(os, "memfd_create"), reason="the writer process needs memfd_create")
+pytestmark = pytest.mark.skipif(
+    not hasattr(os, "memfd_create"), reason="the writer process needs memfd_create"
+)
 
 
 def frames(count: int, size: int = 3000) -> list[tuple[bytes, list[bytes]]]:

@@ -6,10 +6,10 @@ records each phase before handing it on, so recordings work the same for scenari
 
 Per phase it keeps only what that phase changed, as raw values copied in one go (forward
 → x, y, pred; backward → the grads; step → the parameters; zero_grad → the grads again),
-and it writes and flushes one frame per iteration. Statistics are computed at replay
-time, where they cost nothing to the run. Tensors above the size policy are kept as
-summaries instead (computed on the device, one sync). At each pause the trace the user
-saw is added as well.
+and it hands one frame per iteration to the writer process (``sink.py``). Statistics are
+computed at replay time, where they cost nothing to the run. Tensors above the size policy
+are kept as summaries instead (computed on the device, one sync). At each pause the trace
+the user saw is added as well.
 """
 
 from __future__ import annotations
