@@ -110,3 +110,63 @@ def test_the_writer_process_and_the_recorder_alone_write_the_same_file(tmp_path,
     assert with_sink == alone
     recording = read_recording(str(paths[0]))
     assert recording.end["reason"] == "finished" and len(recording.phases) > 20
+
+
+def test_a_writer_that_never_writes_is_given_up_and_nothing_is_lost(tmp_path, monkeypatch):
+    """An executable that is not Python (or a stuck writer): after a while without progress
+    the training process ends it and writes the frames itself."""
+    fake = tmp_path / "not-python"
+    fake.write_text("#!/bin/sh\nsleep 60\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(sink.sys, "executable", str(fake))
+    monkeypatch.setattr(sink, "STALL_S", 0.3)
+    items = frames(30)
+    write_through_sink(tmp_path / "f", items, ring_bytes=16 << 10)
+    assert (tmp_path / "f").read_bytes() == expected_bytes(items)
+
+
+def test_a_pipe_is_written_in_process(tmp_path):
+    """A frame cut by a dying writer cannot be taken back out of a pipe: no writer for one."""
+    read_end, write_end = os.pipe()
+    try:
+        assert sink.start_sink(write_end) is None
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+    fd = os.open(tmp_path / "f", os.O_WRONLY | os.O_CREAT)
+    try:
+        assert sink.start_sink(fd, 4096) is not None  # a plain file does get one
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_lets_go_of_the_writer(tmp_path):
+    """A DataLoader worker forked from the run writes nothing and holds no end of the pipe
+    that tells the writer the run is gone."""
+    fd = os.open(tmp_path / "f", os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    writer = sink.start_sink(fd)
+    wake_fd = writer.wake_fd
+    pid = os.fork()
+    if pid == 0:  # the child: exit status 0 only if it let go
+        ok = False
+        try:
+            ok = writer.detached and writer.wake_fd == -1
+            try:
+                os.fstat(wake_fd)
+                ok = False
+            except OSError:
+                pass
+            text, parts = frames(1)[0]
+            writer.put(text, parts, 3000)  # a no-op here
+            writer.close()
+        finally:
+            os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    items = frames(5)
+    for text, parts in items:
+        writer.put(text, parts, 3000)
+    writer.close()
+    os.close(fd)
+    assert (tmp_path / "f").read_bytes() == expected_bytes(items)

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
 import zlib
 
 from .sink_main import (
@@ -36,13 +37,23 @@ from .sink_main import (
 RING_BYTES = 512 << 10
 #: Seconds close() waits for the writer to write what is left before it takes over.
 CLOSE_WAIT_S = 30.0
+#: Seconds without progress after which a writer is given up and its frames written here.
+STALL_S = 10.0
 #: Puts between two checks that the writer is alive (a system call each).
 CHECK_EVERY = 64
 
 
 def start_sink(file_fd: int, ring_bytes: int = RING_BYTES) -> FrameSink | None:
-    """A writer process appending to ``file_fd``; None where none can run here."""
-    if not hasattr(os, "memfd_create") or not sys.executable or os.environ.get("LOOPSTEP_RECORD_SINK") == "0":
+    """A writer process appending to ``file_fd``; None where none can run here: no
+    ``memfd_create``, no Python to start (a frozen app's executable is the app itself), or
+    a file that is a pipe (a frame cut by a dying writer could not be taken back)."""
+    if (
+        not hasattr(os, "memfd_create")
+        or not sys.executable
+        or getattr(sys, "frozen", False)
+        or os.environ.get("LOOPSTEP_RECORD_SINK") == "0"
+        or file_offset(file_fd) < 0
+    ):
         return None
     try:
         return FrameSink(file_fd, ring_bytes)
@@ -55,6 +66,7 @@ class FrameSink:
 
     def __init__(self, file_fd: int, ring_bytes: int) -> None:
         self.file_fd = file_fd
+        ring_bytes -= ring_bytes % 8  # records are padded to 8 bytes
         self.capacity = ring_bytes
         ring_fd = os.memfd_create("loopstep-recording", os.MFD_CLOEXEC)
         wake_read = wake_write = -1
@@ -89,10 +101,15 @@ class FrameSink:
         self.consumed_seen = 0
         self.puts = 0
         self.alive = True
+        #: In a process forked from the run (a DataLoader worker): the file is the run's, not ours.
+        self.detached = False
+        _SINKS.add(self)
 
     def put(self, text: bytes, parts: list, size: int) -> None:
         """Queue one frame (JSON ``text``, payload ``parts`` of ``size`` bytes). OSError: a
         frame could not be written (a full disk); the file keeps the frames before it."""
+        if self.detached:
+            return
         need = (RECORD_HEAD.size + len(text) + size + 7) & ~7  # padded(), without the call
         if need <= self.half and self._writer_alive() and self._queue(text, parts, size, need):
             return
@@ -140,8 +157,19 @@ class FrameSink:
         if done >= consumed:
             return
         self._send(WAKE)
-        while CONSUMER.unpack_from(self.ring, PRODUCED.size)[0] < consumed:
+        progress, stalled_since = done, time.monotonic()
+        while (done := CONSUMER.unpack_from(self.ring, PRODUCED.size)[0]) < consumed:
             if not self._writer_alive(check=True):
+                return
+            now = time.monotonic()
+            if done != progress:
+                progress, stalled_since = done, now
+            elif now - stalled_since > STALL_S:
+                # Not a writer (an executable that is not Python), or one stuck: end it and
+                # write from here.
+                self.process.kill()
+                self.process.wait()
+                self._take_over()
                 return
             time.sleep(0.0005)
         self.consumed_seen, error, _ = CONSUMER.unpack_from(self.ring, PRODUCED.size)
@@ -171,6 +199,8 @@ class FrameSink:
 
     def close(self) -> None:
         """Have every frame written. OSError: some could not be (the file keeps the whole ones)."""
+        if self.detached:
+            return
         try:
             if self.alive:
                 self._send(CLOSE)  # it writes what is left, then exits
@@ -215,6 +245,28 @@ class FrameSink:
             body = ring[start + text_len : start + text_len + body_len]
             write_all(self.file_fd, [frame_line(text, zlib.crc32(body)), body])
             consumed += padded(RECORD_HEAD.size + text_len + body_len)
+
+
+#: The sinks of this process, for a fork to let go of.
+_SINKS: weakref.WeakSet = weakref.WeakSet()
+
+
+def _detach_after_fork() -> None:
+    """In a forked child: hold no end of the wake pipe (the writer sees the run's death when
+    the run dies, not when its last worker does) and write nothing to the run's file."""
+    for frame_sink in list(_SINKS):
+        frame_sink.detached = True
+        frame_sink.alive = False
+        if frame_sink.wake_fd >= 0:
+            try:
+                os.close(frame_sink.wake_fd)
+            except OSError:
+                pass
+            frame_sink.wake_fd = -1
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_detach_after_fork)
 
 
 def _writer_error(errno: int) -> OSError:

@@ -29,7 +29,9 @@ import zlib
 #: consumed ever, the errno of a failed write and the file's size after the last frame
 #: written whole (this process writes those).
 PRODUCED = struct.Struct("<Q")
-CONSUMER = struct.Struct("<QqQ")
+CONSUMER = struct.Struct("<Qqq")
+#: The consumer's error and file size, written before its consumed mark moves past a frame.
+CONSUMER_TAIL = struct.Struct("<qq")
 CONTROL_SIZE = 64
 RECORD_HEAD = struct.Struct("<II")
 #: A record head with this text length: the rest of the ring is empty, go on at its start.
@@ -97,6 +99,8 @@ def drain(ring, capacity: int, upto: int, file_fd: int) -> None:
                     except OSError as exc:  # a full disk: the file keeps its whole frames
                         error = exc.errno or -1
             consumed += padded(RECORD_HEAD.size + text_len + body_len)
+        # The file's size first: killed in between, the frame is written again, not lost.
+        CONSUMER_TAIL.pack_into(ring, PRODUCED.size + 8, error, file_size)
         CONSUMER.pack_into(ring, PRODUCED.size, consumed, error, file_size)
 
 
@@ -120,6 +124,7 @@ def serve(ring_fd: int, file_fd: int, pipe_fd: int) -> None:
         if readable:
             message = os.read(pipe_fd, 4096)
             closing = not message or CLOSE in message  # EOF: the training process is gone
+            wait, idle = POLL_BUSY_S, 0  # it waits for room: look often until it has some
         (produced,) = PRODUCED.unpack_from(ring, 0)
         # Frames are taken one look after they were announced, when the training process's
         # stores have surely reached this core (Python has no memory fence to call). The end
