@@ -33,8 +33,8 @@ from .sink_main import (
 )
 
 #: Bytes of frames the ring holds; a frame above half of it is written here, directly.
-#: Small enough to stay in a core's cache; frames bigger than a small model's go round it.
-RING_BYTES = 512 << 10
+#: Measured on mlp: 2 MB took the copy 8 µs a frame, 512 kB 10.5 µs, 128 kB 16 µs (it waited).
+RING_BYTES = 2 << 20
 #: Seconds close() waits for the writer to write what is left before it takes over.
 CLOSE_WAIT_S = 30.0
 #: Seconds without progress after which a writer is given up and its frames written here.
