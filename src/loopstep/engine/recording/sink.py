@@ -26,9 +26,9 @@ from .sink_main import (
     RECORD_HEAD,
     WAKE,
     WRAP,
+    drain,
     file_offset,
     frame_line,
-    padded,
     write_all,
 )
 
@@ -233,18 +233,10 @@ class FrameSink:
         if file_size >= 0:  # a frame it was writing when it died is cut: go on after its last whole one
             os.ftruncate(self.file_fd, file_size)
             os.lseek(self.file_fd, file_size, os.SEEK_SET)
-        ring, capacity = self.ring, self.capacity
-        while consumed < self.produced:
-            at = CONTROL_SIZE + consumed % capacity
-            text_len, body_len = RECORD_HEAD.unpack_from(ring, at)
-            if text_len == WRAP:
-                consumed += capacity - consumed % capacity
-                continue
-            start = at + RECORD_HEAD.size
-            text = ring[start : start + text_len]
-            body = ring[start + text_len : start + text_len + body_len]
-            write_all(self.file_fd, [frame_line(text, zlib.crc32(body)), body])
-            consumed += padded(RECORD_HEAD.size + text_len + body_len)
+        drain(self.ring, self.capacity, self.produced, self.file_fd)  # as the writer would have
+        _, error, _ = CONSUMER.unpack_from(self.ring, PRODUCED.size)
+        if error:
+            raise _writer_error(error)
 
 
 #: The sinks of this process, for a fork to let go of.
