@@ -123,3 +123,21 @@ def test_the_app_is_asked_to_exit_rather_than_interrupted(monkeypatch):
     assert asked == [128 + signal.SIGTERM] and received == [signal.SIGTERM]
     assert forced == [128 + signal.SIGTERM]  # the backstop, should the app not get out
     assert signal.getsignal(signal.SIGTERM) is before  # the previous handler is back
+
+
+def test_restore_terminal_on_a_terminal_that_is_gone_does_not_raise():
+    """The last-resort exit restores the terminal first; a terminal that is gone (termios
+    says ENOTTY or EIO) must not stop that thread from ending the process."""
+    termios = pytest.importorskip("termios")
+    from loopstep.engine.recording.signals import restore_terminal
+
+    leader, follower = os.openpty()
+    modes = termios.tcgetattr(follower)
+    os.close(leader)
+    os.close(follower)
+    read_end, write_end = os.pipe()
+    try:
+        restore_terminal((read_end, modes, write_end))  # a pipe is no terminal: termios.error
+    finally:
+        os.close(read_end)
+        os.close(write_end)

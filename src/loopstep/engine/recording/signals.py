@@ -117,11 +117,13 @@ def restore_terminal(terminal: Terminal | None) -> None:
 
         termios.tcsetattr(fd, termios.TCSANOW, modes)
         os.write(out, LEAVE_APP_MODE.encode())
-    except (ImportError, OSError):
-        pass  # the terminal is gone: there is nothing left to restore
+    except Exception:  # noqa: BLE001 - termios.error, OSError: the terminal is gone, nothing to restore
+        pass
 
 
 def _exit_later(status: int, terminal: Terminal | None) -> None:
     time.sleep(EXIT_GRACE_S)
-    restore_terminal(terminal)  # the app did not get that far
-    os._exit(status)
+    try:
+        restore_terminal(terminal)  # the app did not get that far
+    finally:
+        os._exit(status)  # whatever happened above: this thread is the way out
