@@ -225,7 +225,7 @@ def debug(
     if tui:
         from .ui.launch import run_session
 
-        return run_session(session)
+        return run_session(session, returns_to_caller=True)  # the caller's code goes on after
     from .commands.run import stream_session
 
     return stream_session(session, fmt=fmt, output=None, redirect_stdout=False)

@@ -112,7 +112,7 @@ def test_the_app_is_asked_to_exit_rather_than_interrupted(monkeypatch):
     from loopstep.engine.recording import closing_on_hangup, signals
 
     forced = []
-    monkeypatch.setattr(signals, "_exit_later", lambda status, terminal: forced.append(status))
+    monkeypatch.setattr(signals, "_exit_later", lambda status, terminal, ended: forced.append(status))
     asked = []
     before = signal.getsignal(signal.SIGTERM)
     with closing_on_hangup(exit_app=asked.append) as received:
@@ -141,3 +141,24 @@ def test_restore_terminal_on_a_terminal_that_is_gone_does_not_raise():
     finally:
         os.close(read_end)
         os.close(write_end)
+
+
+@pytest.mark.parametrize("returns_to_caller", [True, False])
+def test_the_last_resort_exit_is_called_off_when_the_caller_goes_on(monkeypatch, returns_to_caller):
+    """loopstep.debug() returns to the user's code (which may save a checkpoint after a
+    SIGTERM): the last-resort exit must not end it. A command exits anyway: it stays armed."""
+    from loopstep.engine.recording import closing_on_hangup, signals
+
+    exits = []
+    monkeypatch.setattr(signals, "EXIT_GRACE_S", 0.2)
+    monkeypatch.setattr(signals.os, "_exit", exits.append)
+    monkeypatch.setattr(signals, "_terminal_modes", lambda: None)  # leave the test's terminal be
+    asked = []
+    with closing_on_hangup(exit_app=asked.append, returns_to_caller=returns_to_caller):
+        os.kill(os.getpid(), signal.SIGTERM)
+        deadline = time.monotonic() + 5
+        while not asked and time.monotonic() < deadline:
+            time.sleep(0.01)
+    time.sleep(0.6)  # past the grace period
+    assert asked == [128 + signal.SIGTERM]
+    assert exits == ([] if returns_to_caller else [128 + signal.SIGTERM])

@@ -42,7 +42,7 @@ def demo_session(args: argparse.Namespace) -> Session:
     return session
 
 
-def run_session(session: Session) -> int:
+def run_session(session: Session, *, returns_to_caller: bool = False) -> int:
     """Open the app on any session. Returns 1 if the training code raised, 128+N after
     signal N (SIGHUP, SIGTERM: the recording is closed first), else 0."""
     _require_terminal()
@@ -50,7 +50,8 @@ def run_session(session: Session) -> int:
     from .app import LoopstepApp
 
     app = LoopstepApp(session)
-    with closing_on_hangup(exit_app=functools.partial(_exit_on_signal, app)) as signals:
+    on_signal = functools.partial(_exit_on_signal, app)
+    with closing_on_hangup(exit_app=on_signal, returns_to_caller=returns_to_caller) as signals:
         result = app.run()
     return 128 + signals[0] if signals else int(result or 0)
 

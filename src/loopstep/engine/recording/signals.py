@@ -31,12 +31,15 @@ def closing_on_hangup(
     *,
     training_here: bool = False,
     exit_app: Callable[[int], None] | None = None,
+    returns_to_caller: bool = False,
 ) -> Iterator[list[int]]:
     """Within the block, SIGHUP/SIGTERM stop the run; ``received`` lists the signals.
 
     ``training_here``: the training code runs in this (the main) thread, as in text mode.
     ``exit_app(status)``: called from the handler to end the app cleanly; without it the
-    handler raises ``SystemExit``.
+    handler raises ``SystemExit``. After a signal, a last-resort exit ends the process if it
+    is still there a few seconds later; ``returns_to_caller`` (a library call, with the
+    caller's code still to run) calls that off when the block ends.
     """
     caught: list[int] = received if received is not None else []
     if threading.current_thread() is not threading.main_thread():
@@ -61,12 +64,13 @@ def closing_on_hangup(
             time.sleep(0.02)
         # Textual's input thread can outlive the app when its terminal is gone and keep the
         # process alive, busy, forever: if a clean exit has not happened soon, force one.
-        threading.Thread(target=_exit_later, args=(128 + signum, terminal), daemon=True).start()
+        threading.Thread(target=_exit_later, args=(128 + signum, terminal, ended), daemon=True).start()
         if exit_app is None:
             raise SystemExit(128 + signum)
         exit_app(128 + signum)
 
-    terminal = None if training_here else _terminal_modes()
+    terminal = _terminal_modes() if exit_app is not None else None  # only an app changes it
+    ended = threading.Event()
     wanted = [s for s in (getattr(signal, "SIGHUP", None), signal.SIGTERM) if s is not None]
     previous = {s: signal.signal(s, handler) for s in wanted}
     try:
@@ -74,6 +78,8 @@ def closing_on_hangup(
     finally:
         for s, old in previous.items():
             signal.signal(s, old)
+        if returns_to_caller:
+            ended.set()
 
 
 #: Seconds a hung-up app gets to exit cleanly (restoring the terminal) before it is ended.
@@ -121,8 +127,9 @@ def restore_terminal(terminal: Terminal | None) -> None:
         pass
 
 
-def _exit_later(status: int, terminal: Terminal | None) -> None:
-    time.sleep(EXIT_GRACE_S)
+def _exit_later(status: int, terminal: Terminal | None, ended: threading.Event) -> None:
+    if ended.wait(EXIT_GRACE_S):
+        return  # the app is gone and the caller's code goes on: not for this thread to end it
     try:
         restore_terminal(terminal)  # the app did not get that far
     finally:

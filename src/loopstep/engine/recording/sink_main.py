@@ -30,8 +30,6 @@ import zlib
 #: written whole (this process writes those).
 PRODUCED = struct.Struct("<Q")
 CONSUMER = struct.Struct("<Qqq")
-#: The consumer's error and file size, written before its consumed mark moves past a frame.
-CONSUMER_TAIL = struct.Struct("<qq")
 CONTROL_SIZE = 64
 RECORD_HEAD = struct.Struct("<II")
 #: A record head with this text length: the rest of the ring is empty, go on at its start.
@@ -99,8 +97,7 @@ def drain(ring, capacity: int, upto: int, file_fd: int) -> None:
                     except OSError as exc:  # a full disk: the file keeps its whole frames
                         error = exc.errno or -1
             consumed += padded(RECORD_HEAD.size + text_len + body_len)
-        # The file's size first: killed in between, the frame is written again, not lost.
-        CONSUMER_TAIL.pack_into(ring, PRODUCED.size + 8, error, file_size)
+        # One store for the three (killed between two, a frame would be lost or written twice).
         CONSUMER.pack_into(ring, PRODUCED.size, consumed, error, file_size)
 
 
