@@ -37,7 +37,7 @@ WRAP = 0xFFFFFFFF
 #: Pipe messages from the training process: more frames (the ring is filling), or the end.
 WAKE, CLOSE = b"w", b"c"
 #: Seconds between two looks at the ring while frames come, and at most when they do not.
-POLL_BUSY_S, POLL_IDLE_S = 0.001, 0.05
+POLL_BUSY_S, POLL_IDLE_S = 0.005, 0.05
 #: Most buffers given to one writev() (Linux takes 1024).
 MAX_BUFFERS = 512
 #: Bytes a frame line adds to its JSON: a space, 8 hex digits, a space, 8 more, a newline.
