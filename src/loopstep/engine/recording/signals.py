@@ -109,7 +109,7 @@ def _terminal_modes() -> Terminal | None:
         # The app draws on stderr, like Textual's driver, unless that is redirected.
         out = next((s.fileno() for s in (sys.__stderr__, sys.__stdout__) if s and s.isatty()), fd)
         return fd, termios.tcgetattr(fd), out
-    except (ImportError, OSError, ValueError, AttributeError):
+    except Exception:  # noqa: BLE001 - termios.error, OSError, no fileno: nothing to give back later
         return None
 
 
