@@ -26,13 +26,12 @@ from __future__ import annotations
 
 import json
 import math
-import zlib
 from typing import Any
 
 import numpy as np
 
 from ..summary import TensorSummary, json_float
-from .sink_main import frame_line
+from .sink_main import frame_parts
 
 VERSION = 2
 #: Format versions this reader understands: 2 added packed blocks of parameters and grads.
@@ -91,11 +90,8 @@ def frame_buffers(header: dict | str, parts: list, size: int) -> tuple[list, int
     joined into one copy first. ``size`` is their total in bytes (PayloadBuilder counts
     it). Returns the buffers and the frame's size.
     """
-    body_crc = 0
-    for part in parts:
-        body_crc = zlib.crc32(part, body_crc)
-    line = frame_line(header_text(header, size), body_crc)
-    return [line, *parts], len(line) + size
+    buffers = frame_parts(header_text(header, size), parts)
+    return buffers, len(buffers[0]) + size
 
 
 def limit_for(policy: str) -> int | None:

@@ -16,7 +16,6 @@ import sys
 import threading
 import time
 import weakref
-import zlib
 
 from .sink_main import (
     CLOSE,
@@ -28,7 +27,7 @@ from .sink_main import (
     WRAP,
     drain,
     file_offset,
-    frame_line,
+    frame_parts,
     write_all,
 )
 
@@ -115,10 +114,7 @@ class FrameSink:
             return
         if self.alive:
             self._wait_until(self.produced)  # the frames queued before this one go first
-        body_crc = 0
-        for part in parts:
-            body_crc = zlib.crc32(part, body_crc)
-        write_all(self.file_fd, [frame_line(text, body_crc), *parts])
+        write_all(self.file_fd, frame_parts(text, parts))
         if self.alive:  # the writer is idle (the ring is empty): the file's size is told here
             CONSUMER.pack_into(self.ring, PRODUCED.size, self.produced, 0, file_offset(self.file_fd))
 

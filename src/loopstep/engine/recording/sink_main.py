@@ -8,7 +8,7 @@ file going when the training process is killed: it writes every frame it was han
 then exits.
 
 Standard library only, and run with ``python -I -S`` from its path: it starts quickly and
-loads nothing of the run. ``format.py`` imports :func:`frame_line` from here, so the two
+loads nothing of the run. ``format.py`` imports :func:`frame_parts` from here, so the two
 writers (this one and the training process's own fallback) write the same bytes.
 
 The ring (one producer, one consumer) starts with a control block of counters; records are
@@ -47,6 +47,15 @@ LINE_EXTRA = 19
 def frame_line(text: bytes, body_crc: int) -> bytes:
     """A frame's header line: its JSON, the JSON's checksum and the payload's."""
     return b"%s %08x %08x\n" % (text, zlib.crc32(text), body_crc)
+
+
+def frame_parts(text: bytes, parts: list) -> list:
+    """A whole frame as buffers to write in order: its header line, then the payload's parts
+    (checksummed as they are, not joined into one copy first)."""
+    body_crc = 0
+    for part in parts:
+        body_crc = zlib.crc32(part, body_crc)
+    return [frame_line(text, body_crc), *parts]
 
 
 def file_offset(fd: int) -> int:
@@ -92,7 +101,7 @@ def drain(ring, capacity: int, upto: int, file_fd: int) -> None:
             with memoryview(ring)[start + text_len : start + text_len + body_len] as body:
                 if not error:
                     try:
-                        write_all(file_fd, [frame_line(text, zlib.crc32(body)), body])
+                        write_all(file_fd, frame_parts(text, [body]))
                         file_size = file_offset(file_fd)
                     except OSError as exc:  # a full disk: the file keeps its whole frames
                         error = exc.errno or -1
