@@ -5,16 +5,20 @@ and see the tensors, every parameter and its ``.grad``, the computation trace an
 loss between phases.
 """
 
-__version__ = "0.1.0"
+from .version import __version__
 
-__all__ = ["Experiment", "debug"]
+__all__ = ["Experiment", "__version__", "debug"]
 
 
 def __getattr__(name: str):
     """``loopstep.Experiment`` and ``loopstep.debug`` load on first use: importing loopstep
     stays instant and never imports torch."""
-    if name in ("Experiment", "debug"):
-        from . import experiment
+    if name == "Experiment":
+        from .experiment import Experiment
 
-        return getattr(experiment, name)
+        return Experiment
+    if name == "debug":
+        from .api import debug
+
+        return debug
     raise AttributeError(f"module 'loopstep' has no attribute {name!r}")

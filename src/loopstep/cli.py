@@ -10,25 +10,16 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from . import __version__
-
-#: command name -> module in loopstep.commands with ``add_arguments(parser)`` and ``main(args) -> int``
-COMMANDS: dict[str, str] = {
-    "demo": "open the app on a built-in scenario",
-    "trace": "print every phase of a built-in scenario as text or JSON lines",
-    "run": "step through your own PyTorch script, or module:factory",
-    "replay": "step through a run recorded with --record",
-    "export": "export a recording's losses as CSV",
-    "serve": "serve the app to a web browser (127.0.0.1 by default)",
-    "check": "run a training loop for a few iterations and report likely bugs",
-}
-
-
-class UsageError(Exception):
-    """Bad input from the user: printed as one line, exit status 2."""
+from .commands import COMMANDS
+from .commands.args import UsageError
+from .version import __version__
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("allow_abbrev", False)  # `--iter` is not `--iterations`: no guessing
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> None:  # one line, no usage block
         raise UsageError(f"{self.prog}: {message}")
 
@@ -52,52 +43,76 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def split_script_args(parser: argparse.ArgumentParser, argv: list[str]) -> tuple[list[str], list[str]]:
+    """loopstep's own arguments, and those of a script target: everything after the script.
+
+    The target is the first positional argument (options before it are loopstep's, with
+    their values); a target that is not a script takes loopstep's options after it too.
+    """
+    from .targets import Kind, TargetError, classify
+
+    index = 0
+    while index < len(argv):
+        token = argv[index]
+        if token == "--":
+            del argv[index]  # `loopstep run -- -odd-name.py`: what follows is the target
+        elif token.startswith("-") and token != "-":
+            action = parser._option_string_actions.get(token.split("=", 1)[0])
+            takes_value = action is not None and action.nargs != 0 and "=" not in token
+            index += 2 if takes_value else 1
+            continue
+        if index >= len(argv):
+            break
+        try:
+            is_script = classify(argv[index]).kind is Kind.SCRIPT
+        except TargetError:
+            is_script = False
+        if is_script:
+            return argv[: index + 1], argv[index + 1 :]
+        break
+    return argv, []
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command line's entry point; returns the exit status (see loopstep.frontend.exits)."""
+    from .frontend.exits import FrontendError
+    from .targets import TargetError
+
     argv = list(sys.argv[1:] if argv is None else argv)
     given = next((a for a in argv if not a.startswith("-")), None)
-    parser = build_parser(given if given in COMMANDS else None)
     try:
+        parser = build_parser(given if given in COMMANDS else None)
+        script_args: list[str] = []
+        if given in COMMANDS:
+            command_parser = parser._subparsers._group_actions[0].choices[given]  # noqa: SLF001
+            if command_parser.get_default("_script_target"):
+                position = argv.index(given)
+                own, script_args = split_script_args(command_parser, argv[position + 1 :])
+                argv = argv[: position + 1] + own
         args, extra = parser.parse_known_args(argv)
         if extra and not getattr(args, "_takes_rest", False):
+            target = getattr(args, "target", None)
+            if target is not None and not extra[0].startswith("-"):
+                raise UsageError(
+                    f"loopstep: arguments after {target!r} are only for scripts: {' '.join(extra)}"
+                )
             raise UsageError(f"loopstep: unrecognized arguments: {' '.join(extra)}")
         args.extra = extra
+        args.script_args = script_args
         if args.command is None:
             parser.print_help()
             return 2
         module = importlib.import_module(f"loopstep.commands.{args.command}")
         return int(module.main(args) or 0)
-    except UsageError as exc:
+    except (UsageError, TargetError, FrontendError) as exc:
         print(str(exc), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # noqa: BLE001 - loopstep's own failure: a report, never exit 0
+        from .frontend.crash import report_crash
 
-
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {value}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (value > 0 and value < float("inf")):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
-    return value
-
-
-def int_arg(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        return report_crash(exc, context=f"loopstep {' '.join(argv)}")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .engine.session import Session, static_code
+from .engine.session import Session, loop_code
 from .engine.stepper import Settings
 
 _FACTORY_SPEC = re.compile(r"(?P<module>.+):(?P<name>[A-Za-z_][A-Za-z0-9_]*)")
@@ -116,13 +116,13 @@ def experiment_loop(experiment: Experiment, name: str):
     return OwnedLoop(backend, plan, name)
 
 
-def loop_code(experiment: Experiment) -> str:
-    """The loop loopstep runs, written out for the code pane."""
+def experiment_code(experiment: Experiment) -> str:
+    """The loop loopstep runs, written out for the code pane (a ``loop_code`` template)."""
     loss = getattr(experiment.loss_fn, "__name__", None) or type(experiment.loss_fn).__name__
     lines = [
-        f"model = {type(experiment.model).__name__}(...)",
-        f"opt = {type(experiment.optimizer).__name__}(model.parameters(), ...)",
-        f"loss_fn = {loss}",
+        f"model = {_literal(type(experiment.model).__name__)}(...)",
+        f"opt = {_literal(type(experiment.optimizer).__name__)}(model.parameters(), lr={{lr}})",
+        f"loss_fn = {_literal(loss)}",
         f"for epoch in range({experiment.epochs}):",
         "    model.train()",
         "    for x, y in train_data:",
@@ -139,6 +139,17 @@ def loop_code(experiment: Experiment) -> str:
             "        val_loss = mean(loss_fn(model(x), y) for x, y in val_data)",
         ]
     return "\n".join(lines) + "\n"
+
+
+def _literal(name: str) -> str:
+    """A name as it stands in a str.format template."""
+    return name.replace("{", "{{").replace("}", "}}")
+
+
+def first_lr(optimizer: Any) -> float | None:
+    groups = getattr(optimizer, "param_groups", None) or [{}]
+    lr = groups[0].get("lr")
+    return float(lr) if isinstance(lr, (int, float)) else None
 
 
 def experiment_session(
@@ -163,7 +174,7 @@ def experiment_session(
         title=title,
         make_source=make_source,
         settings=settings or Settings(),
-        code_for=static_code(loop_code(shown), f"<{title}>"),
+        code_for=loop_code(experiment_code(shown), f"<{title}>", first_lr(shown.optimizer)),
         max_iterations=max_iterations,
         backend="torch",
     )
@@ -184,7 +195,7 @@ def factory_session(
     )
 
 
-def _restartable(experiment: Experiment) -> Callable[[], Experiment]:
+def restartable(experiment: Experiment) -> Callable[[], Experiment]:
     """Each restart begins from the weights and optimizer state the experiment started with."""
     model_state = copy.deepcopy(experiment.model.state_dict())
     optimizer_state = copy.deepcopy(experiment.optimizer.state_dict())
@@ -197,35 +208,3 @@ def _restartable(experiment: Experiment) -> Callable[[], Experiment]:
         return experiment
 
     return fresh
-
-
-def debug(
-    model: Any,
-    optimizer: Any,
-    loss_fn: Callable[[Any, Any], Any],
-    train_loader: Iterable[tuple[Any, Any]],
-    val_loader: Iterable[tuple[Any, Any]] | None = None,
-    epochs: int = 1,
-    *,
-    iterations: int | None = None,
-    tui: bool = True,
-    fmt: str = "text",
-) -> int:
-    """Step through training of ``model`` in the app (or, ``tui=False``, print every phase).
-
-    Returns the exit status: 0 when training finished or was ended, 1 when it raised.
-    """
-    experiment = Experiment(
-        model, optimizer, loss_fn, train_loader, val_loader, epochs, title="loopstep.debug"
-    )
-    if epochs < 1:
-        raise ValueError(f"epochs must be at least 1, got {epochs}")
-    fresh = _restartable(experiment)
-    session = experiment_session(fresh, experiment.title, first=experiment, max_iterations=iterations)
-    if tui:
-        from .ui.launch import run_session
-
-        return run_session(session, returns_to_caller=True)  # the caller's code goes on after
-    from .commands.run import stream_session
-
-    return stream_session(session, fmt=fmt, output=None, redirect_stdout=False)

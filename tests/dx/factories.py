@@ -1,9 +1,11 @@
-"""module:factory targets for `loopstep check` tests."""
+"""module:factory targets for `loopstep check` tests: each returns a loopstep.Experiment."""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
+
+import loopstep
 
 
 class WithExtra(nn.Module):
@@ -25,10 +27,14 @@ def _batches():
 def unused_layer():
     torch.manual_seed(0)
     model = WithExtra()
-    return model, torch.optim.SGD(model.parameters(), lr=0.05), nn.MSELoss(), _batches()
+    return loopstep.Experiment(
+        model, torch.optim.SGD(model.parameters(), lr=0.05), nn.MSELoss(), _batches(), epochs=1000
+    )
 
 
 def half_optimizer():
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1))
-    return model, torch.optim.SGD(model[2].parameters(), lr=0.05), nn.MSELoss(), _batches()
+    return loopstep.Experiment(
+        model, torch.optim.SGD(model[2].parameters(), lr=0.05), nn.MSELoss(), _batches(), epochs=1000
+    )

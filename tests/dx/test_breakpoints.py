@@ -169,6 +169,8 @@ def test_trace_break_prints_only_the_stops(cli):
         "20",
         "--format",
         "jsonl",
+        "--on-stop",
+        "continue",
     )
     assert result.returncode == 0, result.stderr
     import json

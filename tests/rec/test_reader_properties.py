@@ -8,10 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from loopstep.cli import UsageError
-from loopstep.commands.common import open_recording
 from loopstep.engine.recording import RecordingError, read_recording, replay_session
 from loopstep.engine.recording.format import MAGIC
+from loopstep.targets import TargetError, open_recording
 
 PROPERTY = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -81,7 +80,7 @@ def test_flipped_bytes_give_a_prefix_or_one_clean_line(tmp_path, original, full,
     except RecordingError as exc:
         message = str(exc)
         assert message.startswith("loopstep: ") and "\n" not in message
-        with pytest.raises(UsageError):
+        with pytest.raises(TargetError):
             open_recording(path)
         return
     # Damage that got through is in a spot that does not matter (a cut-off-looking tail).

@@ -87,7 +87,7 @@ def test_restore_terminal_gives_back_the_saved_modes_and_leaves_the_app_screen()
     termios = pytest.importorskip("termios")
     import tty
 
-    from loopstep.engine.recording.signals import LEAVE_APP_MODE, restore_terminal
+    from loopstep.frontend.terminal import LEAVE_APP_MODE, restore_terminal
 
     leader, follower = os.openpty()
     try:
@@ -109,13 +109,13 @@ def test_restore_terminal_gives_back_the_saved_modes_and_leaves_the_app_screen()
 def test_the_app_is_asked_to_exit_rather_than_interrupted(monkeypatch):
     """In the app, the handler hands the exit to the app (which then restores the terminal)
     instead of raising at whatever line the main thread was on."""
-    from loopstep.engine.recording import closing_on_hangup, signals
+    from loopstep.frontend import signals
 
     forced = []
     monkeypatch.setattr(signals, "_exit_later", lambda status, terminal, ended: forced.append(status))
     asked = []
     before = signal.getsignal(signal.SIGTERM)
-    with closing_on_hangup(exit_app=asked.append) as received:
+    with signals.ending_on_hangup(asked.append) as received:
         os.kill(os.getpid(), signal.SIGTERM)
         deadline = time.monotonic() + 5
         while not asked and time.monotonic() < deadline:
@@ -129,7 +129,7 @@ def test_restore_terminal_on_a_terminal_that_is_gone_does_not_raise():
     """The last-resort exit restores the terminal first; a terminal that is gone (termios
     says ENOTTY or EIO) must not stop that thread from ending the process."""
     termios = pytest.importorskip("termios")
-    from loopstep.engine.recording.signals import restore_terminal
+    from loopstep.frontend.terminal import restore_terminal
 
     leader, follower = os.openpty()
     modes = termios.tcgetattr(follower)
@@ -147,14 +147,14 @@ def test_restore_terminal_on_a_terminal_that_is_gone_does_not_raise():
 def test_the_last_resort_exit_is_called_off_when_the_caller_goes_on(monkeypatch, returns_to_caller):
     """loopstep.debug() returns to the user's code (which may save a checkpoint after a
     SIGTERM): the last-resort exit must not end it. A command exits anyway: it stays armed."""
-    from loopstep.engine.recording import closing_on_hangup, signals
+    from loopstep.frontend import signals
 
     exits = []
     monkeypatch.setattr(signals, "EXIT_GRACE_S", 0.2)
     monkeypatch.setattr(signals.os, "_exit", exits.append)
-    monkeypatch.setattr(signals, "_terminal_modes", lambda: None)  # leave the test's terminal be
     asked = []
-    with closing_on_hangup(exit_app=asked.append, returns_to_caller=returns_to_caller):
+    # app_terminal=False: the backstop leaves the test's own terminal be
+    with signals.ending_on_hangup(asked.append, returns_to_caller=returns_to_caller):
         os.kill(os.getpid(), signal.SIGTERM)
         deadline = time.monotonic() + 5
         while not asked and time.monotonic() < deadline:

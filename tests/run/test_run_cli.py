@@ -52,7 +52,9 @@ def test_bad_targets_are_one_line_usage_errors(capsys, tmp_path):
     assert "returned int, not loopstep.Experiment" in _usage_error(
         capsys, "run", "--no-tui", f"{factory}:not_an_experiment"
     )
-    assert "go with --no-tui" in _usage_error(capsys, "run", "--format", "jsonl", f"{factory}:make")
+    assert "--format goes with --no-tui" in _usage_error(
+        capsys, "run", "--format", "jsonl", f"{factory}:make"
+    )
 
 
 def test_module_factory_runs_the_owned_loop(capfd, tmp_path):
@@ -163,9 +165,39 @@ def test_help_names_both_kinds_of_target(capsys, argv):
     assert "module:factory" in out and "--no-tui" in out
 
 
-def test_break_prints_only_the_stops(capfd, project_root):
+def test_break_prints_only_the_stops_and_on_stop_continue_goes_on(capfd, project_root):
     script = project_root / "tests" / "scripts" / "plain_loop.py"
-    assert cli.main(["run", "--no-tui", "--format", "jsonl", "--break", "phase=validate", str(script)]) == 0
+    argv = ["run", "--no-tui", "--format", "jsonl", "--break", "phase=validate", "--on-stop", "continue"]
+    assert cli.main([*argv, str(script)]) == 0
     stops = [json.loads(line) for line in capfd.readouterr().out.splitlines()]
     assert [(s["phase"], s["epoch"]) for s in stops] == [("validate", 0), ("validate", 1), ("validate", 2)]
     assert all(s["lr"] == pytest.approx(0.01) for s in stops)  # the script's own learning rate
+
+
+def test_a_stop_condition_ends_a_text_run_there_with_status_3(capfd, tmp_path):
+    """The stop is printed with its reason, the script's finally blocks run, exit 3."""
+    script = tmp_path / "train.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import torch
+            model = torch.nn.Linear(2, 1)
+            opt = torch.optim.SGD(model.parameters(), lr=0.1)
+            try:
+                for i in range(50):
+                    x = torch.ones(4, 2) * (float("nan") if i == 3 else 1.0)
+                    model(x).pow(2).mean().backward()
+                    opt.step()
+                    opt.zero_grad()
+                    print("done", i, flush=True)
+            finally:
+                print("finally ran", flush=True)
+            """
+        )
+    )
+    assert cli.main(["run", "--no-tui", "--format", "jsonl", "--break", "nan", str(script)]) == 3
+    captured = capfd.readouterr()
+    stops = [json.loads(line) for line in captured.out.splitlines()]
+    assert len(stops) == 1 and stops[0]["iteration"] == 3 and "NaN" in stops[0]["reason"]
+    assert "finally ran" in captured.err and "done 3" not in captured.err
+    assert "stopped at a stop condition" in captured.err

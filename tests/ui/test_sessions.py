@@ -3,7 +3,6 @@ the command line's refusals."""
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
 
@@ -11,13 +10,11 @@ import numpy as np
 import pytest
 
 from loopstep.backends.numpy_backend import NumpyLinReg
-from loopstep.cli import UsageError
 from loopstep.engine import BatchPlan, OwnedLoop, Phase, Settings
 from loopstep.engine.session import CodeView, Session
 from loopstep.engine.summary import summarize_array
 from loopstep.engine.trace import GraphNode, Trace
 from loopstep.ui.app import LoopstepApp
-from loopstep.ui.launch import run_demo
 from loopstep.ui.view import RunView
 from loopstep.ui.widgets.code_pane import CodePane
 from loopstep.ui.widgets.error_pane import ErrorPane
@@ -42,7 +39,7 @@ def user_file_session(fail_at: int | None = None) -> Session:
     """A session as `loopstep run` would make it: code from a user's file, shown around a line."""
     text = "\n".join(f"line {n}" for n in range(100, 160))
 
-    def code_for(event):
+    def code_for(event, settings=None):
         line = 0 if event is None else 120 + list(Phase).index(event.phase)
         return CodeView(text=text, path="train.py", line=line, first_line=100)
 
@@ -175,7 +172,9 @@ async def test_resizing_back_and_forth_keeps_the_state(ui):
         await pilot.resize_terminal(120, 40)
         await pilot.pause()
         assert app.query_one("#panes").mode == "wide"
-        assert app.query_one(CodePane)._mark == 4  # the forward line, redrawn in the new layout
+        code = app.view.code  # the forward line, marked again in the new layout
+        assert app.query_one(CodePane)._mark == code.line - code.first_line
+        assert "1. forward" in code.text.splitlines()[code.line - 1]
 
 
 def test_demo_refuses_without_a_terminal_in_one_line():
@@ -193,13 +192,11 @@ def test_demo_refuses_without_a_terminal_in_one_line():
         ("mlp", "numpy", None, "runs on torch, not 'numpy'"),
     ],
 )
-def test_run_demo_checks_its_arguments_before_anything_else(scenario, backend, lr, message):
-    args = argparse.Namespace(
-        scenario=scenario, backend=backend, no_zero_grad=False, lr=lr, seed=0, epochs=None
-    )
-    with pytest.raises(UsageError) as raised:
-        run_demo(args)
-    assert message in str(raised.value) and "\n" not in str(raised.value)
+def test_demo_checks_its_arguments_before_it_looks_at_the_terminal(scenario, backend, lr, message):
+    argv = [sys.executable, "-m", "loopstep", "demo", scenario] + (["--backend", backend] if backend else [])
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert message in result.stderr and result.stderr.count("\n") == 1
 
 
 async def test_code_lines_always_carry_a_style_for_no_color(ui):

@@ -1,112 +1,93 @@
-"""Run a training loop for a few iterations without a UI and print what looks wrong.
+"""Run a training loop for a few iterations without the app and print what looks wrong.
 
-TARGET is a script (``train.py`` and its arguments after it), ``module:factory``, or a
-built-in scenario. One line per finding: id, severity, iteration, file:line, message.
-Exit status: 1 if any finding is an error, 0 otherwise.
+TARGET is a script (``train.py`` and its arguments after it), ``file.py:factory``,
+``module:factory`` or a built-in scenario. One line per finding: id, severity, iteration,
+file:line, message. Exit status: 1 if any finding is an error, 0 otherwise.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
 import json
 import sys
+import time
 
-from ..cli import UsageError, positive_float, positive_int
+from ..targets import Kind, check_kind, session_for
+from .options import (
+    add_iterations,
+    add_scenario_options,
+    add_settings_options,
+    add_target,
+    run_options,
+    target_of,
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--iterations", type=positive_int, default=50, help="iterations to run (default 50)")
+    add_target(parser)
+    add_iterations(parser, default=50)
     parser.add_argument("--format", choices=("text", "jsonl"), default="text")
-    parser.add_argument(
-        "--no-zero-grad", action="store_true", help="scenarios only: skip optimizer.zero_grad()"
-    )
-    parser.add_argument("--lr", type=positive_float, help="scenarios only: learning rate")
-    parser.add_argument("target", help="SCRIPT.py [ARGS], module:factory, or a scenario (linreg, mlp)")
-    parser.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the script")
+    add_settings_options(parser)
+    add_scenario_options(parser)
 
 
-def make_source(args: argparse.Namespace):
-    """The source of phases for TARGET."""
-    target: str = args.target
-    if target.endswith(".py"):
-        return _script_source(target, args.args)
-    if args.args:
-        raise UsageError(f"loopstep: arguments after {target!r} are only for scripts: {' '.join(args.args)}")
-    if ":" in target:
-        return factory_source(target)
-    from ..scenarios import ScenarioError, build
+class Progress:
+    """``iteration 12 of 50`` on a terminal's stderr, a few times a second (a real model's
+    check takes a while); nothing when stderr is a file or a pipe."""
 
-    try:
-        return build(target, lr=args.lr)
-    except ScenarioError as exc:
-        raise UsageError(f"loopstep: {exc}; or give SCRIPT.py or module:factory") from None
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.shown = 0.0
+        try:
+            self.on = sys.stderr.isatty()
+        except (AttributeError, ValueError):
+            self.on = False
 
+    def observe(self, event, stepper) -> None:
+        if not self.on:
+            return
+        now = time.monotonic()
+        if now - self.shown >= 0.25:
+            self.shown = now
+            sys.stderr.write(f"\rloopstep check: iteration {event.iteration + 1} of {self.total} ")
+            sys.stderr.flush()
 
-def _script_source(path: str, argv: list[str]):
-    import os
+    def rewound(self, iteration: int, stepper) -> None:
+        """A check never steps back."""
 
-    if not os.path.isfile(path):
-        raise UsageError(f"loopstep: no such script: {path}")
-    try:
-        from ..backends.torch.intercept import ScriptSource
-    except ImportError as exc:
-        if "intercept" in str(exc):
-            raise UsageError(
-                "loopstep: checking a script needs `loopstep run`, which this install lacks"
-            ) from None
-        raise UsageError("loopstep: checking a script needs PyTorch: pip install 'loopstep[torch]'") from None
-    return ScriptSource(path, argv, detail=False)
-
-
-def factory_source(spec: str):
-    """``module:factory`` → an OwnedLoop. The factory returns one, or
-    ``(model, optimizer, loss_fn, batches[, epochs])`` with ``batches`` a list of (x, y)."""
-    from ..engine.owned_loop import BatchPlan, OwnedLoop
-
-    module_name, _, attr = spec.partition(":")
-    try:
-        factory = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
-        raise UsageError(f"loopstep: cannot load {spec!r}: {exc}") from None
-    made = factory()
-    if isinstance(made, OwnedLoop):
-        return made
-    from ..backends.torch import TorchBackend
-
-    model, optimizer, loss_fn, batches, *rest = made
-    batches = list(batches)
-    plan = BatchPlan(
-        train=lambda epoch: batches, epochs=rest[0] if rest else 1000, batches_per_epoch=len(batches)
-    )
-    return OwnedLoop(TorchBackend(model, optimizer, loss_fn), plan, spec)
+    def done(self) -> None:
+        if self.on and self.shown:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
 
 
 def main(args: argparse.Namespace) -> int:
-    from ..engine import Command, Settings, Stepper
+    from ..engine import Command
     from ..engine.diagnostics import Diagnostics
+    from ..frontend import EXIT_OK
+    from ..frontend.runner import run_headless
 
-    source = make_source(args)
+    target = target_of(args)
+    check_kind(target, (Kind.SCENARIO, Kind.SCRIPT, Kind.FACTORY), "loopstep check")
+    session = session_for(target, run_options(args, detail=False, build_now=True))
     diagnostics = Diagnostics(watch_activations=True, grad_every=1)  # a short run: check every backward
-    stepper = Stepper(
-        source,
+    progress = Progress(args.iterations)
+    stepper = session.new_stepper(
         controller=lambda snapshot, reason: Command.CONTINUE,
-        max_iterations=args.iterations,
-        settings=Settings(zero_grad=not args.no_zero_grad, lr=args.lr),
-        observers=[diagnostics],
+        observers=[diagnostics, progress],
+        history=0,
     )
     # A script's own prints go to stderr so that stdout holds only the findings (--format jsonl).
     with contextlib.redirect_stdout(sys.stderr):
-        stepper.run()
+        status = run_headless(stepper)
+    progress.done()
     diagnostics.finish()
     out = sys.stdout
     for finding in diagnostics.findings:
         out.write((json.dumps(finding.to_json()) if args.format == "jsonl" else finding.line()) + "\n")
-    if stepper.error is not None:
-        sys.stderr.write(stepper.error.traceback)
-        sys.stderr.write(f"loopstep: the training code raised {stepper.error.summary}\n")
-        return 1
+    if status != EXIT_OK:
+        return status
     if args.format == "text":
         errors = len(diagnostics.errors)
         count = len(diagnostics.findings)
@@ -116,5 +97,5 @@ def main(args: argparse.Namespace) -> int:
             if count
             else "no findings"
         )
-        out.write(f"{summary} in {ran} iterations\n")
+        out.write(f"{summary} in {ran} iteration{'s' * (ran != 1)}\n")
     return 1 if diagnostics.errors else 0

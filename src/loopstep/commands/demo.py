@@ -4,33 +4,30 @@ from __future__ import annotations
 
 import argparse
 
-from .common import (
-    add_record_arguments,
-    add_scenario_arguments,
-    open_app,
-    recorded,
-    require_terminal,
-    scenario_session_from_args,
-    stream_session,
+from ..targets import Kind
+from .options import (
+    add_break_options,
+    add_history_options,
+    add_iterations,
+    add_record_options,
+    add_scenario_options,
+    add_settings_options,
+    add_target,
+    add_text_options,
 )
-from .stops import add_break_arguments, add_history_arguments, apply_to_session
+from .start import start, text_mode
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_scenario_arguments(parser)
-    parser.add_argument("--no-tui", action="store_true", help="print every phase instead of opening the app")
-    add_record_arguments(parser)
-    add_break_arguments(parser)
-    add_history_arguments(parser)
+    add_target(parser, default="linreg", scripts=False)
+    add_scenario_options(parser)
+    add_settings_options(parser)
+    add_iterations(parser)
+    add_text_options(parser)
+    add_break_options(parser)
+    add_history_options(parser)
+    add_record_options(parser)
 
 
 def main(args: argparse.Namespace) -> int:
-    # Bad arguments first, then the terminal. The app gets the scenario checked but not built:
-    # it builds it (and imports PyTorch) after its first frame.
-    session = scenario_session_from_args(args, build_now=args.no_tui)
-    apply_to_session(session, args)
-    session = recorded(session, args)
-    if args.no_tui:
-        return stream_session(session, "text")
-    require_terminal("loopstep demo")
-    return open_app(session, "loopstep demo")
+    return start(args, "demo", (Kind.SCENARIO,), text=text_mode(args))

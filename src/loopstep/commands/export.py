@@ -7,8 +7,8 @@ import csv
 import math
 import sys
 
-from ..cli import UsageError
-from .common import open_recording
+from ..targets import open_recording
+from .args import UsageError
 
 COLUMNS = ("iteration", "epoch", "batch", "loss", "val_loss", "grad_norm")
 

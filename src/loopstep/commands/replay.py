@@ -5,27 +5,22 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .common import open_app, open_recording, require_terminal, stream_session
+from ..targets import Kind, Target, open_recording
+from .options import add_break_options, add_text_options
+from .start import start, text_mode
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("path", metavar="PATH", help="a file written with --record")
-    parser.add_argument("--no-tui", action="store_true", help="print every phase instead of opening the app")
-    parser.add_argument(
-        "--format", choices=("text", "jsonl"), help="text (default) or jsonl; implies --no-tui"
-    )
+    parser.add_argument("target", metavar="PATH", help="a file written with --record")
+    add_text_options(parser)
+    add_break_options(parser)
 
 
 def main(args: argparse.Namespace) -> int:
-    from ..engine.recording import replay_session
-
-    text_mode = args.no_tui or args.format is not None
-    if not text_mode:
-        require_terminal("loopstep replay")
-    recording = open_recording(args.path)
-    session = replay_session(recording)
-    if not text_mode:
-        return open_app(session, "loopstep replay")
-    status = stream_session(session, args.format or "text")
-    print(f"loopstep: {recording.stop_note()}", file=sys.stderr)
+    if args.format is not None:
+        args.no_tui = True  # --format alone asks for the text stream
+    text = text_mode(args)
+    status = start(args, "replay", (Kind.RECORDING,), text=text, target=Target(Kind.RECORDING, args.target))
+    if text:
+        print(f"loopstep: {open_recording(args.target).stop_note()}", file=sys.stderr)
     return status

@@ -11,7 +11,7 @@ import ipaddress
 import shlex
 import sys
 
-from ..cli import UsageError
+from .args import UsageError
 
 #: The commands that open the app, and so can be served.
 SERVABLE = ("demo", "run", "replay")
@@ -50,7 +50,7 @@ def is_loopback(host: str) -> bool:
 
 def served_command(app: list[str]) -> str:
     """The command line textual-serve starts for each browser connection."""
-    from ..cli import COMMANDS
+    from . import COMMANDS
 
     app = list(app) or ["demo"]
     if app[0] not in SERVABLE:
@@ -68,7 +68,7 @@ def main(args: argparse.Namespace) -> int:
         app = app[1:]
     command = served_command(app)
     if app and app[0] == "replay":
-        from .common import open_recording
+        from ..targets import open_recording
 
         if len(app) < 2:
             raise UsageError("loopstep: serve replay needs the recording's PATH")

@@ -1,30 +1,35 @@
-"""Run a built-in scenario and print every phase: one aligned line each, or one JSON object each."""
+"""Print every phase of a run as one aligned line, or as one JSON object per line.
+
+TARGET is a built-in scenario (default linreg), SCRIPT.py [ARGS], file.py:factory,
+module:factory or a recording: the same stream as ``loopstep run --no-tui``.
+"""
 
 from __future__ import annotations
 
 import argparse
 
-from ..cli import positive_int
-from .common import (
-    add_record_arguments,
-    add_scenario_arguments,
-    recorded,
-    scenario_session_from_args,
-    stream_session,
+from ..targets import Kind
+from .options import (
+    add_break_options,
+    add_iterations,
+    add_record_options,
+    add_scenario_options,
+    add_settings_options,
+    add_target,
+    add_text_options,
 )
-from .stops import add_break_arguments, conditions_from
+from .start import start
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_scenario_arguments(parser)
-    parser.add_argument("--iterations", type=positive_int, help="stop after N iterations")
-    parser.add_argument("--format", choices=("text", "jsonl"), default="text")
-    add_record_arguments(parser)
-    add_break_arguments(parser)
+    add_target(parser, default="linreg")
+    add_scenario_options(parser)
+    add_settings_options(parser)
+    add_iterations(parser)
+    add_text_options(parser, always=True)
+    add_break_options(parser)
+    add_record_options(parser)
 
 
 def main(args: argparse.Namespace) -> int:
-    conditions = conditions_from(args)
-    session = recorded(scenario_session_from_args(args, args.iterations), args)
-    session.conditions = conditions
-    return stream_session(session, args.format)
+    return start(args, "trace", tuple(Kind), text=True)

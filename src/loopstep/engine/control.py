@@ -1,22 +1,26 @@
-"""The stepper's vocabulary: commands, run states, settings, errors, and what a source,
-a stop condition, an observer and a listener look like to it.
+"""The stepper's vocabulary: commands, run states, settings, errors, the listener's
+callbacks, and where each command pauses (the contracts of sources, stop conditions and
+observers are in :mod:`.protocols`).
 
 Kept apart from :mod:`.stepper`, which holds the one class that puts them to work.
 """
 
 from __future__ import annotations
 
+import os
+import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from .phases import Phase, PhaseEvent
-from .snapshot import Inspector, Snapshot
+from .protocols import Observer, PhaseSource, StopCondition
+from .snapshot import Snapshot
 
 if TYPE_CHECKING:
-    from .stepper import Stepper
+    pass
 
 
 class Command(str, Enum):
@@ -52,44 +56,47 @@ class Settings:
     lr: float | None = None
 
 
+class InternalError(BaseException):
+    """loopstep's own code failed while the training code was paused in it (building a
+    snapshot, a stop condition, an observer, a listener).
+
+    A BaseException so that the training code's ``except Exception`` cannot take it for
+    one of its own errors; it unwinds the run and is reported as a crash of loopstep.
+    """
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(f"{type(cause).__name__}: {cause}")
+        self.cause = cause
+
+
 @dataclass(frozen=True)
 class TrainingError:
-    """An exception raised by the training code, kept for post-mortem inspection."""
+    """An exception that ended a run, kept for post-mortem inspection.
+
+    ``internal`` says the exception is loopstep's own (a bug to report), not the training
+    code's: the front ends then exit with EX_SOFTWARE and point at a crash report.
+    """
 
     exception: BaseException
     traceback: str
     phase: str  # the phase that was running (the one after the last reported event)
     last_event: PhaseEvent | None
+    internal: bool = False
 
     @property
     def summary(self) -> str:
         return f"{type(self.exception).__name__}: {self.exception}"
 
-
-class PhaseSource(Protocol):
-    """Something that runs training and reports its phases to a stepper."""
-
-    name: str
-    inspector: Inspector
-
-    def run(self, stepper: Stepper) -> None: ...
-
-    def apply_settings(self, settings: Settings) -> None: ...
+    @property
+    def where(self) -> str:
+        """ "during loss (epoch 0, iteration 3)": the phase that was running, and where."""
+        text = f"during {self.phase}"
+        if self.last_event is not None:
+            text += f" (epoch {self.last_event.epoch}, iteration {self.last_event.iteration})"
+        return text
 
 
-class StopCondition(Protocol):
-    """A breakpoint: returns a reason to pause, or None."""
-
-    def check(self, event: PhaseEvent, stepper: Stepper) -> str | None: ...
-
-
-class Observer(Protocol):
-    """Sees every phase, paused at or not (diagnostics); never pauses the run.
-
-    May also have ``rewound(iteration, stepper)``: step back went back to that iteration's start.
-    """
-
-    def observe(self, event: PhaseEvent, stepper: Stepper) -> None: ...
+__all__ = ["Observer", "PhaseSource", "StopCondition"]  # re-exported: the stepper's vocabulary
 
 
 @dataclass
@@ -131,6 +138,23 @@ class Mode:
     command: Command = Command.STEP
     start: PhaseEvent | None = None
     until_iteration: int | None = None
+    #: STEP n: phases still to run before the pause (key presses that came in a burst).
+    steps_left: int = 1
+
+
+#: loopstep's own package: an exception whose innermost frame is here is loopstep's bug.
+_PACKAGE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "")
+
+
+def raised_by_loopstep(exc: BaseException) -> bool:
+    """Whether the innermost frame of ``exc``'s traceback is loopstep's own code (not the
+    training code's, nor a library's it called)."""
+    tb = exc.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return os.path.abspath(tb.tb_frame.f_code.co_filename).startswith(_PACKAGE_DIR)
 
 
 def same_phase(a: PhaseEvent, b: PhaseEvent) -> bool:
@@ -165,11 +189,22 @@ def command_target_reached(event: PhaseEvent, mode: Mode) -> str | None:
 LIVE: weakref.WeakSet = weakref.WeakSet()
 
 
-def quit_all() -> None:
-    """Ask every run in this process to end at its next phase.
+def quit_all(reason: str = "quit") -> None:
+    """Ask every run in this process to end at its next phase, saying why (a recording's
+    end mark keeps the reason: "quit", "signal 1").
 
     A training thread in continue mode never waits for a command, so without this a
     process whose terminal went away would train on with nobody watching.
     """
     for stepper in list(LIVE):
-        stepper.send(Command.QUIT)
+        stepper.quit(reason)
+
+
+def wait_all_ended(timeout: float) -> bool:
+    """Wait until every run that started in this process has unwound; False on time-out."""
+
+    deadline = time.monotonic() + timeout
+    for stepper in list(LIVE):
+        if not stepper.wait_ended(max(0.0, deadline - time.monotonic())):
+            return False
+    return True

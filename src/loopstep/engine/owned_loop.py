@@ -12,7 +12,8 @@ from .rewind import Checkpoint, Rewind
 from .stepper import Settings
 
 if TYPE_CHECKING:
-    from ..backends.base import TrainingBackend
+    from .probes import Probe
+    from .protocols import TrainingBackend
     from .stepper import Stepper
 
 
@@ -44,6 +45,13 @@ class OwnedLoop:
     @property
     def inspector(self) -> TrainingBackend:
         return self.backend
+
+    @property
+    def probe(self) -> Probe:
+        return self.backend.probe
+
+    def close(self) -> None:
+        """Nothing to undo: the loop installed nothing in the user's objects."""
 
     def apply_settings(self, settings: Settings) -> None:
         if settings.lr is not None:

@@ -1,7 +1,7 @@
 """What stop conditions and diagnostics ask of a source, beyond a snapshot.
 
-A source offers a probe as ``source.probe`` or ``source.inspector.probe`` (optional: a
-source without one still steps; the checks that need it stay silent). Every answer is
+A source offers a probe as ``source.probe`` (None: a source without one still steps; the
+checks that need it stay silent). Every answer is
 meant to be cheap enough for continue mode: gradient norms come from one fused
 computation and one host copy, and the costly watches (activations, updates) run only
 after a condition has switched them on.
@@ -69,10 +69,7 @@ class Probe(Protocol):
 
 def probe_of(source: Any) -> Probe | None:
     """The source's probe, or None when it has none (yet: a script builds its model late)."""
-    probe = getattr(source, "probe", None)
-    if probe is None:
-        probe = getattr(getattr(source, "inspector", None), "probe", None)
-    return probe
+    return source.probe
 
 
 def total_norm(norms: Mapping[str, float]) -> float:

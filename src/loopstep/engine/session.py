@@ -12,6 +12,10 @@ from dataclasses import dataclass, field
 from .phases import Phase, PhaseEvent
 from .stepper import Listener, PhaseSource, Settings, Stepper, StopCondition
 
+#: The code pane's source: the text to show for the phase just run, given the settings in
+#: force now (a loop loopstep owns shows its learning rate and whether zero_grad runs).
+CodeFor = Callable[[PhaseEvent | None, Settings | None], "CodeView"]
+
 
 @dataclass(frozen=True)
 class CodeView:
@@ -28,7 +32,7 @@ class Session:
     title: str
     make_source: Callable[[], PhaseSource]
     settings: Settings = field(default_factory=Settings)
-    code_for: Callable[[PhaseEvent | None], CodeView] | None = None
+    code_for: CodeFor | None = None
     max_iterations: int | None = None
     conditions: Sequence[StopCondition] = ()
     backend: str = ""
@@ -75,12 +79,47 @@ def phase_lines(text: str) -> dict[Phase, int]:
     return found
 
 
-def static_code(text: str, path: str) -> Callable[[PhaseEvent | None], CodeView]:
+def static_code(text: str, path: str) -> CodeFor:
     """A code view over fixed text whose phases are marked by comments."""
     lines = phase_lines(text)
 
-    def code_for(event: PhaseEvent | None) -> CodeView:
+    def code_for(event: PhaseEvent | None, settings: Settings | None = None) -> CodeView:
         line = lines.get(event.phase, 0) if event is not None else 0
         return CodeView(text=text, path=path, line=line)
 
     return code_for
+
+
+def loop_code(template: str, path: str, default_lr: float | None, **fields: object) -> CodeFor:
+    """The code of a loop loopstep owns, written with the values in force.
+
+    ``template`` is str.format text with ``{lr}`` and any ``fields`` (epochs, seed...); the
+    line marked ``5. zero_grad`` is shown commented out while zero_grad is switched off, so
+    the code on screen is always the loop that runs.
+    """
+    made: dict[tuple, tuple[str, dict[Phase, int]]] = {}
+
+    def text_for(lr: float | None, zero_grad: bool) -> tuple[str, dict[Phase, int]]:
+        key = (lr, zero_grad)
+        if key not in made:
+            text = template.format(lr=f"{lr if lr is not None else default_lr:g}", **fields)
+            if not zero_grad:
+                text = "\n".join(
+                    switched_off(line) if "5. zero_grad" in line else line for line in text.split("\n")
+                )
+            made[key] = (text, phase_lines(text))
+        return made[key]
+
+    def code_for(event: PhaseEvent | None, settings: Settings | None = None) -> CodeView:
+        settings = settings or Settings()
+        text, lines = text_for(settings.lr, settings.zero_grad)
+        line = lines.get(event.phase, 0) if event is not None else 0
+        return CodeView(text=text, path=path, line=line)
+
+    return code_for
+
+
+def switched_off(line: str) -> str:
+    """``    opt.zero_grad()  # 5. zero_grad`` → the same line commented out, saying why."""
+    indent = line[: len(line) - len(line.lstrip())]
+    return f"{indent}# {line.strip()}  (switched off: z)"

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
-
-if TYPE_CHECKING:
-    import numpy as np
 
 from .phases import PhaseEvent
 from .summary import TensorSummary, json_float
@@ -96,23 +92,3 @@ class Snapshot:
         if self.val_losses and ev is not None and ev.phase.value == "validate":
             out["val_loss"] = json_float(self.val_losses[-1].loss)
         return out
-
-
-class Inspector(Protocol):
-    """What a source of phases must answer so the engine can build a snapshot.
-
-    Every method is called in the training thread while it is paused, and only when a
-    consumer wants a snapshot: continue mode calls none of them.
-    """
-
-    def model_mode(self) -> str: ...
-
-    def grad_enabled(self) -> bool: ...
-
-    def param_states(self) -> tuple[ParamState, ...]: ...
-
-    def tensors(self) -> dict[str, TensorSummary]: ...
-
-    def trace(self) -> Trace: ...
-
-    def tensor_values(self, name: str) -> np.ndarray | None: ...

@@ -20,6 +20,7 @@ from typing import Any
 from .control import (
     LIVE,
     Command,
+    InternalError,
     Listener,
     Mode,
     Observer,
@@ -32,6 +33,7 @@ from .control import (
     command_target_reached,
     iteration_in_focus,
     phase_after,
+    raised_by_loopstep,
     same_phase,
 )
 from .history import LossHistory
@@ -73,15 +75,17 @@ class Stepper:
         self._commands: queue.Queue[tuple[Command, int]] = queue.Queue()
         self._pause_requested = threading.Event()
         self._quit = threading.Event()
+        #: Why the run was asked to end ("quit", "signal 15"): a recording's end mark says so.
+        self.quit_reason = "quit"
+        #: Set when run() returns, however it ended: a front end waits on it before exiting.
+        self.ended = threading.Event()
         LIVE.add(self)
         self._pending_settings: Settings | None = None
         self._lock = threading.Lock()
         self.observers: list[Observer] = list(observers)
         #: Checkpoints for step back: only for sources that can restore them (loops loopstep owns).
         self.checkpoints: CheckpointWindow | None = (
-            CheckpointWindow(history, history_mb)
-            if history > 0 and getattr(source, "supports_rewind", False)
-            else None
+            CheckpointWindow(history, history_mb) if history > 0 and source.supports_rewind else None
         )
         #: For a run that cannot be rewound (a script's loop): the last pauses, shown again read-only.
         self.look_back: LookBack | None = (
@@ -95,9 +99,22 @@ class Stepper:
 
     # ----- controls: safe to call from any thread -------------------------------------------
     def send(self, command: Command, n: int = 0) -> None:
+        """Queue a command; ``n`` counts phases for STEP, iterations for RUN, phases for BACK."""
         if command is Command.QUIT:
             self._quit.set()
         self._commands.put((command, n))
+
+    def quit(self, reason: str = "quit") -> None:
+        """End the run at its next phase (or pause); ``reason`` is kept for the recording."""
+        if not self._quit.is_set():
+            self.quit_reason = reason
+        self.send(Command.QUIT)
+
+    def wait_ended(self, timeout: float | None = None) -> bool:
+        """Wait for a started run to unwind; True at once for a run that never started."""
+        if self.state is RunState.READY:
+            return True
+        return self.ended.wait(timeout)
 
     def step_back(self, phases: int = 1) -> None:
         """At a pause: go back ``phases`` phases (restore a checkpoint and replay)."""
@@ -106,16 +123,14 @@ class Stepper:
     def set_conditions(self, conditions: Sequence[StopCondition]) -> None:
         """Replace the stop conditions (call while paused); removed ones switch their watches off."""
         for old in self.conditions:
-            if old not in conditions and hasattr(old, "disarm"):
+            if old not in conditions:
                 old.disarm(self)
         self.conditions = list(conditions)
         self._prepare_conditions()
 
     def _prepare_conditions(self) -> None:
         for condition in self.conditions:
-            prepare = getattr(condition, "prepare", None)
-            if prepare is not None:
-                prepare(self)
+            condition.prepare(self)
 
     @property
     def rewind_notice(self) -> str | None:
@@ -153,8 +168,8 @@ class Stepper:
     def run(self) -> RunState:
         """Run the source to its end in this thread. Returns the final state."""
         self.state = RunState.RUNNING
-        self._apply_pending()
         try:
+            self._apply_pending()
             self.source.run(self)
         except StopRun:
             pass
@@ -162,11 +177,15 @@ class Stepper:
             pass
         except BaseException as exc:  # noqa: BLE001 - a crash in user code is shown, not raised
             self._fail(exc)
+            self.ended.set()
             return self.state
         self.state = RunState.FINISHED
-        snapshot = self._safe_snapshot(finished=True)
-        if self.listener.on_finish:
-            self.listener.on_finish(snapshot)
+        try:
+            snapshot = self._safe_snapshot(finished=True)
+            if self.listener.on_finish:
+                self.listener.on_finish(snapshot)
+        finally:
+            self.ended.set()
         return self.state
 
     def at_start(self) -> None:
@@ -180,6 +199,15 @@ class Stepper:
             raise StopRun
         if self.max_iterations is not None and event.iteration >= self.max_iterations:
             raise StopRun
+        try:
+            self._at_phase(event)
+        except (StopRun, Rewind, KeyboardInterrupt, InternalError):
+            raise
+        except Exception as exc:
+            # loopstep's own work failed inside the training code's call: not the user's error.
+            raise InternalError(exc).with_traceback(exc.__traceback__) from exc
+
+    def _at_phase(self, event: PhaseEvent) -> None:
         self._record(event)
         self.last_event = event
         self._log(event)
@@ -254,9 +282,7 @@ class Stepper:
         self.source.apply_settings(self.settings)
         self.checkpoints.drop_from(checkpoint.iteration)
         for observer in self.observers:
-            rewound = getattr(observer, "rewound", None)
-            if rewound is not None:
-                rewound(checkpoint.iteration, self)
+            observer.rewound(checkpoint.iteration, self)
         self._replay_to = target
         self._mode = Mode(Command.STEP)
         self.state = RunState.RUNNING
@@ -277,8 +303,11 @@ class Stepper:
         if self._pause_requested.is_set():
             self._pause_requested.clear()
             return "paused"
-        if self._mode.command is Command.STEP:
-            return "step"
+        mode = self._mode
+        if mode.command is Command.STEP:
+            mode.steps_left -= 1
+            if mode.steps_left <= 0:
+                return "step"
         for condition in self.conditions:
             reason = condition.check(event, self)
             if reason:
@@ -305,7 +334,7 @@ class Stepper:
         if self.look_back is not None:
             self.look_back.remember(snapshot)
         until = iteration_in_focus(event) + n if command is Command.RUN else None
-        self._mode = Mode(command, event, until)
+        self._mode = Mode(command, event, until, steps_left=max(n, 1))
         self.state = RunState.RUNNING
 
     def await_command(self, snapshot: Snapshot, reason: str) -> tuple[Command, int]:
@@ -371,7 +400,12 @@ class Stepper:
 
     def _fail(self, exc: BaseException) -> None:
         phase = phase_after(self.last_event)
-        self.error = TrainingError(exc, "".join(traceback.format_exception(exc)), phase, self.last_event)
+        internal = isinstance(exc, InternalError) or raised_by_loopstep(exc)
+        if isinstance(exc, InternalError):
+            exc = exc.cause
+        self.error = TrainingError(
+            exc, "".join(traceback.format_exception(exc)), phase, self.last_event, internal=internal
+        )
         self.state = RunState.FAILED
         snapshot = self._safe_snapshot()
         if snapshot is not None:

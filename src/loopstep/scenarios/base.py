@@ -30,7 +30,8 @@ class Scenario:
     default_epochs: int
     batch_size: int
     make: Callable[..., OwnedLoop]  # make(backend, seed=, lr=, epochs=) -> OwnedLoop
-    code: dict[str, str] = field(default_factory=dict)  # backend -> the loop's source, for the code pane
+    #: backend -> the loop's source for the code pane, a str.format template ({lr}, {epochs}, {seed})
+    code: dict[str, str] = field(default_factory=dict)
 
 
 def _checked(name: str, backend: str | None) -> tuple[Scenario, str]:
@@ -78,16 +79,22 @@ def scenario_session(
     max_iterations: int | None = None,
 ):
     """A Session for a built-in scenario; checks its arguments at once (building the loop lazily)."""
-    from ..engine.session import Session, static_code
+    from ..engine.session import Session, loop_code
     from ..engine.stepper import Settings
 
     scenario, backend = _checked(name, backend)
-    code = scenario.code[backend]
+    code_for = loop_code(
+        scenario.code[backend],
+        f"<{name} · {backend}>",
+        scenario.default_lr if lr is None else lr,
+        epochs=scenario.default_epochs if epochs is None else epochs,
+        seed=seed,
+    )
     return Session(
         title=f"{name} ({backend})",
         make_source=lambda: build(name, backend, seed=seed, lr=lr, epochs=epochs),
         settings=Settings(zero_grad=zero_grad, lr=lr),
-        code_for=static_code(code, f"<{name} · {backend}>"),
+        code_for=code_for,
         max_iterations=max_iterations,
         backend=backend,
         scenario=name,

@@ -62,11 +62,16 @@ def make(backend: str, *, seed: int, lr: float, epochs: int) -> OwnedLoop:
     return OwnedLoop(model, plan, "linreg (torch)")
 
 
+#: The loops as the code pane shows them: str.format templates, filled in with the values in
+#: force ({lr}, {epochs}); ``loop_code`` comments out the zero_grad line while it is off.
 CODE_TORCH = """\
-model = nn.Linear(1, 1)
-opt = torch.optim.SGD(model.parameters(), lr=0.1)
+model = nn.Linear(1, 1, dtype=torch.float64)
+with torch.no_grad():                # the NumPy loop's start: w = -0.5, b = 0
+    model.weight.fill_(-0.5)
+    model.bias.zero_()
+opt = torch.optim.SGD(model.parameters(), lr={lr})
 loss_fn = nn.MSELoss()
-for epoch in range(25):
+for epoch in range({epochs}):
     for x, y in loader:              # batches of 32
         pred = model(x)              # 1. forward
         L = loss_fn(pred, y)         # 2. loss
@@ -80,9 +85,10 @@ for epoch in range(25):
 """
 
 CODE_NUMPY = """\
+lr = {lr}
 w, b = -0.5, 0.0
 w_grad = b_grad = 0.0
-for epoch in range(25):
+for epoch in range({epochs}):
     for x, y in batches(32):
         pred = w * x + b                         # 1. forward
         L = np.mean((pred - y) ** 2)             # 2. loss

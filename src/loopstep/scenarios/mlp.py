@@ -59,13 +59,15 @@ def make(backend: str, *, seed: int, lr: float, epochs: int) -> OwnedLoop:
     return OwnedLoop(model, plan, "mlp (torch)")
 
 
+#: The loop as the code pane shows it, filled in with the values in force ({lr}, {epochs}, {seed}).
 CODE_TORCH = """\
+torch.manual_seed({seed})
 model = nn.Sequential(
     nn.Linear(2, 32), nn.BatchNorm1d(32), nn.ReLU(), nn.Dropout(0.2),
     nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 2))
-opt = torch.optim.Adam(model.parameters(), lr=0.01)
+opt = torch.optim.Adam(model.parameters(), lr={lr})
 loss_fn = nn.CrossEntropyLoss()
-for epoch in range(10):
+for epoch in range({epochs}):
     model.train()                    # Dropout on, BatchNorm uses the batch
     for x, y in loader:
         pred = model(x)              # 1. forward

@@ -1,5 +1,6 @@
 """The Textual app: a step-through debugger for the training loop.
 
-Only ``launch`` is imported by the command line; it imports Textual lazily so that
-``loopstep --help`` stays fast.
+Screens coordinate, widgets render; the engine reports through callbacks that the app turns
+into messages. Nothing here runs a command line, installs a signal handler or decides an
+exit status: the front-end runner (``loopstep.frontend``) opens the app and does those.
 """

@@ -10,19 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import traceback
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 
+from textual import events
 from textual.app import App, ComposeResult, SystemCommand
 from textual.screen import Screen
 from textual.worker import Worker
 
 from ..engine.phases import Phase
 from ..engine.session import Session
-from ..engine.stepper import Command, Listener, Stepper, TrainingError
+from ..engine.stepper import Command, Listener, Settings, Stepper, TrainingError
 from .keys import KEYS, bindings
 from .messages import Failed, Finished, Paused, StepperReady
-from .terminal_watch import watch_terminal
+from .pending import PendingKeys
+from .run_control import RunControl
 from .view import Comparison, RunView, View
 from .widgets.error_pane import ErrorPane
 from .widgets.explain_line import ExplainLine
@@ -32,25 +34,28 @@ from .widgets.panes import Panes
 from .widgets.phase_bar import PhaseBar
 from .widgets.status_line import StatusLine
 
-#: Refreshes per second of the status line and chart while the run continues freely.
-LIVE_HZ = 12
-#: Step keys pressed while a step is still running wait in line, up to this many.
-MAX_QUEUED = 3
-#: A step that takes longer than this shows "running" in the status line.
-RUNNING_NOTICE_S = 0.15
 #: Time given to the first frame to reach the terminal before the panes are built: the
 #: driver writes it from a thread, which building them (imports, GIL-heavy) would starve.
 FIRST_FRAME_GRACE_S = 0.05
 
 
-class LoopstepApp(App[int]):
+class LoopstepApp(RunControl, App[int]):
     CSS_PATH = "loopstep.tcss"
     BINDINGS = bindings()
     TITLE = "loopstep"
 
-    def __init__(self, session: Session) -> None:
-        super().__init__()
+    def __init__(
+        self,
+        session: Session,
+        *,
+        driver_class=None,
+        on_print: Callable[[str, bool], None] | None = None,
+    ) -> None:
+        """``on_print(text, stderr)`` receives what the training code prints while the app
+        is up (the front-end runner sends it to a redirected stream or keeps it)."""
+        super().__init__(driver_class=driver_class)
         self.session = session
+        self._on_print = on_print
         self.stepper: Stepper | None = None
         self.generation = 0
         self.worker: Worker | None = None
@@ -59,8 +64,10 @@ class LoopstepApp(App[int]):
         self.pauses_drawn = 0
         self._live_timer = None
         self._built_stepper: Stepper | None = None
-        self._queued = 0  # commands sent that no pause has answered yet
-        self._pending: list[Command] = []  # step keys pressed while the run was loading
+        #: A command was sent (or the run is starting) and its pause has not come yet.
+        self._in_flight = False
+        #: Keys pressed meanwhile: carried out, in order, at the next pauses.
+        self._pending = PendingKeys()
         self._running_notice = None  # timer that shows "running" when a pause is slow to come
         self._comparison = Comparison()
 
@@ -75,7 +82,12 @@ class LoopstepApp(App[int]):
 
     def on_mount(self) -> None:
         self._draw()
-        watch_terminal(self)
+        if self._on_print is not None:
+            self.begin_capture_print(self)
+
+    def on_print(self, event: events.Print) -> None:
+        if self._on_print is not None:
+            self._on_print(event.text, event.stderr)
 
     def on_ready(self) -> None:
         # The first frame is on its way to the terminal. Once it is out, build the panes, then
@@ -91,7 +103,7 @@ class LoopstepApp(App[int]):
         self.generation += 1
         generation = self.generation
         self.stepper = None
-        self._queued = 1  # the pause at the start answers "start"
+        self._in_flight = True  # the pause at the start answers "start"
         loading = "loading PyTorch…" if self.session.backend == "torch" else "starting…"
         self.view = replace(
             self.view, state=RunView.LOADING, loading_text=loading, error=None, snapshot=None, previous=None
@@ -126,10 +138,6 @@ class LoopstepApp(App[int]):
         if message.generation != self.generation:
             return
         self.stepper = message.stepper
-        pending, self._pending = self._pending, []
-        for command in pending:
-            self._queued += 1
-            self.stepper.send(command)
 
     def on_paused(self, message: Paused) -> None:
         if message.generation != self.generation:
@@ -138,27 +146,32 @@ class LoopstepApp(App[int]):
         if self._running_notice is not None:
             self._running_notice.stop()
             self._running_notice = None
-        self._queued = max(0, self._queued - 1)
-        state = RunView.RUNNING if self._queued else RunView.PAUSED
+        self._in_flight = False
+        state = RunView.RUNNING if self._pending else RunView.PAUSED
         self._show_snapshot(message.snapshot, state, message.reason)
+        self._carry_out_pending()
 
     def on_finished(self, message: Finished) -> None:
         if message.generation != self.generation:
             return
         self._stop_live()
+        self._in_flight = False
+        self._forget_pending()
         self._show_snapshot(message.snapshot, RunView.FINISHED, "finished")
 
     def on_failed(self, message: Failed) -> None:
         if message.generation != self.generation:
             return
         self._stop_live()
+        self._in_flight = False
+        self._forget_pending()
         self.view = replace(self.view, error=message.error)
         self._show_snapshot(message.snapshot or self.view.snapshot, RunView.FAILED, "error")
 
     def _show_snapshot(self, snapshot, state: RunView, reason: str) -> None:
         code = None
         if self.session.code_for is not None:
-            code = self.session.code_for(snapshot.event if snapshot is not None else None)
+            code = self._code_for(snapshot)
         self._note_rewind(snapshot, reason)
         self.view = replace(
             self.view,
@@ -173,6 +186,12 @@ class LoopstepApp(App[int]):
         for chart in self.query("LossChart"):
             show_original(chart, snapshot.extra.get("original_losses") if snapshot is not None else None)
         self.pauses_drawn += 1
+
+    def _code_for(self, snapshot):
+        """The code pane's text for this pause, written with the settings in force now."""
+        lr = snapshot.lr if snapshot is not None else self.session.settings.lr
+        settings = Settings(zero_grad=self.view.zero_grad, lr=lr)
+        return self.session.code_for(snapshot.event if snapshot is not None else None, settings)
 
     def _findings(self) -> tuple:
         from ..engine.diagnostics import diagnostics_of  # not before the first frame
@@ -197,90 +216,6 @@ class LoopstepApp(App[int]):
             for found in self.query(widget):
                 found.show(view)
 
-    # ----- continue mode ---------------------------------------------------------------------
-    def _start_live(self) -> None:
-        if self._live_timer is None:
-            self._live_timer = self.set_interval(1 / LIVE_HZ, self._live_tick, name="live")
-
-    def _stop_live(self) -> None:
-        if self._live_timer is not None:
-            self._live_timer.stop()
-            self._live_timer = None
-
-    def _live_tick(self) -> None:
-        stepper = self.stepper
-        if stepper is None or self.view.state is not RunView.RUNNING:
-            return
-        event = stepper.last_event
-        self.query_one(StatusLine).show_live(self.view, event)
-        self.query_one(PhaseBar).show_event(event)
-        for chart in self.query("LossChart"):
-            chart.show_history(stepper.history.train, stepper.history.val)
-        findings = self._findings()
-        if findings != self.view.findings:
-            self.view = replace(self.view, findings=findings)
-            self.query_one(StatusLine).show_live(self.view, event)
-            for pane in self.query(Panes):
-                pane.show(self.view)
-
-    # ----- actions (every key is listed in keys.py) ------------------------------------------
-    def _send(self, command: Command) -> None:
-        if self.view.state in (RunView.FINISHED, RunView.FAILED):
-            self.notify("The run is over: press r to restart it.", timeout=3)
-            return
-        if self.stepper is None:
-            if self.view.state is RunView.LOADING and len(self._pending) < MAX_QUEUED:
-                self._pending.append(command)  # sent as soon as the run is ready
-            return
-        if self.view.state is RunView.RUNNING:
-            # Quick key presses queue up (a few at most) rather than being lost.
-            if self._live_timer is not None or command is Command.CONTINUE or self._queued >= MAX_QUEUED:
-                return
-        self._queued += 1
-        self.view = replace(self.view, state=RunView.RUNNING)
-        self.stepper.send(command)
-        # Say "running" only if the pause is slow to come: a quick step stays one repaint.
-        if self._running_notice is None:
-            self._running_notice = self.set_timer(RUNNING_NOTICE_S, self._show_running)
-
-    def _show_running(self) -> None:
-        self._running_notice = None
-        if self.view.state is RunView.RUNNING:
-            self.query_one(StatusLine).show(self.view)
-
-    def action_step(self) -> None:
-        self._send(Command.STEP)
-
-    def action_next(self) -> None:
-        self._send(Command.NEXT)
-
-    def action_epoch(self) -> None:
-        self._send(Command.EPOCH)
-
-    def action_continue(self) -> None:
-        if self._live_timer is not None:
-            if self.stepper is not None:
-                self.stepper.request_pause()
-            return
-        if self.view.state is not RunView.PAUSED:
-            if self.view.state in (RunView.FINISHED, RunView.FAILED):
-                self.notify("The run is over: press r to restart it.", timeout=3)
-            return
-        self._send(Command.CONTINUE)
-        self._show_running()
-        self._start_live()
-        self.query_one(ExplainLine).show_running()
-
-    def action_step_back(self) -> None:
-        if self.view.state is not RunView.PAUSED or self.stepper is None:
-            if self.view.state in (RunView.FINISHED, RunView.FAILED):
-                self.notify("The run is over: press r to restart it.", timeout=3)
-            return
-        self._queued += 1
-        self.view = replace(self.view, state=RunView.RUNNING)
-        self.query_one(StatusLine).show(self.view)
-        self.stepper.step_back()
-
     def action_breakpoints(self) -> None:
         from .screens.breakpoints import BreakpointsScreen
 
@@ -301,19 +236,6 @@ class LoopstepApp(App[int]):
             self.stepper.set_conditions(conditions)
         self.notify("stop conditions: " + (", ".join(specs) if specs else "none"), timeout=3)
 
-    def action_toggle_zero_grad(self) -> None:
-        zero_grad = not self.view.zero_grad
-        self.view = replace(self.view, zero_grad=zero_grad)
-        if self.stepper is not None:
-            self.stepper.change_settings(zero_grad=zero_grad)
-        self.query_one(StatusLine).show(self.view)
-        self.notify(
-            "zero_grad ON: .grad is wiped after every step."
-            if zero_grad
-            else "zero_grad OFF: each backward now adds onto .grad.",
-            timeout=3,
-        )
-
     def action_toggle_log(self) -> None:
         for chart in self.query("LossChart"):
             chart.log_scale = not chart.log_scale
@@ -321,7 +243,7 @@ class LoopstepApp(App[int]):
     async def action_restart(self) -> None:
         await self.stop_run()
         self._stop_live()
-        self._pending = []
+        self._pending.clear()
         self._start_run()
 
     def action_save_svg(self) -> None:

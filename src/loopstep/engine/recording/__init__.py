@@ -10,8 +10,6 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ..lazy import lazy_attributes
-from .active import HangUp
-from .signals import closing_on_hangup
 
 if TYPE_CHECKING:
     from ..session import Session
@@ -20,8 +18,8 @@ if TYPE_CHECKING:
     from .replay import RecordedFailure, ReplayInspector, ReplaySource, replay_session
     from .writer import RecordingSource
 
-#: Names loaded on first use: the app installs the hang-up handler at every start, and that
-#: must not load the reader, the writer and NumPy before its first frame.
+#: Names loaded on first use: the app's first frame must not wait for the reader, the
+#: writer and NumPy.
 _LAZY = {
     "POLICIES": "format",
     "VERSION": "format",
@@ -67,7 +65,6 @@ def record_session(session: Session, path: str, policy: str = "small") -> Sessio
 __all__ = [
     "POLICIES",
     "VERSION",
-    "HangUp",
     "RecordedFailure",
     "RecordedPhase",
     "Recording",
@@ -75,7 +72,6 @@ __all__ = [
     "RecordingSource",
     "ReplayInspector",
     "ReplaySource",
-    "closing_on_hangup",
     "read_recording",
     "record_session",
     "replay_session",

@@ -149,6 +149,9 @@ class ReplayInspector:
         value = self.state.get(name)
         return np.array(value, copy=True) if isinstance(value, np.ndarray) else None
 
+    def export_packed(self, names: Any, max_numel: int | None = None) -> None:
+        return None  # re-recording a replay goes name by name
+
     def export_arrays(self, names: Any, max_numel: int | None = None) -> dict:
         out: dict = {}
         for name in names:
@@ -165,6 +168,8 @@ class ReplaySource:
     """Reports a recording's phases to a stepper, in order; it can step back to any of them."""
 
     supports_rewind = True
+    #: A recording cannot answer the probe's questions about a live model.
+    probe = None
 
     def __init__(self, recording: Recording) -> None:
         self.recording = recording
@@ -176,6 +181,9 @@ class ReplaySource:
     def apply_settings(self, settings: Settings) -> None:
         # A recording cannot be changed: the settings shown are the ones the run had.
         settings.zero_grad, settings.lr = self._settings
+
+    def close(self) -> None:
+        """Nothing to undo: the recording was only read."""
 
     def run(self, stepper: Any) -> None:
         stepper.at_start()

@@ -21,10 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from ..control import Command, Settings, StopRun
+from ..control import Settings, StopRun
 from ..phases import Phase, PhaseEvent
 from ..summary import TensorSummary, summarize_array
-from .active import ACTIVE, ACTIVE_LOCK, HangUp
 from .encode import EventText, RefText, json_text, packed_text
 from .format import MAGIC, VERSION, PayloadBuilder, frame_buffers, header_text, limit_for
 from .sink import start_sink
@@ -107,17 +106,13 @@ class Recorder:
         self.grad_names: list[str] = []
         self.closed = False
         self.started = False
-        self.stop_requested: int | None = None
         self.write_error: OSError | None = None
         self.thread_id = threading.get_ident()
-        self.stepper: Any = None
         self._mode: tuple[str, bool] | None = None
         self._settings: tuple[bool, float | None] | None = None
         self.bytes_written = len(MAGIC)
         self._text = EventText()
         self._refs = RefText(self.layouts)
-        with ACTIVE_LOCK:
-            ACTIVE.add(self)
 
     # ----- the training thread ------------------------------------------------------------------
     def start(self, inspector: Any) -> None:
@@ -231,8 +226,6 @@ class Recorder:
                 end["error"] = error
             self._emit(("end", end))
         finally:
-            with ACTIVE_LOCK:
-                ACTIVE.discard(self)
             try:
                 if self.sink is not None:
                     self.sink.close()  # every frame handed over is written first
@@ -288,12 +281,6 @@ class Recorder:
         write_all(self.file.fileno(), buffers)
         self.bytes_written += size
 
-    def request_stop(self, signum: int) -> None:
-        """From the signal handler: make the training thread end the run at its next phase."""
-        self.stop_requested = signum
-        if self.stepper is not None:
-            self.stepper.send(Command.QUIT)
-
 
 class _RecordingStepper:
     """The stepper as the wrapped source sees it: records each phase, then hands it on."""
@@ -322,8 +309,6 @@ class _RecordingStepper:
 
     def at_phase(self, event: PhaseEvent) -> None:
         recorder = self._recorder
-        if recorder.stop_requested is not None:
-            raise HangUp(recorder.stop_requested)
         stepper = self._stepper
         limit = stepper.max_iterations
         if limit is not None and event.iteration >= limit:
@@ -360,13 +345,14 @@ class RecordingSource:
     @property
     def supports_rewind(self) -> bool:
         # Step back works on a recorded run too; the phases it runs again are recorded again.
-        return bool(getattr(self.inner, "supports_rewind", False))
+        return self.inner.supports_rewind
 
-    def __getattr__(self, name: str) -> Any:
-        # Anything else a front end asks of the source (close, probe, ...) is the inner one's.
-        if name == "inner":
-            raise AttributeError(name)
-        return getattr(self.inner, name)
+    @property
+    def probe(self) -> Any:
+        return self.inner.probe
+
+    def close(self) -> None:
+        self.inner.close()
 
     @property
     def inspector(self) -> Any:
@@ -379,17 +365,11 @@ class RecordingSource:
         meta = dict(self.meta, source=self.inner.name)
         meta.setdefault("settings", [bool(stepper.settings.zero_grad), stepper.settings.lr])
         recorder = Recorder(self.path, self.policy, meta)
-        recorder.stepper = stepper
         self.recorder = recorder
         try:
             self.inner.run(_RecordingStepper(stepper, recorder, self.inner))
-        except HangUp as exc:
-            recorder.close(f"signal {exc.signum}")
-            raise
         except StopRun:
-            # A signal also tells the stepper to quit, which may unwind the run first.
-            signum = recorder.stop_requested
-            recorder.close("quit" if signum is None else f"signal {signum}")
+            recorder.close(stepper.quit_reason)  # "quit", or the signal that ended the run
             raise
         except KeyboardInterrupt:
             recorder.close("interrupted")

@@ -47,6 +47,9 @@ class ScriptSource:
     look at how the script trained.
     """
 
+    #: A script's loop cannot be re-run from a checkpoint: step back looks back instead.
+    supports_rewind = False
+
     def __init__(self, path: str, argv: Sequence[str] = (), *, detail: bool = True) -> None:
         self.path = os.path.abspath(path)
         self.argv = list(argv)

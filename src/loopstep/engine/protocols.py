@@ -1,0 +1,143 @@
+"""The contracts of the engine, in one place: what the stepper asks of a source of phases,
+of a stop condition and of an observer, what a loop loopstep owns asks of a backend, and
+what the stepper offers the front ends (the Listener's callbacks).
+
+Every source (a loop loopstep owns, an intercepted script, a recording, a recording being
+written) implements :class:`PhaseSource` in full; the stepper never probes for optional
+attributes. The probe's questions (for stop conditions and diagnostics) are in
+:mod:`.probes`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .control import Settings
+    from .phases import PhaseEvent
+    from .probes import Probe
+    from .snapshot import ParamState
+    from .stepper import Stepper
+    from .summary import TensorSummary
+    from .trace import Trace
+
+
+class Inspector(Protocol):
+    """What a source must answer so the engine can build a snapshot or a recording frame.
+
+    Every method is called in the training thread while it is paused (or, for the exports,
+    by a recording at each phase), never from the UI thread.
+    """
+
+    def model_mode(self) -> str: ...
+
+    def grad_enabled(self) -> bool: ...
+
+    def param_states(self) -> tuple[ParamState, ...]: ...
+
+    def tensors(self) -> dict[str, TensorSummary]: ...
+
+    def trace(self) -> Trace: ...
+
+    def tensor_values(self, name: str) -> np.ndarray | None: ...
+
+    def export_arrays(self, names: Sequence[str], max_numel: int | None = None) -> dict[str, Any]:
+        """Raw host copies (or views valid until the next phase) of the named tensors; a
+        summary for one above ``max_numel`` elements; None for a ``.grad`` that is None."""
+        ...
+
+    def export_packed(self, names: Sequence[str], max_numel: int | None = None) -> Any:
+        """All named parameters or grads as one block of bytes, ``"none"`` when every grad is
+        None, or None when they cannot be packed (the recorder then exports them by name)."""
+        ...
+
+
+class PhaseSource(Protocol):
+    """Something that runs training and reports its phases to a stepper."""
+
+    #: How the status line names the run.
+    name: str
+    #: Whether the stepper may checkpoint and step back (the source can restore a checkpoint).
+    supports_rewind: bool
+
+    @property
+    def inspector(self) -> Inspector: ...
+
+    @property
+    def probe(self) -> Probe | None:
+        """The questions stop conditions and diagnostics ask; None when the source cannot
+        answer them (yet: a script builds its model late; or ever: a recording)."""
+        ...
+
+    def run(self, stepper: Stepper) -> None:
+        """Run to the end in the calling thread, calling ``stepper.at_start()`` first and
+        ``stepper.at_phase(event)`` after every phase."""
+        ...
+
+    def apply_settings(self, settings: Settings) -> None:
+        """Put the settings in force (zero_grad, lr); fill in ``settings.lr`` when unset."""
+        ...
+
+    def close(self) -> None:
+        """Undo whatever the source installed (hooks, wrappers); safe to call twice."""
+        ...
+
+
+class StopCondition(Protocol):
+    """A breakpoint: the reason to pause at this phase, or None."""
+
+    def check(self, event: PhaseEvent, stepper: Stepper) -> str | None: ...
+
+    def prepare(self, stepper: Stepper) -> None:
+        """The condition is in force from now on: switch on what it needs (a watch)."""
+        ...
+
+    def disarm(self, stepper: Stepper) -> None:
+        """The condition was removed: switch off what :meth:`prepare` switched on."""
+        ...
+
+
+class Observer(Protocol):
+    """Sees every phase, paused at or not (diagnostics, progress); never pauses the run."""
+
+    def observe(self, event: PhaseEvent, stepper: Stepper) -> None: ...
+
+    def rewound(self, iteration: int, stepper: Stepper) -> None:
+        """Step back went back to the start of ``iteration``: what came after did not happen."""
+        ...
+
+
+class TrainingBackend(Inspector, Protocol):
+    """One model, its loss and its optimizer, run one phase at a time by a loop loopstep owns.
+
+    ``detail`` asks for what only a pause needs (the forward ops, each pass's gradient, the
+    parameters before the step); continue mode passes False and pays for none of it.
+    """
+
+    name: str
+    probe: Probe
+
+    def set_batch(self, x: Any, y: Any) -> None: ...
+
+    def forward(self, *, detail: bool) -> None: ...
+
+    def compute_loss(self, *, detail: bool) -> float: ...
+
+    def backward(self, *, detail: bool) -> None: ...
+
+    def step(self, *, detail: bool) -> None: ...
+
+    def zero_grad(self) -> None: ...
+
+    def validate(self, batches: Iterable[tuple[Any, Any]]) -> float: ...
+
+    def set_lr(self, lr: float) -> None: ...
+
+    def get_lr(self) -> float | None: ...
+
+    def get_state(self) -> dict: ...
+
+    def set_state(self, state: dict) -> None: ...
