@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from ..engine.probes import ForwardFacts
 from ..engine.snapshot import ParamState
 from ..engine.summary import TensorSummary, fmt, summarize_array
 from ..engine.trace import GraphNode, Trace, TraceOp
@@ -31,8 +32,12 @@ class NumpyLinReg:
         self.lr = lr
         self.x = self.y = self.pred = None
         self.loss: float | None = None
+        #: The mode the last phase ran in, as the status line shows it: ``eval`` and no_grad from
+        #: validate until the next batch (torch's backend keeps ``shown_mode`` the same way).
         self.mode = "train"
         self.grad_mode = True
+        #: How the last forward ran (None before the first), for the probe's forward_facts.
+        self.last_forward: ForwardFacts | None = None
         self._ops: list[TraceOp] = []
         self._recorded = False
         self._stepped = False
@@ -41,6 +46,7 @@ class NumpyLinReg:
     # ----- the five phases ------------------------------------------------------------------
     def set_batch(self, x: np.ndarray, y: np.ndarray) -> None:
         self.x, self.y = x, y
+        self.mode, self.grad_mode = "train", True
         self.pred = None
         self.loss = None
         self._ops = []
@@ -49,6 +55,8 @@ class NumpyLinReg:
 
     def forward(self, *, detail: bool) -> None:
         self.pred = self.x * self.params["w"] + self.params["b"]
+        # No autograd here: a forward never builds a graph.
+        self.last_forward = ForwardFacts(training=self.mode == "train", builds_graph=False)
         self._recorded = detail
         if detail:
             n = self.x.shape
@@ -95,17 +103,23 @@ class NumpyLinReg:
                 self.grads[name] = np.zeros_like(self.grads[name])
 
     def validate(self, batches: Iterable[tuple[np.ndarray, np.ndarray]]) -> float:
+        """Validation loss over ``batches``, in eval mode without gradients.
+
+        The mode stays eval / no_grad for the pause after validate, which shows what validate
+        ran in; the next batch puts train / grad back. A failure puts it back at once, as
+        torch's backend does (its shown mode is only set once validate has finished).
+        """
         total, count = 0.0, 0
-        self.mode = "eval"
-        self.grad_mode = False
+        self.mode, self.grad_mode = "eval", False
         try:
             for x, y in batches:
                 diff = x * self.params["w"] + self.params["b"] - y
+                self.last_forward = ForwardFacts(training=False, builds_graph=False)
                 total += float(np.sum(diff * diff))
                 count += diff.size
-        finally:
-            self.mode = "train"
-            self.grad_mode = True
+        except BaseException:
+            self.mode, self.grad_mode = "train", True
+            raise
         return total / max(count, 1)
 
     def set_lr(self, lr: float) -> None:

@@ -29,8 +29,9 @@ class NumpyProbe:
         return ()
 
     def forward_facts(self) -> ForwardFacts | None:
-        # The hand-written loop has no autograd: a forward never builds a graph.
-        return ForwardFacts(training=self.backend.mode == "train", builds_graph=False)
+        """How the last forward ran (validate's in eval mode), None before the first: not
+        the mode of the moment, so a validate pause is not judged as a train-mode forward."""
+        return self.backend.last_forward
 
     def params_finite(self) -> bool:
         return all(np.isfinite(v).all() for v in self.backend.params.values())
