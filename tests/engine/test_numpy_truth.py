@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
+import numpy as np
 import pytest
 
 from loopstep.backends.numpy_backend import NumpyLinReg
@@ -268,3 +269,60 @@ def test_stepping_back_without_zero_grad_counts_the_passes_the_checkpoint_held()
     assert (again.event.iteration, again.event.phase) == (2, Phase.BACKWARD)
     assert [m.string for m in lines(again, SUM_LINE)] == [m.string for m in lines(snaps[12], SUM_LINE)]
     assert {m["k"] for m in lines(again, SUM_LINE)} == {"3"}
+
+
+# ----- both backends, pause by pause ------------------------------------------------------------
+def close(a, b) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return bool(
+        np.allclose(np.asarray(a.preview, dtype=float), np.asarray(b.preview, dtype=float), atol=1e-9)
+    )
+
+
+def leaves(snap: Snapshot) -> list:
+    graph = snap.trace.graph
+    return (
+        [] if graph is None else sorted(float(n.grad.preview[0]) for n in graph.walk() if n.param is not None)
+    )
+
+
+def test_numpy_and_torch_show_the_same_thing_at_every_pause():
+    """Through an epoch, its validate and into the next: what each pause shows agrees.
+
+    The one difference is the lesson's: its zero_grad writes zeros where torch's sets None.
+    The probe is asked too: the last step's update ratio, and whether the last forward trained.
+    """
+    seen: dict[str, list[tuple[Snapshot, float | None, bool | None]]] = {"numpy": [], "torch": []}
+
+    def ask(backend: str):
+        def look(stepper: Stepper, snap: Snapshot) -> None:
+            probe = probe_of(stepper.source)
+            probe.watch_updates(True)  # torch measures updates only while watched
+            facts = probe.forward_facts()
+            seen[backend].append((snap, probe.update_ratio(), None if facts is None else facts.training))
+
+        return look
+
+    run("numpy", pauses=50, act=ask("numpy"))
+    run("torch", pauses=50, act=ask("torch"))
+    assert len(seen["numpy"]) == len(seen["torch"]) == 50
+    for (a, ratio_a, train_a), (b, ratio_b, train_b) in zip(seen["numpy"], seen["torch"]):
+        where = f"iteration {a.event.iteration} {a.event.phase.value}"
+        assert (a.event.phase, a.event.iteration) == (b.event.phase, b.event.iteration)
+        assert (a.model_mode, a.grad_enabled) == (b.model_mode, b.grad_enabled), where
+        for p, q in zip(a.params, b.params):
+            assert close(p.value, q.value), where
+            assert close(p.batch_grad, q.batch_grad), f"{where}: {p.name} batch_grad"
+            assert close(p.change, q.change), f"{where}: {p.name} change"
+            if q.grad is not None:
+                assert close(p.grad, q.grad), where
+        assert (a.trace.graph is None) == (b.trace.graph is None), f"{where}: graph"
+        np.testing.assert_allclose(leaves(a), leaves(b), atol=1e-9, err_msg=where)
+        assert a.tensors.keys() == b.tensors.keys(), where
+        for name in a.tensors:
+            assert close(a.tensors[name], b.tensors[name]), f"{where}: {name}"
+        assert (ratio_a is None) == (ratio_b is None), f"{where}: update_ratio {ratio_a} vs {ratio_b}"
+        if ratio_a is not None:
+            assert abs(ratio_a - ratio_b) <= 1e-9 * max(1.0, ratio_b), where
+        assert train_a == train_b, f"{where}: forward_facts"
