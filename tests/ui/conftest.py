@@ -46,8 +46,8 @@ async def started(app: LoopstepApp, pilot) -> None:
     await wait_drawn(app, pilot, 1)
 
 
-def linreg_app(**kwargs) -> LoopstepApp:
-    return LoopstepApp(scenario_session("linreg", "numpy", **kwargs))
+def linreg_app(backend: str = "numpy", **kwargs) -> LoopstepApp:
+    return LoopstepApp(scenario_session("linreg", backend, **kwargs))
 
 
 def static_text(widget, width: int = 160) -> str:

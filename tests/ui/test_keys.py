@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from loopstep.engine import Phase
 from loopstep.ui.keys import KEYS
 from loopstep.ui.view import RunView
@@ -33,8 +35,9 @@ async def test_step_and_space_walk_the_five_phases(ui):
         assert abs(w - 1.872) < 1e-3  # -0.5 − 0.1·(−23.72)
 
 
-async def test_next_runs_to_the_end_of_the_iteration_and_epoch_to_validate(ui):
-    app = ui.linreg_app()
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+async def test_next_runs_to_the_end_of_the_iteration_and_epoch_to_validate(ui, backend):
+    app = ui.linreg_app(backend)
     async with app.run_test(size=(120, 40)) as pilot:
         await ui.started(app, pilot)
         await ui.press_step(app, pilot, "s")
@@ -48,7 +51,11 @@ async def test_next_runs_to_the_end_of_the_iteration_and_epoch_to_validate(ui):
         event = app.view.snapshot.event
         assert (event.phase, event.epoch) == (Phase.VALIDATE, 0)
         assert app.view.snapshot.val_losses and "validate" in shown(app, PhaseBar)
-        assert "no_grad" not in shown(app, StatusLine)  # the snapshot after validate is back in train mode
+        # The pause after validate shows the mode validate ran in; the next batch trains again.
+        assert "eval · no_grad" in shown(app, StatusLine)
+        await ui.press_step(app, pilot, "s")
+        assert app.view.snapshot.event.phase is Phase.FORWARD
+        assert "train · grad" in shown(app, StatusLine)
 
 
 async def test_continue_then_pause_stops_mid_run_and_draws_the_state(ui):

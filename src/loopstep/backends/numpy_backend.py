@@ -3,6 +3,10 @@
 No autograd: backward is two formulas, dL/dw = 2·mean((pred − y)·x) and
 dL/db = 2·mean(pred − y). Skipping zero_grad makes ``.grad`` add up exactly as
 torch's does, so both backends tell the same story with the same numbers.
+
+Each phase writes what it computed into the iteration's record as it runs; the trace's
+formulas and graph are drawn from that record (numpy_trace), not from the live state that
+later phases change.
 """
 
 from __future__ import annotations
@@ -11,10 +15,12 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from ..engine.probes import ForwardFacts
 from ..engine.snapshot import ParamState
 from ..engine.summary import TensorSummary, fmt, summarize_array
-from ..engine.trace import GraphNode, Trace, TraceOp
+from ..engine.trace import Trace, TraceOp
 from .numpy_probe import NumpyProbe
+from .numpy_trace import IterationRecord, StepRecord, formulas, graph, scalars
 
 
 class NumpyLinReg:
@@ -26,29 +32,45 @@ class NumpyLinReg:
             "b": np.array([b], dtype=np.float64),
         }
         self.grads: dict[str, np.ndarray | None] = {"w": None, "b": None}
-        self.batch_grads: dict[str, np.ndarray | None] = {"w": None, "b": None}
-        self.before_step: dict[str, np.ndarray] | None = None
+        #: Backward passes summed in ``.grad`` since the last zero_grad.
+        self.passes = 0
         self.lr = lr
         self.x = self.y = self.pred = None
         self.loss: float | None = None
+        #: The mode the last phase ran in, as the status line shows it: ``eval`` and no_grad from
+        #: validate until the next batch (torch's backend keeps ``shown_mode`` the same way).
         self.mode = "train"
         self.grad_mode = True
+        #: How the last forward ran (None before the first), for the probe's forward_facts.
+        self.last_forward: ForwardFacts | None = None
+        #: ‖Δθ‖ / ‖θ‖ of the last step, kept until the next one (as torch's probe keeps it).
+        self.last_update_ratio: float | None = None
+        #: What this iteration's phases computed, for the trace and the parameters' panel.
+        self.record = IterationRecord()
+        self.step_change: dict[str, np.ndarray] | None = None
         self._ops: list[TraceOp] = []
         self._recorded = False
-        self._stepped = False
         self.probe = NumpyProbe(self)
 
     # ----- the five phases ------------------------------------------------------------------
     def set_batch(self, x: np.ndarray, y: np.ndarray) -> None:
         self.x, self.y = x, y
+        self.mode, self.grad_mode = "train", True
         self.pred = None
         self.loss = None
         self._ops = []
-        self._stepped = False
-        self.before_step = None
+        self._new_iteration()
+
+    def _new_iteration(self) -> None:
+        """Forget what the last iteration computed: its numbers belong to no line of this one."""
+        self.record = IterationRecord()
+        self.step_change = None
 
     def forward(self, *, detail: bool) -> None:
+        self.record.forward = scalars(self.params)
         self.pred = self.x * self.params["w"] + self.params["b"]
+        # No autograd here: a forward never builds a graph.
+        self.last_forward = ForwardFacts(training=self.mode == "train", builds_graph=False)
         self._recorded = detail
         if detail:
             n = self.x.shape
@@ -60,6 +82,7 @@ class NumpyLinReg:
     def compute_loss(self, *, detail: bool) -> float:
         diff = self.pred - self.y
         self.loss = float(np.mean(diff * diff))
+        self.record.loss = self.loss
         if detail:
             n = self.pred.shape
             self._ops += [
@@ -75,38 +98,65 @@ class NumpyLinReg:
             "w": np.array([2.0 * np.mean(diff * self.x)]),
             "b": np.array([2.0 * np.mean(diff)]),
         }
+        record = self.record
+        record.held = scalars(self.grads) if self.passes else None
         for name, grad in batch.items():
             held = self.grads[name]
             self.grads[name] = grad.copy() if held is None else held + grad
-            self.batch_grads[name] = grad
+        self.passes += 1
+        record.passes = self.passes
+        record.grads = scalars(batch)
+        record.batch_grads = batch
 
     def step(self, *, detail: bool) -> None:
-        self.before_step = {name: value.copy() for name, value in self.params.items()}
+        before = {name: value.copy() for name, value in self.params.items()}
+        used = {name: None if g is None else g.copy() for name, g in self.grads.items()}
         for name, value in self.params.items():
-            grad = self.grads[name]
+            grad = used[name]
             if grad is not None:
                 self.params[name] = value - self.lr * grad
-        self._stepped = True
+        self.step_change = {name: self.params[name] - before[name] for name in self.params}
+        self.record.step = StepRecord(
+            before=scalars(before),
+            lr=self.lr,
+            grad=scalars(used),
+            after=scalars(self.params),
+            passes=self.passes,
+        )
+        moved = np.sqrt(sum(float(np.sum(d**2)) for d in self.step_change.values()))
+        size = np.sqrt(sum(float(np.sum(v**2)) for v in self.params.values()))
+        self.last_update_ratio = float(moved / max(size, 1e-30))
 
     def zero_grad(self) -> None:
         # The lesson's hand-written loop resets to zero (torch's default sets None instead).
         for name in self.grads:
             if self.grads[name] is not None:
                 self.grads[name] = np.zeros_like(self.grads[name])
+        self.passes = 0
+        self.record.zeroed = True
 
     def validate(self, batches: Iterable[tuple[np.ndarray, np.ndarray]]) -> float:
+        """Validation loss over ``batches``, in eval mode without gradients.
+
+        The mode stays eval / no_grad for the pause after validate, which shows what validate
+        ran in; the next batch puts train / grad back. A failure puts it back at once, as
+        torch's backend does (its shown mode is only set once validate has finished).
+        """
         total, count = 0.0, 0
-        self.mode = "eval"
-        self.grad_mode = False
+        used = scalars(self.params)
+        self.mode, self.grad_mode = "eval", False
         try:
             for x, y in batches:
                 diff = x * self.params["w"] + self.params["b"] - y
+                self.last_forward = ForwardFacts(training=False, builds_graph=False)
                 total += float(np.sum(diff * diff))
                 count += diff.size
-        finally:
-            self.mode = "train"
-            self.grad_mode = True
-        return total / max(count, 1)
+        except BaseException:
+            self.mode, self.grad_mode = "train", True
+            raise
+        val_loss = total / max(count, 1)
+        self.record.validate = (used, val_loss)
+        return val_loss
 
     def set_lr(self, lr: float) -> None:
         self.lr = lr
@@ -118,13 +168,16 @@ class NumpyLinReg:
         return {
             "params": {k: v.copy() for k, v in self.params.items()},
             "grads": {k: None if v is None else v.copy() for k, v in self.grads.items()},
+            "passes": self.passes,
             "lr": self.lr,
         }
 
     def set_state(self, state: dict) -> None:
         self.params = {k: v.copy() for k, v in state["params"].items()}
         self.grads = {k: None if v is None else v.copy() for k, v in state["grads"].items()}
+        self.passes = state["passes"]
         self.lr = state["lr"]
+        self._new_iteration()  # a checkpoint is the start of an iteration: nothing ran in it yet
 
     # ----- inspection ------------------------------------------------------------------------
     def model_mode(self) -> str:
@@ -135,12 +188,12 @@ class NumpyLinReg:
 
     def param_states(self) -> tuple[ParamState, ...]:
         states = []
+        change = self.step_change or {}
+        batch_grads = self.record.batch_grads
         for name, value in self.params.items():
             grad = self.grads[name]
-            change = None
-            if self._stepped and self.before_step is not None:
-                change = summarize_array(value - self.before_step[name])
-            batch_grad = self.batch_grads[name]
+            moved = change.get(name)
+            batch_grad = batch_grads.get(name)
             states.append(
                 ParamState(
                     name=name,
@@ -148,7 +201,7 @@ class NumpyLinReg:
                     dtype=str(value.dtype),
                     value=summarize_array(value),
                     grad=None if grad is None else summarize_array(grad),
-                    change=change,
+                    change=None if moved is None else summarize_array(moved),
                     batch_grad=None if batch_grad is None else summarize_array(batch_grad),
                 )
             )
@@ -185,33 +238,7 @@ class NumpyLinReg:
         return out
 
     def trace(self) -> Trace:
-        formulas = self._formulas()
-        graph = self._graph() if self.batch_grads["w"] is not None and self.loss is not None else None
-        return Trace(ops=tuple(self._ops), graph=graph, formulas=formulas, ops_recorded=self._recorded)
-
-    def _formulas(self) -> tuple[str, ...]:
-        w, b = float(self.params["w"][0]), float(self.params["b"][0])
-        lines = [f"pred  = w·x + b                 w = {fmt(w)}, b = {fmt(b)}"]
-        if self.loss is not None:
-            lines.append(f"L     = mean((pred − y)²)       = {fmt(self.loss)}")
-        if self.batch_grads["w"] is not None and self.pred is not None:
-            gw, gb = float(self.batch_grads["w"][0]), float(self.batch_grads["b"][0])
-            lines.append(f"dL/dw = 2·mean((pred − y)·x)    = {fmt(gw)}")
-            lines.append(f"dL/db = 2·mean(pred − y)        = {fmt(gb)}")
-        if self._stepped and self.before_step is not None and self.grads["w"] is not None:
-            w0, b0 = float(self.before_step["w"][0]), float(self.before_step["b"][0])
-            gw, gb = float(self.grads["w"][0]), float(self.grads["b"][0])
-            lines.append(f"w ← w − lr·w.grad = {fmt(w0)} − {fmt(self.lr)}·{fmt(gw)} = {fmt(w)}")
-            lines.append(f"b ← b − lr·b.grad = {fmt(b0)} − {fmt(self.lr)}·{fmt(gb)} = {fmt(b)}")
-        return tuple(lines)
-
-    def _graph(self) -> GraphNode:
-        gw = summarize_array(self.batch_grads["w"])
-        gb = summarize_array(self.batch_grads["b"])
-        leaf_w = GraphNode("AccumulateGrad", param="w", grad=gw)
-        leaf_b = GraphNode("AccumulateGrad", param="b", grad=gb)
-        mul = GraphNode("MulBackward (x · w)", children=(leaf_w,))
-        add = GraphNode("AddBackward (+ b)", children=(mul, leaf_b))
-        sub = GraphNode("SubBackward (pred − y)", children=(add,))
-        square = GraphNode("PowBackward (²)", children=(sub,))
-        return GraphNode("MeanBackward (L)", children=(square,))
+        record = self.record
+        return Trace(
+            ops=tuple(self._ops), graph=graph(record), formulas=formulas(record), ops_recorded=self._recorded
+        )

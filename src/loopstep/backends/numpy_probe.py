@@ -29,8 +29,9 @@ class NumpyProbe:
         return ()
 
     def forward_facts(self) -> ForwardFacts | None:
-        # The hand-written loop has no autograd: a forward never builds a graph.
-        return ForwardFacts(training=self.backend.mode == "train", builds_graph=False)
+        """How the last forward ran (validate's in eval mode), None before the first: not
+        the mode of the moment, so a validate pause is not judged as a train-mode forward."""
+        return self.backend.last_forward
 
     def params_finite(self) -> bool:
         return all(np.isfinite(v).all() for v in self.backend.params.values())
@@ -50,12 +51,9 @@ class NumpyProbe:
         return None
 
     def watch_updates(self, on: bool) -> None:
-        """The loop keeps the parameters from before each step anyway."""
+        """The loop measures every step's update anyway."""
 
     def update_ratio(self) -> float | None:
-        b = self.backend
-        if not b._stepped or b.before_step is None:
-            return None
-        moved = np.sqrt(sum(float(np.sum((b.params[n] - b.before_step[n]) ** 2)) for n in b.params))
-        size = np.sqrt(sum(float(np.sum(v**2)) for v in b.params.values()))
-        return moved / max(size, 1e-30)
+        """The last step's ratio, measured when it ran: a later learning rate or batch does
+        not change what that step did."""
+        return self.backend.last_update_ratio
