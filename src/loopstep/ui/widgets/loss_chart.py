@@ -50,13 +50,13 @@ class LossChart(Widget):
 
     def _plot(self):
         """The plotext widget, created on first use."""
-        from textual_plotext import PlotextPlot
-
-        found = self.query(PlotextPlot)
+        found = self.query("PlotextPlot")
         if found:
             return found.first()
+        from .chart_plot import ChartPlot
+
         self.query_one("#chart-empty").display = False
-        plot = PlotextPlot()
+        plot = ChartPlot()
         # Terminal default colours: a themed background would be re-sent with every cell.
         plot.theme = "clear"
         self.mount(plot)
