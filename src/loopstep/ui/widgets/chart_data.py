@@ -14,9 +14,11 @@ Nothing here imports plotext: ``draw`` only calls methods of the plot object it 
 from __future__ import annotations
 
 import math
+import operator
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import compress
 
 from ...engine.summary import fmt
 
@@ -25,6 +27,7 @@ from ...engine.summary import fmt
 HUGE = 1e100
 TINY = 1e-100
 TICKS = 5
+EMPTY = "no loss yet: step past the loss phase"
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,7 @@ class Frame:
     def empty_text(self) -> str:
         """What the chart says instead of a plot when nothing can be drawn."""
         if not self.points:
-            return "no loss yet: step past the loss phase"
+            return EMPTY
         left_out = ", ".join(self._left_out())
         if self.log:
             return f"log scale: nothing to draw ({left_out}); press l for linear"
@@ -105,44 +108,55 @@ def _points(count: int, kind: str = "") -> str:
 
 def prepare(series: Iterable[Series], *, log: bool, ticks: int = TICKS) -> Frame:
     """The frame for these series on a linear or log scale (never raises on any float)."""
-    kept: list[tuple[Series, list[float], list[float]]] = []
+    kept: list[tuple[Series, tuple, list[float]]] = []
     not_positive = not_finite = points = 0
     latest = []
     lowest, highest = math.inf, -math.inf  # of the drawable losses, as given
     for one in series:
+        xs, ys, left_out = _drawable(one, log=log)
+        points += len(xs) + sum(left_out)
+        not_finite, not_positive = not_finite + left_out[0], not_positive + left_out[1]
         if one.ys:
             latest.append(f"{one.label} {fmt(one.ys[-1])}")
-        xs, ys = [], []
-        for x, y in zip(one.xs, one.ys):
-            points += 1
-            if not (math.isfinite(x) and math.isfinite(y)):
-                not_finite += 1
-            elif log and y <= 0:
-                not_positive += 1
-            else:
-                xs.append(float(x))
-                ys.append(math.log10(y) if log else float(y))
-                lowest, highest = min(lowest, y), max(highest, y)
         if xs:
-            kept.append((one, xs, ys))
+            lowest, highest = min(lowest, min(ys)), max(highest, max(ys))
+            kept.append((one, xs, list(map(math.log10, ys)) if log else list(map(float, ys))))
     counts = {"not_positive": not_positive, "not_finite": not_finite, "points": points}
     counts["latest"] = tuple(latest)
     if not kept:
         return Frame(log, **counts)
-    values = [y for _, _, ys in kept for y in ys]
+    low, high = min(min(ys) for _, _, ys in kept), max(max(ys) for _, _, ys in kept)
     # log10 of a finite float lies in [-324, 309]: only the linear scale needs bringing near 1.
-    shift = _shift(max(abs(v) for v in values)) if not log else 0
+    shift = _shift(max(abs(low), abs(high))) if not log else 0
     if shift:
         kept = [(one, xs, [math.ldexp(y, -shift) for y in ys]) for one, xs, ys in kept]
-        values = [math.ldexp(v, -shift) for v in values]
-    low, high = min(values), max(values)
+        low, high = math.ldexp(low, -shift), math.ldexp(high, -shift)
     positions = _ticks(low, high, ticks)
     # The ends are labelled with the losses themselves: taking back the log10 or the shift
     # can be off in the fourth digit.
     inner = (fmt(_power10(t) if log else math.ldexp(t, shift)) for t in positions[1:-1])
     labels = (fmt(lowest), *inner, fmt(highest)) if len(positions) > 1 else (fmt(lowest),)
-    curves = tuple(Curve(one.label, tuple(xs), tuple(ys), one.markers) for one, xs, ys in kept)
+    curves = tuple(Curve(one.label, xs, tuple(ys), one.markers) for one, xs, ys in kept)
     return Frame(log, curves, _limits(low, high, log=log), positions, labels, **counts)
+
+
+def _drawable(one: Series, *, log: bool) -> tuple[tuple, tuple, tuple[int, int]]:
+    """The points of one series that can be drawn, and how many were not (not finite, ≤ 0).
+
+    Runs at every new loss while the run continues, over the whole history: the points are
+    checked and picked with ``map`` and ``compress``, without a loop in Python."""
+    xs, ys = tuple(one.xs), tuple(one.ys)
+    if len(xs) != len(ys):
+        xs, ys = xs[: len(ys)], ys[: len(xs)]
+    count = len(xs)
+    if not (all(map(math.isfinite, ys)) and all(map(math.isfinite, xs))):
+        keep = list(map(operator.and_, map(math.isfinite, xs), map(math.isfinite, ys)))
+        xs, ys = tuple(compress(xs, keep)), tuple(compress(ys, keep))
+    not_finite = count - len(xs)
+    if log and ys and min(ys) <= 0:
+        keep = list(map((0.0).__lt__, ys))
+        xs, ys = tuple(compress(xs, keep)), tuple(compress(ys, keep))
+    return xs, ys, (not_finite, count - not_finite - len(xs))
 
 
 def _shift(largest: float) -> int:

@@ -9,7 +9,8 @@ too, for nothing.
 
 What plotext is given comes from ``chart_data.prepare``: points that cannot be drawn (≤ 0
 on a log scale, NaN, ±inf) are left out and counted in the border's subtitle, and when
-nothing is left to draw the chart shows a line of text instead of calling plotext at all.
+nothing is left to draw, or the space is too small for axes (a tab not shown has no size at
+all), the chart shows a line of text instead of calling plotext at all.
 """
 
 from __future__ import annotations
@@ -23,11 +24,9 @@ from textual.widgets import Static
 
 from ...engine.snapshot import LossPoint
 from ..view import View
-from .chart_data import Frame, Series, draw, prepare
+from .chart_data import EMPTY, Frame, Series, draw, prepare
 
 __all__ = ["LossChart", "Series"]
-
-EMPTY = "no loss yet: step past the loss phase"
 
 #: The smallest space the plot is drawn in; below it plotext's axes overlap into labels
 #: that say nothing true (a y tick on the x axis row), so the chart shows a line of text.
