@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import sys
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from textual_plotext.plot import Plot
@@ -70,3 +71,14 @@ def test_any_losses_on_either_scale_build_and_are_accounted_for(train, val, orig
     plt._set_size(width, height)
     picture = plt.build()
     assert plt.build() == picture  # Textual renders again on any repaint: the same picture
+
+
+def test_numpy_losses_are_sorted_out_like_floats():
+    """A backend may hand float32 losses: ``(0.0).__lt__`` answers NotImplemented (truthy) for
+    them, which would have kept a negative loss on the log scale."""
+    np = pytest.importorskip("numpy")
+    ys = tuple(np.float32(y) for y in (-1.0, 0.0, 2.0, NAN, 8.0))
+    frame = prepare([Series("train", tuple(range(5)), ys)], log=True)
+    assert (frame.not_positive, frame.not_finite) == (2, 1)
+    assert frame.ylabels[0] == "2" and frame.ylabels[-1] == "8"
+    assert frame.note == "log scale: 2 points ≤ 0, 1 nan/inf point not shown"

@@ -18,6 +18,7 @@ import operator
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 from itertools import compress
 
 from ...engine.summary import fmt
@@ -154,7 +155,7 @@ def _drawable(one: Series, *, log: bool) -> tuple[tuple, tuple, tuple[int, int]]
         xs, ys = tuple(compress(xs, keep)), tuple(compress(ys, keep))
     not_finite = count - len(xs)
     if log and ys and min(ys) <= 0:
-        keep = list(map((0.0).__lt__, ys))
+        keep = list(map(partial(operator.lt, 0.0), ys))  # any number type, numpy too
         xs, ys = tuple(compress(xs, keep)), tuple(compress(ys, keep))
     return xs, ys, (not_finite, count - not_finite - len(xs))
 
