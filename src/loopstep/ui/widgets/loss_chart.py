@@ -1,33 +1,36 @@
 """The loss chart: training loss per iteration and validation loss per epoch, drawn by plotext.
 
-plotext is imported when the first loss arrives, not before the app's first frame.
+plotext is imported when the first drawable loss arrives, not before the app's first frame.
 
 The chart holds any number of named series (a second run's curve can be added beside the
-first), and redraws only when a series or the scale changed: plotext rebuilds the whole
-canvas, so drawing on every phase would repaint it for nothing.
+first), and redraws only when what it would draw changed (a series, the scale, the size):
+plotext rebuilds the whole canvas, so drawing on every phase would repaint it, over SSH
+too, for nothing.
+
+What plotext is given comes from ``chart_data.prepare``: points that cannot be drawn (≤ 0
+on a log scale, NaN, ±inf) are left out and counted in the border's subtitle, and when
+nothing is left to draw, or the space is too small for axes (a tab not shown has no size at
+all), the chart shows a line of text instead of calling plotext at all.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Static
 
 from ...engine.snapshot import LossPoint
-from ...engine.summary import fmt
 from ..view import View
+from .chart_data import EMPTY, Frame, Series, draw, prepare
 
+__all__ = ["LossChart", "Series"]
 
-@dataclass(frozen=True)
-class Series:
-    label: str
-    xs: tuple[float, ...]
-    ys: tuple[float, ...]
-    markers: bool = False  # points (few, e.g. one per epoch) rather than a line
+#: The smallest space the plot is drawn in; below it plotext's axes overlap into labels
+#: that say nothing true (a y tick on the x axis row), so the chart shows a line of text.
+MIN_WIDTH, MIN_HEIGHT = 20, 6
 
 
 class LossChart(Widget):
@@ -46,17 +49,16 @@ class LossChart(Widget):
         self._drawn: tuple | None = None
 
     def compose(self):
-        yield Static("no loss yet: step past the loss phase", id="chart-empty")
+        yield Static(EMPTY, id="chart-empty")
 
     def _plot(self):
         """The plotext widget, created on first use."""
-        from textual_plotext import PlotextPlot
-
-        found = self.query(PlotextPlot)
+        found = self.query("PlotextPlot")
         if found:
             return found.first()
-        self.query_one("#chart-empty").display = False
-        plot = PlotextPlot()
+        from .chart_plot import ChartPlot
+
+        plot = ChartPlot()
         # Terminal default colours: a themed background would be re-sent with every cell.
         plot.theme = "clear"
         self.mount(plot)
@@ -79,7 +81,7 @@ class LossChart(Widget):
         count = (len(train), len(val))
         old = self.series.get("train"), self.series.get("val")
         if old[0] is not None and old[1] is not None and (len(old[0].xs), len(old[1].xs)) == count:
-            if not count[0] or old[0].ys[-1] == train[count[0] - 1].loss:
+            if not count[0] or _same(old[0].ys[-1], train[count[0] - 1].loss):
                 return
         train, val = list(train[: count[0]]), list(val[: count[1]])
         self.set_series(
@@ -98,41 +100,34 @@ class LossChart(Widget):
     def watch_log_scale(self) -> None:
         self._redraw()
 
+    @property
+    def frame(self) -> Frame:
+        """What the chart draws now (or would, once mounted)."""
+        return prepare(self.series.values(), log=self.log_scale)
+
     def _redraw(self) -> None:
-        key = (tuple(self.series.values()), self.log_scale, self.size)
-        if key == self._drawn or not self.is_mounted:
+        if not self.is_mounted:
+            return
+        frame = self.frame
+        key = (frame, self.size)
+        if key == self._drawn:
             return
         self._drawn = key
         self.border_title = "loss (log scale)" if self.log_scale else "loss"
-        curves = []
-        for series in self.series.values():
-            points = [
-                (x, y)
-                for x, y in zip(series.xs, series.ys)
-                if math.isfinite(y) and (y > 0 or not self.log_scale)
-            ]
-            if points:
-                curves.append((series, points))
-        if not curves and not self.query("PlotextPlot"):
-            return  # still the placeholder
+        self.border_subtitle = frame.note
+        empty = self.query_one("#chart-empty", Static)
+        small = self.size.width < MIN_WIDTH or self.size.height < MIN_HEIGHT
+        if not frame.drawable or small:
+            # No plotext call at all: with nothing to draw it has no y axis to build.
+            empty.update(frame.summary if frame.drawable else frame.empty_text)
+            empty.display = True
+            for plot in self.query("PlotextPlot"):
+                plot.display = False
+            return
         plot = self._plot()
-        plt = plot.plt
-        plt.clear_data()
-        plt.clear_figure()
-        plt.xlabel("iteration")
-        plt.yscale("log" if self.log_scale else "linear")
-        for series, points in curves:
-            xs, ys = zip(*points)
-            if series.markers:
-                plt.scatter(list(xs), list(ys), label=series.label, marker="dot")
-            else:
-                plt.plot(list(xs), list(ys), label=series.label, marker="braille")
-        if curves:
-            ys = [y for _, points in curves for _, y in points]
-            ticks = axis_ticks(min(ys), max(ys), log=self.log_scale)
-            plt.yticks(ticks, [fmt(t) for t in ticks])  # plotext's own labels run to 17 digits
-        else:
-            plt.title("no loss yet: step past the loss phase")
+        empty.display = False
+        plot.display = True
+        draw(plot.plt, frame)
         plot.refresh()
 
     def on_resize(self) -> None:
@@ -140,12 +135,6 @@ class LossChart(Widget):
         self._redraw()
 
 
-def axis_ticks(low: float, high: float, *, log: bool, count: int = 5) -> list[float]:
-    """Evenly spaced ticks (geometric on a log scale) from ``low`` to ``high``."""
-    if high <= low:
-        return [low]
-    if log and low > 0:
-        ratio = (high / low) ** (1 / (count - 1))
-        return [low * ratio**i for i in range(count)]
-    step = (high - low) / (count - 1)
-    return [low + step * i for i in range(count)]
+def _same(a: float, b: float) -> bool:
+    """Equal, NaN counting as equal to NaN (a run stuck at NaN has nothing new to draw)."""
+    return a == b or (math.isnan(a) and math.isnan(b))

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ...engine.snapshot import LossPoint
-from .loss_chart import LossChart, Series
+from .chart_data import Series
+from .loss_chart import LossChart
 
 NAME = "original"
 
