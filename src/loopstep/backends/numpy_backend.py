@@ -237,6 +237,9 @@ class NumpyLinReg:
             out[name] = value
         return out
 
+    def export_packed(self, names: Sequence[str], max_numel: int | None = None) -> None:
+        return None  # two scalars: the recorder exports them by name
+
     def trace(self) -> Trace:
         record = self.record
         return Trace(

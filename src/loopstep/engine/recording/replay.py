@@ -251,7 +251,8 @@ def replay_session(recording: Recording) -> Session:
 def _recorded_code(text: str, path: str):
     lines = phase_lines(text)
 
-    def code_for(event: PhaseEvent | None) -> CodeView:
+    def code_for(event: PhaseEvent | None, settings: Settings | None = None) -> CodeView:
+        """The code as recorded: a replay's settings are the recorded run's own."""
         if event is None:
             return CodeView(text=text, path=path)
         if event.location is not None and event.location.path == path:

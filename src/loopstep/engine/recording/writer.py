@@ -17,18 +17,21 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..control import Settings, StopRun
 from ..phases import Phase, PhaseEvent
-from ..summary import TensorSummary, summarize_array
+from ..summary import TensorSummary
 from .encode import EventText, RefText, json_text, packed_text
 from .format import MAGIC, VERSION, PayloadBuilder, frame_buffers, header_text, limit_for
 from .sink import start_sink
 from .sink_main import LINE_EXTRA, write_all
 from .traces import trace_to_json
+
+if TYPE_CHECKING:
+    from ..protocols import Inspector
 
 _MODE_PHASES = frozenset({Phase.FORWARD, Phase.LOSS, Phase.VALIDATE})
 #: The tensors a forward changes, besides the model's state.
@@ -43,29 +46,9 @@ _FORWARD, _BACKWARD, _STEP, _ZERO_GRAD, _VALIDATE = (
 )
 
 
-def captured_arrays(inspector: Any, names: Sequence[str], max_numel: int | None, zeros: bool) -> dict:
+def captured_arrays(inspector: Inspector, names: Sequence[str], max_numel: int | None, zeros: bool) -> dict:
     """The named tensors as the recorder keeps them (see :func:`_capture`)."""
-    return {
-        name: _capture(value, zeros) for name, value in export_arrays(inspector, names, max_numel).items()
-    }
-
-
-def export_arrays(inspector: Any, names: Sequence[str], max_numel: int | None) -> dict[str, Any]:
-    """Raw copies of the named tensors (summaries above ``max_numel`` elements).
-
-    Uses the inspector's own ``export_arrays`` when it has one (one copy for all tensors);
-    otherwise asks ``tensor_values`` name by name.
-    """
-    fast = getattr(inspector, "export_arrays", None)
-    if fast is not None:
-        return fast(names, max_numel)
-    out: dict[str, Any] = {}
-    for name in names:
-        value = inspector.tensor_values(name)
-        if value is not None and max_numel is not None and np.size(value) > max_numel:
-            value = summarize_array(value, keep=0)
-        out[name] = value
-    return out
+    return {name: _capture(value, zeros) for name, value in inspector.export_arrays(names, max_numel).items()}
 
 
 def _capture(value: Any, zeros: bool) -> Any:
@@ -188,10 +171,7 @@ class Recorder:
         Returns ``(key, value)``: key ``"P"`` (parameters) or ``"G"`` (grads), value the bytes,
         ``"none"`` (every grad is None) or ``"z"`` (every grad is zero). None: record name by name.
         """
-        pack = getattr(inspector, "export_packed", None)
-        if pack is None:
-            return None
-        value = pack(names, self.limit)
+        value = inspector.export_packed(names, self.limit)
         if value is None:
             return None
         if zeros and not isinstance(value, str) and not np.frombuffer(value, np.uint8).any():

@@ -167,7 +167,8 @@ def script_code(default_path: str):
                 texts[path] = []
         return texts[path]
 
-    def code_for(event: PhaseEvent | None) -> CodeView:
+    def code_for(event: PhaseEvent | None, settings: Settings | None = None) -> CodeView:
+        """The user's own file: the settings change what runs, not the text shown."""
         location = event.location if event is not None else None
         path = location.path if location is not None else default_path
         line = location.line if location is not None else 0
