@@ -9,6 +9,9 @@ last event a few times a second.
 from __future__ import annotations
 
 import asyncio
+import os
+import re
+import time
 import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import replace
@@ -34,6 +37,8 @@ from .widgets.panes import Panes
 from .widgets.phase_bar import PhaseBar
 from .widgets.status_line import StatusLine
 
+#: Where ctrl+s puts its screenshots, relative to the current folder.
+SCREENSHOTS_FOLDER = "loopstep-screenshots"
 #: Time given to the first frame to reach the terminal before the panes are built: the
 #: driver writes it from a thread, which building them (imports, GIL-heavy) would starve.
 FIRST_FRAME_GRACE_S = 0.05
@@ -247,13 +252,20 @@ class LoopstepApp(RunControl, App[int]):
         self._start_run()
 
     def action_save_svg(self) -> None:
-        """An SVG screenshot in the current folder, named after the app and the time."""
+        """An SVG screenshot in SCREENSHOTS_FOLDER (under the current folder), named after the
+        run, the phase and the time, so that it can be found again."""
+        folder = os.path.abspath(SCREENSHOTS_FOLDER)
+        event = self.view.snapshot.event if self.view.snapshot is not None else None
+        where = f"-i{event.iteration}-{event.phase.value}" if event is not None else ""
+        title = re.sub(r"[^A-Za-z0-9._-]+", "_", self.session.title)[:40].strip("_") or "run"
+        name = f"{title}{where}-{time.strftime('%Y%m%d-%H%M%S')}.svg"
         try:
-            path = self.save_screenshot()
+            os.makedirs(folder, exist_ok=True)
+            path = self.save_screenshot(filename=name, path=folder)
         except OSError as exc:
-            self.notify(f"could not save the screenshot: {exc.strerror or exc}", severity="error")
+            self.notify(f"could not save the screenshot in {folder}: {exc.strerror or exc}", severity="error")
             return
-        self.notify(f"saved {path}")
+        self.notify(f"screenshot saved: {path}", timeout=6)
 
     def action_help(self) -> None:
         from .screens.help import HelpScreen

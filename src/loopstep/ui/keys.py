@@ -41,7 +41,7 @@ KEYS: tuple[Key, ...] = (
         "ctrl+s",
         "save_svg",
         "svg",
-        "save an SVG screenshot of the screen in the current folder",
+        "save an SVG screenshot in ./loopstep-screenshots/ (the toast names the file)",
         footer=False,
         label_keys="ctrl+s",
     ),
