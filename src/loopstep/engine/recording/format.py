@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from typing import Any
 
 import numpy as np
@@ -70,6 +71,13 @@ SMALL_RECORD_NUMEL = 65_536
 
 class RecordingError(Exception):
     """The file is not a recording this loopstep can read (the message is one line)."""
+
+
+def created_stamp() -> str:
+    """The start frame's ``created``: now, in UTC, to the second. It is the only thing in a
+    recording that depends on when it was made (its header's checksum covers it), so it has
+    one place, which a test can fix to compare two recordings of the same run byte for byte."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 def header_text(header: dict | str, size: int) -> bytes:

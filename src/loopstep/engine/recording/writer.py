@@ -15,7 +15,6 @@ the user saw is added as well.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +24,7 @@ from ..control import Settings, StopRun
 from ..phases import Phase, PhaseEvent
 from ..summary import TensorSummary
 from .encode import EventText, RefText, json_text, packed_text
-from .format import MAGIC, VERSION, PayloadBuilder, frame_buffers, header_text, limit_for
+from .format import MAGIC, VERSION, PayloadBuilder, created_stamp, frame_buffers, header_text, limit_for
 from .sink import start_sink
 from .sink_main import LINE_EXTRA, write_all
 from .traces import trace_to_json
@@ -108,7 +107,7 @@ class Recorder:
             k="start",
             version=VERSION,
             policy=self.policy,
-            created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            created=created_stamp(),
         )
         header["params"], captured = self._find_params(inspector)
         self._emit(("start", header, captured))
