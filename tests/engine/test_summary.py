@@ -25,7 +25,7 @@ def test_nonfinite_values_are_counted():
     t = torch.tensor([1.0, float("nan"), float("inf"), float("-inf"), float("nan")])
     s = summarize_many([t])[0]
     assert (s.nan, s.inf) == (2, 2)
-    assert "NaN!2" in s.describe() and "Inf!2" in s.describe()
+    assert "2 NaN!" in s.describe() and "2 Inf!" in s.describe()
     a = summarize_array(t.numpy())
     assert (a.nan, a.inf) == (2, 2)
 

@@ -46,7 +46,9 @@ def test_a_bug_in_a_command_is_a_report_and_exit_70(capsys, crash_home, monkeypa
     assert "Traceback" in report and "a bug in loopstep" in report and "export x.lsr" in report
 
 
-def test_a_bug_in_loopstep_while_training_in_text_mode_is_a_report_and_exit_70(capfd, crash_home, monkeypatch):
+def test_a_bug_in_loopstep_while_training_in_text_mode_is_a_report_and_exit_70(
+    capfd, crash_home, monkeypatch
+):
     from loopstep.engine import text_format
 
     calls = []
@@ -118,7 +120,9 @@ def test_a_crash_inside_the_app_exits_70_with_a_report(tmp_path):
     socket = f"crash-{os.getpid()}"
 
     def tmux(*args):
-        return subprocess.run(["tmux", "-L", socket, *args], capture_output=True, text=True, timeout=10).stdout
+        return subprocess.run(
+            ["tmux", "-L", socket, *args], capture_output=True, text=True, timeout=10
+        ).stdout
 
     tmux("new-session", "-d", "-x", "100", "-y", "30", f"sh -c {shlex.quote(command)}")
     try:

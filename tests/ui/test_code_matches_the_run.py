@@ -40,12 +40,15 @@ async def test_z_comments_the_zero_grad_line_out_and_back(ui):
     async with app.run_test(size=(120, 40)) as pilot:
         await ui.started(app, pilot)
         await ui.press_step(app, pilot, "s", times=4)  # forward … step
-        line = lambda: next(l for l in code_text(app).splitlines() if "5. zero_grad" in l)  # noqa: E731
+
+        def line() -> str:
+            return next(text for text in code_text(app).splitlines() if "5. zero_grad" in text)
+
         assert not line().lstrip().startswith("#")
         await pilot.press("z")
         await pilot.pause()
         await ui.press_step(app, pilot, "s")  # the zero_grad phase, skipped
-        assert line().lstrip().startswith("# ") and "switched off" in line()
+        assert line().lstrip().startswith("# ") and line().endswith(": off (z)")
         assert app.view.snapshot.event.skipped
         mark = app.view.code.line
         assert "5. zero_grad" in code_text(app).splitlines()[mark - 1]  # still the marked line

@@ -57,9 +57,11 @@ def test_without_zero_grad_the_sentences_count_the_summed_passes():
     assert [s.grad_passes for s in backward] == [1, 2, 3]
     assert "now sums 3 backward passes" in explain(None, backward[-1])
     skipped = [s for s in seen if s.event and s.event.phase is Phase.ZERO_GRAD][-1]
-    assert explain(None, skipped).startswith("zero_grad skipped: .grad still holds the sum of 3 passes")
+    assert explain(None, skipped).startswith(
+        "zero_grad skipped: .grad still holds the sum of 3 backward passes"
+    )
     step = [s for s in seen if s.event and s.event.phase is Phase.STEP][-1]
-    assert "(a sum of 3 passes)" in explain(None, step)
+    assert "a sum of 3 passes)" in explain(None, step)
 
 
 def test_validate_and_finish():
@@ -82,5 +84,5 @@ def test_step_names_the_rule_that_really_moved_the_weights():
     adam = _snapshots_of(build("mlp", "torch"), 1)
     sgd_step = [s for s in sgd if s.event and s.event.phase is Phase.STEP][-1]
     adam_step = [s for s in adam if s.event and s.event.phase is Phase.STEP][-1]
-    assert "−lr=0.1·.grad" in explain(None, sgd_step)
+    assert "−lr·.grad (lr=0.1)" in explain(None, sgd_step)
     assert "the optimizer's update rule" in explain(None, adam_step)

@@ -98,7 +98,7 @@ async def test_zero_grad_off_for_three_iterations_sums_passes_and_the_loss_runs_
     async with app.run_test(size=(120, 40)) as pilot:
         await ui.started(app, pilot)
         await pilot.press("z")
-        assert not app.view.zero_grad and "zero_grad OFF" in shown(app, StatusLine)
+        assert not app.view.zero_grad and "zero_grad: OFF" in shown(app, StatusLine)
         await ui.press_step(app, pilot, "n", times=3)
         await ui.press_step(app, pilot, "s", times=3)  # forward, loss, backward of the fourth iteration
         snapshot = app.view.snapshot
@@ -118,7 +118,7 @@ async def test_zero_grad_key_turns_it_back_on(ui):
     async with app.run_test(size=(120, 40)) as pilot:
         await ui.started(app, pilot)
         await pilot.press("z")
-        assert app.view.zero_grad and "zero_grad ON" in shown(app, StatusLine)
+        assert app.view.zero_grad and "zero_grad: ON" in shown(app, StatusLine)
         await ui.press_step(app, pilot, "n")
         assert not app.view.snapshot.event.skipped
 

@@ -75,6 +75,6 @@ def test_keys_move_the_phase_and_the_numbers(terminal):
     shown = terminal.wait_for(r"L = 0\.3595")  # the loss fell after one step
     assert re.search(r"(iter 1|i1) ", shown)
     terminal.keys("z")
-    terminal.wait_for("zero_grad OFF")
+    terminal.wait_for("zero_grad: OFF")
     terminal.keys("q")
     terminal.wait_for(r"^\s*$(?![\s\S]*▶)")  # the app is gone

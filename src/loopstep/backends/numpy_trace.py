@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..engine.summary import fmt, summarize_array
+from ..engine.summary import count, fmt, summarize_array
 from ..engine.trace import GraphNode
 
 #: The linreg loop's parameters, in the order the lines show them.
@@ -69,7 +69,7 @@ def formulas(record: IterationRecord) -> tuple[str, ...]:
                 held, part = record.held[name], record.grads[name]
                 lines.append(
                     f"{name}.grad = {name}.grad + dL/d{name} = {fmt(held)} + {_factor(part)}"
-                    f" = {fmt(held + part)}   (sum of {record.passes} passes)"
+                    f" = {fmt(held + part)}   (sum of {count(record.passes, 'pass')})"
                 )
     if record.step is not None:
         lines += _step_lines(record.step)
@@ -84,7 +84,7 @@ def formulas(record: IterationRecord) -> tuple[str, ...]:
 
 
 def _step_lines(step: StepRecord) -> list[str]:
-    summed = f"   (.grad: sum of {step.passes} passes)" if step.passes > 1 else ""
+    summed = f"   (.grad: sum of {count(step.passes, 'pass')})" if step.passes > 1 else ""
     lines = []
     for name in NAMES:
         before, after = _pair(step.before[name], step.after[name])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .phases import Phase
 from .snapshot import ParamState, Snapshot
-from .summary import fmt
+from .summary import count, fmt
 
 #: Parameters named one by one in a sentence; more are counted instead.
 NAMED_PARAMS = 3
@@ -97,12 +97,12 @@ def _plain_sgd(moved: list, lr: float | None) -> bool:
 
 def _step(current: Snapshot) -> str:
     moved = [p for p in current.params if p.change is not None]
-    lr = f"lr={fmt(current.lr)}" if current.lr is not None else "the learning rate"
-    summed = f" (a sum of {current.grad_passes} passes)" if current.grad_passes > 1 else ""
+    lr = f"lr={fmt(current.lr)}" if current.lr is not None else "its learning rate"
+    summed = f", a sum of {count(current.grad_passes, 'pass')}" if current.grad_passes > 1 else ""
     rule = (
-        f"−{lr}·.grad{summed}"
+        f"−lr·.grad ({lr}{summed})"
         if _plain_sgd(moved, current.lr)
-        else f"the optimizer's update rule from .grad{summed} ({lr})"
+        else f"the optimizer's update rule from .grad ({lr}{summed})"
     )
     if moved and len(moved) <= NAMED_PARAMS and all(p.value.numel == 1 for p in moved):
         parts = ", ".join(f"{p.name} by {_signed(p.change.mean)}" for p in moved)
@@ -113,25 +113,26 @@ def _step(current: Snapshot) -> str:
             f"step: {len(moved)} parameters moved by {rule}; the biggest move was "
             f"{biggest.name} (‖Δ‖={fmt(biggest.change.norm)}). .grad is unchanged."
         )
-    return f"step: the optimizer updated the parameters with −{lr}·.grad{summed}."
+    return f"step: the optimizer updated the parameters from .grad ({lr}{summed})."
 
 
 def _zero_grad(current: Snapshot) -> str:
     event = current.event
     if event is not None and event.skipped:
-        return (
-            f"zero_grad skipped: .grad still holds the sum of {current.grad_passes} passes, "
-            "and the next backward will add to it."
-        )
+        held = count(current.grad_passes, "backward pass", "backward passes")
+        what = "the sum of " + held if current.grad_passes > 1 else "the gradient of " + held
+        return f"zero_grad skipped: .grad still holds {what}, and the next backward will add to it."
     if current.params and all(p.grad is None for p in current.params):
         return "zero_grad: every .grad was set to None, so the next backward starts fresh; weights keep their values."
     return "zero_grad: every .grad was reset to zero, so the next backward starts fresh; weights keep their values."
 
 
 def _validate(current: Snapshot) -> str:
+    mode = f"{current.model_mode}() mode"
+    grad = "under no_grad" if not current.grad_enabled else "with grad enabled (a graph was built)"
     return (
-        f"validate: in eval() mode under no_grad the model scored held-out data, val loss = "
-        f"{fmt(current.loss)}; no graph, no .grad, no step."
+        f"validate: in {mode} {grad} the model scored held-out data, val loss = "
+        f"{fmt(current.loss)}; no .grad, no step."
     )
 
 

@@ -120,6 +120,10 @@ def loop_code(template: str, path: str, default_lr: float | None, **fields: obje
 
 
 def switched_off(line: str) -> str:
-    """``    opt.zero_grad()  # 5. zero_grad`` → the same line commented out, saying why."""
-    indent = line[: len(line) - len(line.lstrip())]
-    return f"{indent}# {line.strip()}  (switched off: z)"
+    """``    opt.zero_grad()    # 5. zero_grad`` → the same line commented out, saying so, and
+    no wider than it must be (the comment keeps its column where the padding allows)."""
+    code, mark, comment = line.partition("#")
+    indent = code[: len(code) - len(code.lstrip())]
+    body = code.strip()
+    padding = len(code) - len(indent) - len(body)
+    return f"{indent}# {body}{' ' * max(1, padding - 2)}{mark}{comment.rstrip()}: off (z)"

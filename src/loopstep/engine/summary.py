@@ -58,23 +58,25 @@ class TensorSummary:
             return float(self.preview.reshape(-1)[0])
         return None
 
+    @property
+    def flags(self) -> str:
+        """ " 2 NaN! 1 Inf!": the non-finite values, counted ("" when there are none)."""
+        out = f" {self.nan} NaN!" if self.nan else ""
+        return out + (f" {self.inf} Inf!" if self.inf else "")
+
     def describe(self) -> str:
         """One line: shape, dtype and the statistics, with flags for NaN/Inf and all-zeros."""
         shape = "[" + ",".join(str(d) for d in self.shape) + "]"
         if self.numel == 0:
             return f"{shape} {self.dtype} empty"
-        flags = ""
-        if self.nan:
-            flags += f" NaN!{self.nan}"
-        if self.inf:
-            flags += f" Inf!{self.inf}"
         if self.zeros:
             return f"{shape} {self.dtype} all zeros"
+        number = number_format((self.mean, self.std, self.min, self.max, self.norm))
         if self.numel == 1:
-            return f"{shape} {self.dtype} {fmt(self.mean)}{flags}"
+            return f"{shape} {self.dtype} {number(self.mean)}{self.flags}"
         return (
-            f"{shape} {self.dtype} x∈[{fmt(self.min)}, {fmt(self.max)}] "
-            f"μ={fmt(self.mean)} σ={fmt(self.std)} ‖‖={fmt(self.norm)}{flags}"
+            f"{shape} {self.dtype} x∈[{number(self.min)}, {number(self.max)}] "
+            f"μ={number(self.mean)} σ={number(self.std)} norm={number(self.norm)}{self.flags}"
         )
 
     def to_json(self, *, with_values: bool | None = None) -> dict:
@@ -103,21 +105,59 @@ def json_float(value: float) -> float | str | None:
     return value
 
 
+def _plain_range(value: float) -> bool:
+    return 1e-3 <= abs(value) < 1e5
+
+
+def _text(value: float, scientific: bool) -> str:
+    if math.isnan(value):
+        return "nan"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    if value == 0:
+        return "0"
+    if scientific:
+        return f"{value:.3e}"
+    # 4 significant digits; from 1e4 up %g would switch to an exponent: whole numbers instead
+    return f"{value:.0f}" if abs(value) >= 1e4 else f"{value:.4g}"
+
+
 def fmt(value: float | None, width: int = 0) -> str:
     """Compact number: 4 significant digits, scientific when very large or small."""
     if value is None:
         return "—".rjust(width)
-    if math.isnan(value):
-        text = "nan"
-    elif math.isinf(value):
-        text = "inf" if value > 0 else "-inf"
-    elif value == 0:
-        text = "0"
-    elif 1e-3 <= abs(value) < 1e5:
-        text = f"{value:.4g}"
-    else:
-        text = f"{value:.3e}"
-    return text.rjust(width)
+    scientific = math.isfinite(value) and value != 0 and not _plain_range(value)
+    return _text(value, scientific).rjust(width)
+
+
+@dataclass(frozen=True)
+class NumberFormat:
+    """One way to write the numbers of a column (or of one line): all 4 significant digits,
+    or all scientific, never the two side by side (``-8.842e-04`` next to ``0.02453``)."""
+
+    scientific: bool = False
+
+    def __call__(self, value: float | None) -> str:
+        if value is None:
+            return "—"
+        return _text(float(value), self.scientific)
+
+
+def number_format(values) -> NumberFormat:
+    """The format for these numbers: scientific if any of them needs it."""
+    for value in values:
+        if value is not None and math.isfinite(value) and value != 0 and not _plain_range(value):
+            return NumberFormat(scientific=True)
+    return NumberFormat()
+
+
+def count(n: int, singular: str, plural: str | None = None) -> str:
+    """ "1 pass", "3 passes": a number with its noun, singular or plural as it must be."""
+    if n == 1:
+        return f"{n} {singular}"
+    if plural is None:
+        plural = singular + ("es" if singular.endswith(("s", "x", "ch", "sh")) else "s")
+    return f"{n} {plural}"
 
 
 def summarize_array(array: np.ndarray, *, keep: int = PREVIEW_NUMEL) -> TensorSummary:

@@ -12,10 +12,10 @@ from rich.table import Table
 from rich.text import Text
 
 from ...engine.snapshot import ParamState
-from ...engine.summary import fmt
+from ...engine.summary import NumberFormat, count, number_format
 from ..view import View
 from .keyed_pane import KeyedPane
-from .tensor_text import one_line
+from .tensor_text import column_format, one_line
 
 
 class GradsPane(KeyedPane):
@@ -37,13 +37,13 @@ class GradsPane(KeyedPane):
         return render_grads(view)
 
 
-def grad_look(grad) -> Text:
+def grad_look(grad, number: NumberFormat | None = None) -> Text:
     """None, zeros and values look different, and not by colour alone."""
     if grad is None:
         return Text("None", style="italic dim")
     if grad.zeros:
         return Text("0 (zeroed)", style="dim")
-    return Text(one_line(grad), style="bold")
+    return Text(one_line(grad, number=number), style="bold")
 
 
 def render_grads(view: View) -> Group:
@@ -53,7 +53,7 @@ def render_grads(view: View) -> Group:
     if passes > 1:
         parts.append(
             Text(
-                f"zero_grad was skipped: .grad is now the sum of {passes} backward passes",
+                f"zero_grad was skipped: .grad is now the sum of {count(passes, 'backward pass', 'backward passes')}",
                 style="bold reverse",
             )
         )
@@ -65,14 +65,26 @@ def render_grads(view: View) -> Group:
     table.add_column(".grad (stored)", no_wrap=True, overflow="ellipsis", ratio=2)
     table.add_column("‖.grad‖", no_wrap=True)
     table.add_column("passes", no_wrap=True, justify="right")
+    formats = (
+        column_format(p.batch_grad for p in snapshot.params),
+        column_format(p.grad for p in snapshot.params),
+        number_format(p.grad.norm for p in snapshot.params if p.grad is not None),
+    )
     for param in snapshot.params:
-        table.add_row(*grad_row(param))
+        table.add_row(*grad_row(param, formats))
     parts.append(table)
     return Group(*parts)
 
 
-def grad_row(param: ParamState) -> tuple:
-    batch = Text(one_line(param.batch_grad)) if param.batch_grad is not None else Text("—", style="dim")
-    norm = fmt(param.grad.norm) if param.grad is not None else "—"
+def grad_row(
+    param: ParamState, formats: tuple[NumberFormat, NumberFormat, NumberFormat] | None = None
+) -> tuple:
+    batch_format, grad_format, norm_format = formats or (None, None, number_format([]))
+    batch = (
+        Text(one_line(param.batch_grad, number=batch_format))
+        if param.batch_grad is not None
+        else Text("—", style="dim")
+    )
+    norm = norm_format(param.grad.norm) if param.grad is not None else "—"
     passes = str(param.grad_passes) if param.grad is not None else "—"
-    return param.name, batch, grad_look(param.grad), norm, passes
+    return param.name, batch, grad_look(param.grad, grad_format), norm, passes

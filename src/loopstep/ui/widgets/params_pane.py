@@ -11,7 +11,7 @@ from rich.text import Text
 
 from ..view import View
 from .keyed_pane import KeyedPane
-from .tensor_text import change_text, one_line, same_values, shape_text
+from .tensor_text import change_format, change_text, column_format, one_line, same_values, shape_text
 
 CHANGED = "bold underline"
 
@@ -55,9 +55,11 @@ def render_params(view: View) -> Table | Text:
     table.add_column("shape", no_wrap=True)
     table.add_column("value", no_wrap=True, overflow="ellipsis", ratio=3)
     table.add_column("Δ last step", no_wrap=True, overflow="ellipsis", ratio=1)
+    values = column_format(p.value for p in snapshot.params)
+    changes = change_format(p.change for p in snapshot.params)
     for param in snapshot.params:
         changed = param.name in changed_now
-        value = Text(one_line(param.value, dtype=True), style=CHANGED if changed else "")
-        change = Text(change_text(param.change), style="" if param.change else "dim")
+        value = Text(one_line(param.value, dtype=True, number=values), style=CHANGED if changed else "")
+        change = Text(change_text(param.change, changes), style="" if param.change else "dim")
         table.add_row(param.name, shape_text(param.shape), value, change)
     return table

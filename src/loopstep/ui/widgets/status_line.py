@@ -10,10 +10,8 @@ from textual.widgets import Static
 
 from ...engine.lookback import LOOKING_BACK
 from ...engine.phases import PhaseEvent
+from ...engine.summary import count
 from ..view import RunView, View
-
-#: Narrower than this, the position is written e0 b3 i3.
-COMPACT_BELOW = 100
 
 
 class StatusLine(Static):
@@ -40,32 +38,7 @@ class StatusLine(Static):
 
     def _put(self, view: View, event: PhaseEvent | None, mode: str, grad: str) -> None:
         self._last = (view, event, mode, grad)
-        compact = self.size.width < COMPACT_BELOW
-        text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(f" {view.title} ", style="bold reverse")
-        state = view.loading_text if view.state is RunView.LOADING else view.state.value
-        looking_back = view.snapshot.extra.get(LOOKING_BACK) if view.snapshot is not None else None
-        if looking_back:
-            text.append(f" look back −{looking_back} ", style="bold reverse")
-        else:
-            text.append(f" {state} ", style="bold reverse" if view.state is RunView.FAILED else "bold")
-        if event is None:
-            text.append(" start ")
-        elif compact:
-            text.append(f" e{event.epoch} b{event.batch} i{event.iteration} ")
-        else:
-            text.append(f" epoch {event.epoch} · batch {event.batch} · iter {event.iteration} ")
-        if event is not None:
-            text.append(event.phase.value, style="bold")
-        text.append("  zero_grad ")
-        text.append("ON" if view.zero_grad else "OFF", style="bold" if view.zero_grad else "bold reverse")
-        text.append(f"  {mode} · {grad}")
-        if view.findings:
-            errors = sum(f.severity == "error" for f in view.findings)
-            label = f"{len(view.findings)} finding{'s' * (len(view.findings) != 1)}"
-            text.append(
-                f"  ⚠ {label}" + (f" ({errors} error{'s' * (errors != 1)})" if errors else ""), style="bold"
-            )
+        text = render_status(view, event, mode, grad, self.size.width)
         if text != self._shown:
             self._shown = text
             self.update(text, layout=False)
@@ -73,3 +46,59 @@ class StatusLine(Static):
     def on_resize(self) -> None:
         if self._last is not None:
             self._put(*self._last)
+
+
+#: From the widest to the narrowest: (short position, the phase named, field separator).
+LAYOUTS = ((False, True, " │ "), (False, False, " │ "), (True, False, " │ "), (True, False, "│"))
+#: A title is cut to no fewer characters than this before the other fields shorten.
+TITLE_AT_LEAST = 12
+
+
+def render_status(view: View, event: PhaseEvent | None, mode: str, grad: str, width: int) -> Text:
+    """The run's state, where it is, the settings, the mode: fields apart, never run together.
+
+    The run's own name comes first but gives way: as the width shrinks, the phase (which the
+    phase bar below shows too) goes first, then the words shorten, and a long title is cut,
+    so that at 80 columns the state, the position and the settings stay in view.
+    """
+    looking_back = view.snapshot.extra.get(LOOKING_BACK) if view.snapshot is not None else None
+    state = view.loading_text if view.state is RunView.LOADING else view.state.value
+    if looking_back:
+        state_field = (f" look back −{looking_back} ", "bold reverse")
+    else:
+        failed = view.state is RunView.FAILED
+        state_field = (f" {state} ", "bold reverse") if failed else (state, "bold")
+    zero_grad = (
+        "zero_grad: " + ("ON" if view.zero_grad else "OFF"),
+        "" if view.zero_grad else "bold reverse",
+    )
+    errors = sum(f.severity == "error" for f in view.findings)
+    for compact, with_phase, separator in LAYOUTS:
+        if event is None:
+            where = "start"
+        elif compact:
+            where = f"e{event.epoch} b{event.batch} i{event.iteration}"
+        else:
+            where = f"epoch {event.epoch} · batch {event.batch} · iter {event.iteration}"
+        if event is not None and with_phase:
+            where += f" · after {event.phase.value}"
+        fields = [
+            state_field,
+            (where, ""),
+            zero_grad,
+            (f"{mode}·{grad}" if compact else f"{mode} · {grad}", ""),
+        ]
+        if view.findings:
+            found = f"⚠ {len(view.findings)}" if compact else f"⚠ {count(len(view.findings), 'finding')}"
+            fields.append((found + (f" ({count(errors, 'error')})" if errors else ""), "bold"))
+        rest = sum(len(text) + len(separator) for text, _ in fields) + 2
+        if rest + min(len(view.title), TITLE_AT_LEAST) <= width:
+            break
+    room = max(TITLE_AT_LEAST, width - rest)
+    title = view.title if len(view.title) <= room else view.title[: room - 1] + "…"
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append(f" {title} ", style="bold reverse")
+    for value, style in fields:
+        text.append(separator, style="dim")
+        text.append(value, style=style)
+    return text

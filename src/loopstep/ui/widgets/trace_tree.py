@@ -11,6 +11,7 @@ from rich.text import Text
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
+from ...engine.summary import count
 from ...engine.trace import GraphNode, Trace, TraceOp
 from ..view import View
 from .tensor_text import shape_text, short
@@ -105,7 +106,7 @@ def fill_tree(root: TreeNode, trace: Trace) -> None:
     loss = [op for op in trace.ops if op.phase == "loss"]
     for title, ops in (("forward", forward), ("loss", loss)):
         if ops:
-            branch = root.add(Text(f"{title} ({len(ops)} ops)", style="bold"), expand=True)
+            branch = root.add(Text(f"{title} ({count(len(ops), 'op')})", style="bold"), expand=True)
             for op in ops:
                 branch.add_leaf(op_label(op))
     if trace.formulas:

@@ -191,7 +191,7 @@ def script_session(
     detail: bool = True,
 ) -> Session:
     """A Session that runs the script afresh each time a stepper is made (restart included)."""
-    title = " ".join([os.path.basename(path), *argv])
+    title = os.path.basename(path)  # the script's name: its arguments would push the state off screen
     return Session(
         title=title,
         make_source=lambda: ScriptSource(path, argv, detail=detail),
