@@ -78,7 +78,7 @@ async def test_ctrl_s_saves_an_svg_screenshot(recording, tmp_path, monkeypatch):
         await press(app, pilot, "s")
         await pilot.press("ctrl+s")
         await pilot.pause()
-    saved = list(tmp_path.glob("*.svg"))
+    saved = list((tmp_path / "loopstep-screenshots").glob("*.svg"))
     assert len(saved) == 1
     text = saved[0].read_text()
     assert text.startswith("<svg") and "forward" in text

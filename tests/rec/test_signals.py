@@ -47,12 +47,38 @@ def replay_text(path: str) -> subprocess.CompletedProcess:
     )
 
 
+def holders(path: str) -> list[int]:
+    """Processes that have ``path`` open (the writer process outlives a killed run)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fds = os.listdir(f"/proc/{entry}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(f"/proc/{entry}/fd/{fd}") == path:
+                    found.append(int(entry))
+                    break
+            except OSError:
+                continue
+    return found
+
+
 def test_sigkill_leaves_a_replayable_prefix(tmp_path):
     path = str(tmp_path / "killed.lsr")
     process = start_recording_run(path)
     wait_for_frames(path, process)
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=10)
+    # The writer process goes on writing the frames it was handed, then exits: the file is
+    # read once it is done, or the two reads below would see different lengths.
+    deadline = time.monotonic() + 20
+    while holders(path) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not holders(path), "the writer process did not finish"
     recording = read_recording(path)
     assert recording.cut_off and len(recording.phases) > 20
     assert recording.phases[-1].event.phase.value in ("zero_grad", "validate")
