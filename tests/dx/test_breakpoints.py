@@ -99,7 +99,14 @@ def test_per_parameter_grad_norm_and_an_unknown_name():
     seen = stops(build("mlp"), ["grad_norm[6.bias]>0.05"], iterations=10)
     assert seen and "grad_norm[6.bias]" in seen[0][2]
     seen = stops(build("mlp"), ["grad_norm[nope]>1"], iterations=1)
+    assert seen[0][2].startswith("stop condition refused: grad_norm[nope]>1")
     assert "no trainable parameter named 'nope'" in seen[0][2]
+
+
+def test_a_condition_naming_no_parameter_is_bad_input_in_text_mode(cli):
+    result = cli("trace", "--break", "grad_norm[nope]>1", "--on-stop", "continue")
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert "no trainable parameter named 'nope' (some: w, b)" in result.stderr
 
 
 def test_update_ratio_above_and_below():

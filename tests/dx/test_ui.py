@@ -60,7 +60,10 @@ async def test_what_if_curve_is_drawn_after_a_step_back():
             await press(app, pilot, "s")
         await press(app, pilot, "u")
         chart = app.query_one(LossChart)
-        assert "original" in chart.series and len(chart.series["original"].xs) == 3
+        # three losses before the step back; the current run has the first two: the first
+        # run's curve is drawn from where they part on, so that it can be seen
+        assert chart.series["train"].xs == (0, 1)
+        assert "original" in chart.series and chart.series["original"].xs == (1, 2)
 
 
 async def test_diagnostics_pane_and_status_line_count_findings():
@@ -97,6 +100,27 @@ async def test_b_adds_a_stop_condition_that_continue_then_stops_at():
         assert where(app) == (3, Phase.FORWARD) and app.view.reason == "break: iteration=3"
 
 
+async def test_b_refuses_a_parameter_the_model_lacks_and_keeps_the_brackets():
+    app = LoopstepApp(scenario_session("linreg", "numpy"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot, 1)
+        await pilot.press("b")
+        await pilot.pause()
+        await pilot.press(*"grad_norm[nope]>1", "enter")
+        await pilot.pause()
+        error = str(app.screen.query_one("#break-error").content)
+        assert "'grad_norm[nope]>1'" in error and "no trainable parameter named 'nope' (some: w, b)" in error
+        for _ in range(len("grad_norm[nope]>1")):
+            await pilot.press("backspace")
+        await pilot.press(*"grad_norm[w]>1", "enter")
+        await pilot.pause()
+        listed = app.screen.query_one("#break-list")
+        assert str(listed.get_option_at_index(0).prompt) == "grad_norm[w]>1"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert [str(c) for c in app.stepper.conditions] == ["grad_norm[w]>1"]
+
+
 async def test_session_conditions_reach_the_stepper():
     session = scenario_session("linreg", "numpy")
     session.conditions = parse_conditions(["phase=validate"])
@@ -130,3 +154,25 @@ async def test_u_in_a_script_looks_back_and_s_returns_to_the_live_phase():
         assert "look back" not in str(app.query_one(StatusLine).render())
         await press(app, pilot, "s")
         assert app.view.snapshot.event.phase is Phase.ZERO_GRAD
+
+
+async def test_u_at_the_end_of_a_run_steps_back_into_it():
+    app = LoopstepApp(scenario_session("linreg", "numpy", epochs=1))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot, 1)
+        await pilot.press("c")
+        for _ in range(ROUNDS):
+            if app.view.state is RunView.FINISHED:
+                break
+            await pilot.pause(0.005)
+        assert app.view.state is RunView.FINISHED and app.view.snapshot.finished
+        await pilot.press("s")  # the run is over: nothing runs, and the message says u still works
+        await pilot.pause()
+        assert app.view.state is RunView.FINISHED
+        assert any("u steps back" in n.message for n in app._notifications)
+        await press(app, pilot, "u")
+        assert app.view.state is RunView.PAUSED and where(app) == (7, Phase.VALIDATE)
+        await press(app, pilot, "u")
+        assert where(app) == (7, Phase.ZERO_GRAD)
+        await press(app, pilot, "c")
+        assert app.view.state is RunView.FINISHED

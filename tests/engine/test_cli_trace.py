@@ -16,7 +16,15 @@ def test_jsonl_has_the_documented_fields(cli):
     assert first["loss"] is None and isinstance(loss["loss"], float)
     assert list(first["params"]) == ["w", "b"]
     assert first["params"]["w"] == {"shape": [1], "norm": 0.5, "values": [-0.5]}
-    assert first["grads"] == {"w": None, "b": None}
+    # the NumPy loop starts its grads at 0.0, as its code says; a None grad is null (torch's)
+    assert first["grads"] == {
+        "w": {"shape": [1], "norm": 0.0, "values": [0.0]},
+        "b": {"shape": [1], "norm": 0.0, "values": [0.0]},
+    }
+    torch_first = json.loads(
+        cli("trace", "--backend", "torch", "--iterations", "1", "--format", "jsonl").stdout.splitlines()[0]
+    )
+    assert torch_first["grads"] == {"weight": None, "bias": None}
     assert records[2]["grad_passes"] == 1 and records[4]["grad_passes"] == 0
     assert records[4]["grads"]["w"]["values"] == [0.0]
 

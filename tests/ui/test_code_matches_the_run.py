@@ -47,6 +47,7 @@ async def test_z_comments_the_zero_grad_line_out_and_back(ui):
         assert not line().lstrip().startswith("#")
         await pilot.press("z")
         await pilot.pause()
+        assert line().lstrip().startswith("# ") and line().endswith(": off (z)")  # at once, not next phase
         await ui.press_step(app, pilot, "s")  # the zero_grad phase, skipped
         assert line().lstrip().startswith("# ") and line().endswith(": off (z)")
         assert app.view.snapshot.event.skipped

@@ -101,7 +101,10 @@ def check_grads(view) -> None:
 
 def check_tensors(app, view) -> None:
     options = app.query_one("#tensor-list", OptionList)
-    shown = {options.get_option_at_index(i).id: str(options.get_option_at_index(i).prompt) for i in range(options.option_count)}
+    shown = {
+        options.get_option_at_index(i).id: str(options.get_option_at_index(i).prompt)
+        for i in range(options.option_count)
+    }
     for name, summary in view.snapshot.tensors.items():
         line = shown[name]
         assert "[" + ",".join(map(str, summary.shape)) + "]" in line, (name, line)

@@ -31,7 +31,8 @@ class NumpyLinReg:
             "w": np.array([w], dtype=np.float64),
             "b": np.array([b], dtype=np.float64),
         }
-        self.grads: dict[str, np.ndarray | None] = {"w": None, "b": None}
+        # Zeros, as the loop on screen starts them (w_grad = b_grad = 0.0); torch starts at None.
+        self.grads: dict[str, np.ndarray | None] = {"w": np.zeros(1), "b": np.zeros(1)}
         #: Backward passes summed in ``.grad`` since the last zero_grad.
         self.passes = 0
         self.lr = lr
@@ -47,7 +48,10 @@ class NumpyLinReg:
         self.last_update_ratio: float | None = None
         #: What this iteration's phases computed, for the trace and the parameters' panel.
         self.record = IterationRecord()
+        #: What the last step moved each parameter by, kept until the next step ("Δ last step").
         self.step_change: dict[str, np.ndarray] | None = None
+        #: The last validation batch and its loss, shown at the validate pause until the next batch.
+        self.val_batch: dict[str, np.ndarray] | None = None
         self._ops: list[TraceOp] = []
         self._recorded = False
         self.probe = NumpyProbe(self)
@@ -55,6 +59,7 @@ class NumpyLinReg:
     # ----- the five phases ------------------------------------------------------------------
     def set_batch(self, x: np.ndarray, y: np.ndarray) -> None:
         self.x, self.y = x, y
+        self.val_batch = None
         self.mode, self.grad_mode = "train", True
         self.pred = None
         self.loss = None
@@ -62,9 +67,9 @@ class NumpyLinReg:
         self._new_iteration()
 
     def _new_iteration(self) -> None:
-        """Forget what the last iteration computed: its numbers belong to no line of this one."""
+        """Forget what the last iteration computed: its numbers belong to no line of this one
+        (the last step's move stays: it is what the parameters pane calls "Δ last step")."""
         self.record = IterationRecord()
-        self.step_change = None
 
     def forward(self, *, detail: bool) -> None:
         self.record.forward = scalars(self.params)
@@ -147,15 +152,19 @@ class NumpyLinReg:
         self.mode, self.grad_mode = "eval", False
         try:
             for x, y in batches:
-                diff = x * self.params["w"] + self.params["b"] - y
+                pred = x * self.params["w"] + self.params["b"]
+                diff = pred - y
                 self.last_forward = ForwardFacts(training=False, builds_graph=False)
                 total += float(np.sum(diff * diff))
                 count += diff.size
+                self.val_batch = {"x_val": x, "y_val": y, "pred_val": pred}
         except BaseException:
             self.mode, self.grad_mode = "train", True
             raise
         val_loss = total / max(count, 1)
         self.record.validate = (used, val_loss)
+        if self.val_batch is not None:
+            self.val_batch["val_loss"] = np.array(val_loss)
         return val_loss
 
     def set_lr(self, lr: float) -> None:
@@ -170,6 +179,7 @@ class NumpyLinReg:
             "grads": {k: None if v is None else v.copy() for k, v in self.grads.items()},
             "passes": self.passes,
             "lr": self.lr,
+            "step_change": self.step_change,
         }
 
     def set_state(self, state: dict) -> None:
@@ -177,6 +187,8 @@ class NumpyLinReg:
         self.grads = {k: None if v is None else v.copy() for k, v in state["grads"].items()}
         self.passes = state["passes"]
         self.lr = state["lr"]
+        self.step_change = state.get("step_change")
+        self.val_batch = None
         self._new_iteration()  # a checkpoint is the start of an iteration: nothing ran in it yet
 
     # ----- inspection ------------------------------------------------------------------------
@@ -208,6 +220,8 @@ class NumpyLinReg:
         return tuple(states)
 
     def tensors(self) -> dict[str, TensorSummary]:
+        if self.val_batch is not None:  # the validate pause shows what validate ran on
+            return {name: summarize_array(value) for name, value in self.val_batch.items()}
         out: dict[str, TensorSummary] = {}
         for name, value in (("x", self.x), ("y", self.y), ("pred", self.pred)):
             if value is not None:
@@ -222,6 +236,8 @@ class NumpyLinReg:
         if name.endswith(".grad") and name[:-5] in self.grads:
             grad = self.grads[name[:-5]]
             return None if grad is None else grad.copy()
+        if self.val_batch is not None and name in self.val_batch:
+            return np.array(self.val_batch[name], copy=True)
         value = {"x": self.x, "y": self.y, "pred": self.pred}.get(name)
         if value is None and name == "loss" and self.loss is not None:
             return np.array(self.loss)

@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from .control import ConditionRefused
 from .phases import Phase, PhaseEvent
 from .probes import Measure, Probe, probe_of, total_norm
 
@@ -158,7 +159,7 @@ class GradNormBreak(_ProbeUser):
         else:
             if self.param not in probe.trainable():
                 names = ", ".join(probe.trainable()[:6])
-                return f"break: no trainable parameter named {self.param!r} (some: {names})"
+                raise ConditionRefused(f"no trainable parameter named {self.param!r} (some: {names})")
             return None
         if value > self.threshold or not math.isfinite(value):
             return f"break: {self.label} {_fmt(value)} > {_fmt(self.threshold)}"

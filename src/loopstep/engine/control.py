@@ -69,6 +69,20 @@ class InternalError(BaseException):
         self.cause = cause
 
 
+class ConditionRefused(Exception):
+    """A stop condition that proves unusable once the run is going (it names a parameter the
+    model does not have): the stepper drops it and pauses saying why (:data:`REFUSED`)."""
+
+
+#: How the reason of a pause starts when a stop condition was refused (text mode exits 2).
+REFUSED = "stop condition refused: "
+
+
+class TrainingInputError(TypeError):
+    """What loopstep was handed to train with is unusable (batches that are not (x, y)):
+    the user's to fix, though raised from loopstep's own frame."""
+
+
 @dataclass(frozen=True)
 class TrainingError:
     """An exception that ended a run, kept for post-mortem inspection.
@@ -79,7 +93,9 @@ class TrainingError:
 
     exception: BaseException
     traceback: str
-    phase: str  # the phase that was running (the one after the last reported event)
+    #: The phase that was running when it was raised, where the source knows it ("" where
+    #: the error came from the training code between two phases).
+    phase: str
     last_event: PhaseEvent | None
     internal: bool = False
 
@@ -89,10 +105,17 @@ class TrainingError:
 
     @property
     def where(self) -> str:
-        """ "during loss (epoch 0, iteration 3)": the phase that was running, and where."""
-        text = f"during {self.phase}"
-        if self.last_event is not None:
-            text += f" (epoch {self.last_event.epoch}, iteration {self.last_event.iteration})"
+        """ "during loss (epoch 0, iteration 3)", or "after backward (...)" when it was raised
+        between two phases, or "before the first phase"."""
+        event = self.last_event
+        if self.phase:
+            text = f"during {self.phase}"
+        elif event is not None:
+            text = f"after {event.phase.value}"
+        else:
+            return "before the first phase"
+        if event is not None:
+            text += f" (epoch {event.epoch}, iteration {event.iteration})"
         return text
 
 
@@ -150,7 +173,7 @@ def raised_by_loopstep(exc: BaseException) -> bool:
     """Whether the innermost frame of ``exc``'s traceback is loopstep's own code (not the
     training code's, nor a library's it called)."""
     tb = exc.__traceback__
-    if tb is None:
+    if tb is None or isinstance(exc, TrainingInputError):
         return False
     while tb.tb_next is not None:
         tb = tb.tb_next
@@ -159,15 +182,6 @@ def raised_by_loopstep(exc: BaseException) -> bool:
 
 def same_phase(a: PhaseEvent, b: PhaseEvent) -> bool:
     return (a.iteration, a.epoch, a.batch, a.phase) == (b.iteration, b.epoch, b.batch, b.phase)
-
-
-def phase_after(event: PhaseEvent | None) -> str:
-    order = [Phase.FORWARD, Phase.LOSS, Phase.BACKWARD, Phase.STEP, Phase.ZERO_GRAD]
-    if event is None or event.phase is Phase.VALIDATE:
-        return "forward"
-    if event.phase is Phase.ZERO_GRAD:
-        return "forward"
-    return order[order.index(event.phase) + 1].value
 
 
 def command_target_reached(event: PhaseEvent, mode: Mode) -> str | None:

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .control import TrainingInputError
 from .phases import Phase, PhaseEvent
 from .rewind import Checkpoint, Rewind
 from .stepper import Settings
@@ -65,6 +66,7 @@ class OwnedLoop:
         while True:
             try:
                 self._run_from(stepper, start)
+                stepper.at_end()  # step back from the end raises Rewind here too
                 return
             except Rewind as rewind:
                 start = rewind.checkpoint
@@ -74,15 +76,16 @@ class OwnedLoop:
         """Run to the end, from the beginning or from a checkpoint's iteration."""
         backend = self.backend
         plan = self.plan
-        at_phase = stepper.at_phase
+        at_phase, entering = stepper.at_phase, stepper.entering
         iteration = start.iteration if start is not None else 0
         for epoch in range(start.epoch if start is not None else 0, plan.epochs):
             batches = list(plan.train(epoch)) if plan.batches_per_epoch is None else plan.train(epoch)
             last = (len(batches) - 1) if isinstance(batches, list) else (plan.batches_per_epoch or 0) - 1
             skip = start.batch if start is not None and epoch == start.epoch else 0
-            for index, (x, y) in enumerate(batches):
+            for index, batch in enumerate(batches):
                 if index < skip:
                     continue
+                x, y = xy_pair(batch, index)
                 if start is not None and iteration == start.iteration:
                     x, y = (
                         start.x,
@@ -90,15 +93,20 @@ class OwnedLoop:
                     )  # the very batch that ran, even from a loader with its own randomness
                 stepper.checkpoint(iteration, epoch, index, backend.get_state, x, y)
                 detail = stepper.wants_detail
+                entering(Phase.FORWARD)
                 backend.set_batch(x, y)
                 backend.forward(detail=detail)
                 at_phase(PhaseEvent(Phase.FORWARD, epoch, index, iteration))
+                entering(Phase.LOSS)
                 loss = backend.compute_loss(detail=detail)
                 at_phase(PhaseEvent(Phase.LOSS, epoch, index, iteration, loss=loss))
+                entering(Phase.BACKWARD)
                 backend.backward(detail=stepper.wants_detail)
                 at_phase(PhaseEvent(Phase.BACKWARD, epoch, index, iteration, loss=loss))
+                entering(Phase.STEP)
                 backend.step(detail=stepper.wants_detail)
                 at_phase(PhaseEvent(Phase.STEP, epoch, index, iteration, loss=loss))
+                entering(Phase.ZERO_GRAD)
                 skipped = not stepper.zero_grad_on
                 if not skipped:
                     backend.zero_grad()
@@ -115,5 +123,19 @@ class OwnedLoop:
                 )
                 iteration += 1
             if plan.val is not None:
+                entering(Phase.VALIDATE)
                 val_loss = backend.validate(plan.val())
                 at_phase(PhaseEvent(Phase.VALIDATE, epoch, last, iteration - 1, loss=val_loss))
+
+
+def xy_pair(batch: Any, index: int) -> tuple[Any, Any]:
+    """A batch as (x, y), or an error that says what came instead."""
+    try:
+        x, y = batch
+    except (TypeError, ValueError):
+        kind = type(batch).__name__
+        size = f" of {len(batch)}" if hasattr(batch, "__len__") else ""
+        raise TrainingInputError(
+            f"batch {index} is a {kind}{size}, not an (x, y) pair: the training data must give (inputs, targets)"
+        ) from None
+    return x, y

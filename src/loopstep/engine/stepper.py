@@ -19,7 +19,9 @@ from typing import Any
 
 from .control import (
     LIVE,
+    REFUSED,
     Command,
+    ConditionRefused,
     InternalError,
     Listener,
     Mode,
@@ -32,7 +34,6 @@ from .control import (
     TrainingError,
     command_target_reached,
     iteration_in_focus,
-    phase_after,
     raised_by_loopstep,
     same_phase,
 )
@@ -54,6 +55,7 @@ class Stepper:
         max_iterations: int | None = None,
         settings: Settings | None = None,
         pause_at_start: bool = True,
+        pause_at_end: bool = False,
         observers: Sequence[Observer] = (),
         history: int = 0,
         history_mb: float = 512.0,
@@ -65,6 +67,8 @@ class Stepper:
         self.max_iterations = max_iterations
         self.settings = settings or Settings()
         self.pause_at_start = pause_at_start
+        #: An interactive front end pauses at the end too, where a rewindable run can step back.
+        self.pause_at_end = pause_at_end
         self.history = LossHistory()
         self.state = RunState.READY
         self.last_event: PhaseEvent | None = None
@@ -79,6 +83,8 @@ class Stepper:
         self.quit_reason = "quit"
         #: Set when run() returns, however it ended: a front end waits on it before exiting.
         self.ended = threading.Event()
+        #: The phase the source is running now (see :meth:`entering`), for an error's "during".
+        self.phase_running: Phase | None = None
         LIVE.add(self)
         self._pending_settings: Settings | None = None
         self._lock = threading.Lock()
@@ -165,6 +171,11 @@ class Stepper:
         return self._mode.command in (Command.STEP, Command.NEXT) or self._pause_requested.is_set()
 
     # ----- the debuggee side: called by the source in the training thread -----------------------
+    def entering(self, phase: Phase) -> None:
+        """The source starts running ``phase`` (its at_phase follows): an error raised before
+        that is "during" it; one raised between two phases is "after" the last one."""
+        self.phase_running = phase
+
     def run(self) -> RunState:
         """Run the source to its end in this thread. Returns the final state."""
         self.state = RunState.RUNNING
@@ -194,6 +205,12 @@ class Stepper:
         if self.pause_at_start:
             self._pause(None, "start")
 
+    def at_end(self) -> None:
+        """A rewindable source has run its last phase: the last pause, where step back still
+        works (it raises Rewind from here); any other command ends the run."""
+        if self.pause_at_end and self.checkpoints is not None and not self._quit.is_set():
+            self._pause(self.last_event, "finished", finished=True)
+
     def at_phase(self, event: PhaseEvent) -> None:
         if self._quit.is_set():
             raise StopRun
@@ -208,6 +225,7 @@ class Stepper:
             raise InternalError(exc).with_traceback(exc.__traceback__) from exc
 
     def _at_phase(self, event: PhaseEvent) -> None:
+        self.phase_running = None
         self._record(event)
         self.last_event = event
         self._log(event)
@@ -309,21 +327,26 @@ class Stepper:
             if mode.steps_left <= 0:
                 return "step"
         for condition in self.conditions:
-            reason = condition.check(event, self)
+            try:
+                reason = condition.check(event, self)
+            except ConditionRefused as refused:
+                self.set_conditions([c for c in self.conditions if c is not condition])
+                return f"{REFUSED}{condition}: {refused}"
             if reason:
                 return reason
         return command_target_reached(event, self._mode)
 
-    def _pause(self, event: PhaseEvent | None, reason: str) -> None:
+    def _pause(self, event: PhaseEvent | None, reason: str, *, finished: bool = False) -> None:
         while True:
             self.state = RunState.PAUSED
-            snapshot = self.snapshot()
+            snapshot = self.snapshot(finished=finished)
             self.last_snapshot = snapshot
             command, n = self.await_command(snapshot, reason)
             if command is not Command.BACK:
                 break
             if self.look_back is None:
-                reason = self._rewind(event, max(n, 1))  # raises Rewind when it can go back
+                # From the end, one back is the last phase itself, shown as a pause again.
+                reason = self._rewind(event, max(n, 1) - finished)  # raises Rewind when it can go back
                 continue
             outcome = self.look_back.browse(self, max(n, 1))
             if isinstance(outcome, str):
@@ -399,7 +422,7 @@ class Stepper:
             return self.last_snapshot
 
     def _fail(self, exc: BaseException) -> None:
-        phase = phase_after(self.last_event)
+        phase = self.phase_running.value if self.phase_running is not None else ""
         internal = isinstance(exc, InternalError) or raised_by_loopstep(exc)
         if isinstance(exc, InternalError):
             exc = exc.cause

@@ -13,19 +13,19 @@ INLINE_PARAMS = 4
 
 
 def text_header() -> str:
-    return f"{'epoch':>5} {'batch':>5} {'iter':>5}  {'phase':<9} {'loss':>11}  parameters / grads"
+    return f"{'epoch':>5} {'batch':>5} {'iter':>5}  {'phase':<10} {'loss':>11}  parameters / grads"
 
 
 def text_line(snapshot: Snapshot) -> str:
     """One compact, aligned line per phase."""
     ev = snapshot.event
     if ev is None:
-        head = f"{'':>5} {'':>5} {'':>5}  {'start':<9} {'—':>11}"
+        head = f"{'':>5} {'':>5} {'':>5}  {'start':<10} {'—':>11}"
     else:
         phase = ev.phase.value + ("*" if ev.skipped else "")
         loss = fmt(ev.loss) if ev.loss is not None else "—"
         label = "val " + loss if ev.phase.value == "validate" else loss
-        head = f"{ev.epoch:>5} {ev.batch:>5} {ev.iteration:>5}  {phase:<9} {label:>11}"
+        head = f"{ev.epoch:>5} {ev.batch:>5} {ev.iteration:>5}  {phase:<10} {label:>11}"
     params = snapshot.params
     if len(params) <= INLINE_PARAMS and all(p.value.numel <= 2 for p in params):
         vals = " ".join(f"{p.name}={_vals(p.value)}" for p in params)

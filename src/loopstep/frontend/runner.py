@@ -16,11 +16,11 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TextIO
 
-from ..engine.control import Command, Listener, StopRun, TrainingError, quit_all, wait_all_ended
+from ..engine.control import REFUSED, Command, Listener, StopRun, TrainingError, quit_all, wait_all_ended
 from ..engine.session import Session
 from ..engine.stepper import Stepper
 from .crash import report_crash
-from .exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_STOPPED, EXIT_TRAINING_FAILED, FrontendError
+from .exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_STOPPED, EXIT_TRAINING_FAILED, EXIT_USAGE, FrontendError
 from .output import ScriptOutput
 from .signals import EXIT_GRACE_S, INTERRUPT_GRACE_S, ending_on_hangup, forwarding_interrupts, hard_exit
 from .terminal import HangupWatch, check_app_terminal, driver_class
@@ -139,6 +139,7 @@ def run_stream(
 
     stops_only = bool(session.conditions)
     stopped: list[str] = []
+    refused: list[str] = []
     with stream_target(output, redirect_stdout) as out:
         writer = StreamWriter(out, fmt)
 
@@ -149,6 +150,9 @@ def run_stream(
                 raise StopRun from None
 
         def every_phase(snapshot, reason: str):
+            if reason.startswith(REFUSED):
+                refused.append(reason)  # bad input, found once the model was there to ask
+                return Command.QUIT
             if stops_only:
                 if reason == "start":
                     return Command.CONTINUE
@@ -173,6 +177,9 @@ def run_stream(
             history=0,  # a stream never steps back: no checkpoints
         )
         status = run_headless(stepper, returns_to_caller=returns_to_caller)
+    if refused:
+        sys.stderr.write(f"loopstep: --break: {refused[0].removeprefix(REFUSED)}\n")
+        return EXIT_USAGE
     if status == EXIT_OK and stopped:
         sys.stderr.write(
             f"loopstep: stopped at a stop condition ({stopped[0]}); --on-stop continue goes on\n"

@@ -21,6 +21,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.screen import Screen
 from textual.worker import Worker
 
+from ..engine.control import REFUSED
 from ..engine.phases import Phase
 from ..engine.session import Session
 from ..engine.stepper import Command, Listener, Settings, Stepper, TrainingError
@@ -126,7 +127,7 @@ class LoopstepApp(RunControl, App[int]):
             on_error=lambda error, snapshot: self.post_message(Failed(generation, error, snapshot)),
         )
         try:
-            stepper = self.session.new_stepper(listener)
+            stepper = self.session.new_stepper(listener, pause_at_end=True)  # step back from the end
         except Exception as exc:  # noqa: BLE001 - a broken factory or script is shown in the app
             error = TrainingError(exc, "".join(traceback.format_exception(exc)), "start", None)
             self.post_message(Failed(generation, error, None))
@@ -152,6 +153,10 @@ class LoopstepApp(RunControl, App[int]):
             self._running_notice.stop()
             self._running_notice = None
         self._in_flight = False
+        if message.snapshot.finished:  # the last pause of a rewindable run: u still steps back
+            self._forget_pending()
+            self._show_snapshot(message.snapshot, RunView.FINISHED, message.reason)
+            return
         state = RunView.RUNNING if self._pending else RunView.PAUSED
         self._show_snapshot(message.snapshot, state, message.reason)
         self._carry_out_pending()
@@ -207,8 +212,10 @@ class LoopstepApp(RunControl, App[int]):
     def _note_rewind(self, snapshot, reason: str) -> None:
         """Say which stop condition paused the run, why a step back could not happen, and
         once when memory shortens the step-back window."""
-        if reason.startswith(("cannot step back", "break:")):
+        if reason.startswith(("cannot step back", "break:", REFUSED)):
             self.notify(reason, timeout=5)
+        if reason.startswith(REFUSED) and self.stepper is not None:
+            self.session.conditions = list(self.stepper.conditions)  # a restart does without it too
         notice = snapshot.extra.get("rewind_notice") if snapshot is not None else None
         if notice and not getattr(self, "_rewind_noticed", False):
             self._rewind_noticed = True
@@ -228,7 +235,9 @@ class LoopstepApp(RunControl, App[int]):
             self.notify("Pause first (c), then set stop conditions.", timeout=3)
             return
         current = [str(c) for c in (self.stepper.conditions if self.stepper else self.session.conditions)]
-        self.push_screen(BreakpointsScreen(current), self._set_conditions)
+        probe = self.stepper.source.probe if self.stepper is not None else None
+        names = probe.trainable() if probe is not None else ()
+        self.push_screen(BreakpointsScreen(current, parameters=names), self._set_conditions)
 
     def _set_conditions(self, specs: list[str] | None) -> None:
         if specs is None:

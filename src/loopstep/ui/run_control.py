@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..engine.stepper import Command
+from ..engine.summary import count
 from .pending import PendingKeys, Request
 from .view import RunView
 from .widgets.explain_line import ExplainLine
@@ -61,8 +62,9 @@ class RunControl:
         if action == "toggle_zero_grad" and (over or self._live_timer is not None or not self._busy):
             self._toggle_zero_grad()  # takes effect at the next phase, in continue mode too
             return
-        if over:
-            self.notify("The run is over: press r to restart it.", timeout=3)
+        if over and not (action == "step_back" and self._at_last_pause()):
+            tail = " (u steps back)" if self._at_last_pause() else ""
+            self.notify(f"The run is over: press r to restart it{tail}.", timeout=3)
             return
         if self._live_timer is not None:
             # Running freely: pause at the next phase (that is the step), then carry the key out.
@@ -76,6 +78,17 @@ class RunControl:
             self._show_running()
             return
         self._perform(Request(action))
+
+    def _at_last_pause(self) -> bool:
+        """The run is over but its thread waits at the end, where step back still works."""
+        snapshot = self.view.snapshot
+        return (
+            self.view.state is RunView.FINISHED
+            and snapshot is not None
+            and snapshot.finished
+            and self.stepper is not None
+            and self.stepper.state.value == "paused"
+        )
 
     @property
     def _busy(self) -> bool:
@@ -96,7 +109,8 @@ class RunControl:
     def _forget_pending(self) -> None:
         if self._pending:
             self.notify(
-                f"The run ended: {self._pending.presses()} key presses were not carried out.", timeout=4
+                f"The run ended: {count(self._pending.presses(), 'key press', 'key presses')} not carried out.",
+                timeout=4,
             )
             self._pending.clear()
 
@@ -105,7 +119,9 @@ class RunControl:
         if action == "toggle_zero_grad":
             self._toggle_zero_grad()
             return
-        if self.view.state in (RunView.FINISHED, RunView.FAILED):
+        if self.view.state in (RunView.FINISHED, RunView.FAILED) and not (
+            action == "step_back" and self._at_last_pause()
+        ):
             self._forget_pending()
             return
         self._in_flight = True
@@ -161,7 +177,9 @@ class RunControl:
         self.view = replace(self.view, zero_grad=zero_grad)
         if self.stepper is not None:
             self.stepper.change_settings(zero_grad=zero_grad)
-        self.query_one(StatusLine).show(self.view)
+        if self.session.code_for is not None:  # the code shows the zero_grad line as it now runs
+            self.view = replace(self.view, code=self._code_for(self.view.snapshot))
+        self._draw()
         self.notify(
             "zero_grad ON: .grad is wiped after every step."
             if zero_grad

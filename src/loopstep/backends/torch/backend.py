@@ -101,20 +101,25 @@ class TorchBackend:
         self.model.eval()
         total = 0.0
         count = 0
+        last: dict = {}
         try:
             with torch.no_grad():
                 for x, y in batches:
                     x = _to_device(x, self.device)
                     y = _to_device(y, self.device)
-                    loss = self.loss_fn(self.model(x), y)
+                    pred = self.model(x)
+                    loss = self.loss_fn(pred, y)
                     n = len(x) if hasattr(x, "__len__") else 1
                     total += float(loss) * n
                     count += n
+                    last = {"x_val": x, "y_val": y, "pred_val": pred}
         finally:
             self.model.train(was_training)
-        # The pause after validate shows the mode it ran in.
+        val_loss = total / max(count, 1)
+        # The pause after validate shows the mode it ran in, and what it ran on.
         self.watch.shown_mode = ("eval", False)
-        return total / max(count, 1)
+        self.watch.show_validation({**last, "val_loss": torch.tensor(val_loss, dtype=torch.float64)})
+        return val_loss
 
     def set_lr(self, lr: float) -> None:
         for group in self.optimizer.param_groups:

@@ -52,8 +52,11 @@ class ModelWatch:
         self._packers: dict[int, tuple] = {}
         self.tensors_live: dict[str, torch.Tensor] = {}
         self.batch_grads: dict[str, torch.Tensor] = {}
+        #: The parameters before the last step, kept until the next one: "Δ last step" is the
+        #: parameters now minus these (None when the step ran without a copy: continue mode).
         self.before_step: dict[str, torch.Tensor] | None = None
         self.stepped = False
+        self._copied_for_step = False
         self.ops: list[TraceOp] = []
         self.ops_recorded = False
         self.graph_root = None  # the loss's grad_fn, kept from the loss pause
@@ -64,8 +67,6 @@ class ModelWatch:
     def new_iteration(self) -> None:
         self.tensors_live = {}
         self.batch_grads = {}
-        self.before_step = None
-        self.stepped = False
         self.ops = []
         self.ops_recorded = False
         self.graph_root = None
@@ -116,9 +117,19 @@ class ModelWatch:
     def remember_before_step(self) -> None:
         with torch.no_grad():
             self.before_step = {name: p.detach().clone() for name, p in self.named}
+        self._copied_for_step = True
 
     def mark_stepped(self) -> None:
         self.stepped = True
+        if not self._copied_for_step:
+            self.before_step = None  # no copy for this step: an older one would give a false Δ
+        self._copied_for_step = False
+
+    def show_validation(self, tensors: dict[str, object]) -> None:
+        """The validate pause shows what validate ran on (its last batch and its loss)."""
+        self.tensors_live = {}
+        for name, value in tensors.items():
+            self.set_tensor(name, value)
 
     def _param_names(self) -> dict[int, str]:
         return {id(p): name for name, p in self.named}

@@ -51,15 +51,17 @@ class ReplayInspector:
         self.loss: float | None = None
         self.grads_before_backward: dict[str, Any] | None = None
         self.params_before_step: dict[str, Any] | None = None
+        #: The phase shown is a validate: its tensors are the ones validate ran on.
+        self.validating = False
         self.ended = False
 
     def advance(self, index: int, recorded: Any) -> None:
         event: PhaseEvent = recorded.event
         phase = event.phase
+        self.validating = phase is Phase.VALIDATE
         if phase is Phase.FORWARD:
             self.loss = None
-            self.params_before_step = None
-            self.grads_before_backward = None
+            self.grads_before_backward = None  # "this batch" grads: none yet in this iteration
             self.state.pop("pred", None)
         elif phase is Phase.BACKWARD:
             self.grads_before_backward = {n + ".grad": self.state.get(n + ".grad") for n, *_ in self.params}
@@ -87,6 +89,7 @@ class ReplayInspector:
         self.loss = saved["loss"]
         self.grads_before_backward = saved["grads_before_backward"]
         self.params_before_step = saved["params_before_step"]
+        self.validating = False
 
     # ----- the Inspector protocol --------------------------------------------------------------
     def model_mode(self) -> str:
@@ -123,6 +126,14 @@ class ReplayInspector:
         return tuple(out)
 
     def tensors(self) -> dict[str, TensorSummary]:
+        if self.validating:
+            out = {
+                n: s for n in ("x_val", "y_val", "pred_val") if (s := _summary(self.state.get(n))) is not None
+            }
+            loss = self.recording.phases[self.index].event.loss
+            if loss is not None:
+                out["val_loss"] = summarize_array(np.array(loss))
+            return out
         out = {}
         for name in ("x", "y", "pred"):
             summary = _summary(self.state.get(name))
@@ -191,13 +202,15 @@ class ReplaySource:
         while True:
             try:
                 self._run_from(stepper, start)
+                self.inspector.ended = True  # the last pause says how the recording ends
+                stepper.at_end()  # step back from the end raises Rewind here too
                 break
             except Rewind as rewind:  # step back: restore the recorded state and go on from there
                 saved = rewind.checkpoint.state
                 start = saved["index"]
                 self._settings = saved["settings"]
                 self.inspector.restore(saved)
-        self.inspector.ended = True
+                self.inspector.ended = False
         end = self.recording.end
         if end is not None and end.get("reason") == "error":
             raise RecordedFailure(end.get("error") or "the recorded run failed")

@@ -32,9 +32,9 @@ from .traces import trace_to_json
 if TYPE_CHECKING:
     from ..protocols import Inspector
 
-_MODE_PHASES = frozenset({Phase.FORWARD, Phase.LOSS, Phase.VALIDATE})
-#: The tensors a forward changes, besides the model's state.
+#: The tensors a forward changes, besides the model's state; and those validate ran on.
 _BATCH_NAMES = ("x", "y", "pred")
+_VAL_NAMES = ("x_val", "y_val", "pred_val")
 # Enum members read from the class cost a lookup each time: these are read at every phase.
 _FORWARD, _BACKWARD, _STEP, _ZERO_GRAD, _VALIDATE = (
     Phase.FORWARD,
@@ -137,12 +137,11 @@ class Recorder:
                 self.flush()
                 self._emit(("params", {"k": "params", "params": listed}, captured))
         mode_change = None
-        # train()/eval() and no_grad act on forward, loss and validate; a change made at another
-        # phase is written with the next of those (asking at every phase costs the run more).
-        if phase in _MODE_PHASES or self._mode is None:
-            mode = (inspector.model_mode(), inspector.grad_enabled())
-            if mode != self._mode:
-                mode_change = self._mode = mode
+        # Asked at every phase: a script's model.train() after validate shows at its next
+        # phase, whichever it is, and a replay must show it there too.
+        mode = (inspector.model_mode(), inspector.grad_enabled())
+        if mode != self._mode:
+            mode_change = self._mode = mode
         current = (settings.zero_grad, settings.lr)
         if current == self._settings:
             settings_change = None
@@ -153,6 +152,8 @@ class Recorder:
         captured = packed = None
         if phase is _FORWARD:
             captured = captured_arrays(inspector, _BATCH_NAMES, self.limit, False)
+        elif phase is _VALIDATE:
+            captured = captured_arrays(inspector, _VAL_NAMES, self.limit, False)
         elif phase is _BACKWARD or phase is _STEP or (phase is _ZERO_GRAD and not event.skipped):
             names = self.param_names if phase is _STEP else self.grad_names
             if names:

@@ -6,13 +6,14 @@ parses them and hands them to the stepper.
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 
-from ...engine.breakpoints import ConditionError, parse_condition
+from ...engine.breakpoints import ConditionError, GradNormBreak, parse_condition
 
 EXAMPLES = "phase=step  iteration=40  epoch=2  nan  grad_norm>10  grad_norm[fc1.weight]>1  loss>3x_median  update_ratio>1e-2"
 
@@ -32,15 +33,18 @@ class BreakpointsScreen(ModalScreen[list[str] | None]):
     BreakpointsScreen #break-error { height: auto; }
     """
 
-    def __init__(self, conditions: list[str]) -> None:
+    def __init__(self, conditions: list[str], parameters: tuple[str, ...] = ()) -> None:
+        """``parameters``: the trainable parameters' names, when the model is known, so that a
+        condition naming one that does not exist is refused here rather than mid-run."""
         super().__init__()
         self.conditions = list(conditions)
         self._original = list(conditions)
+        self.parameters = parameters
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static("stop conditions: the run pauses where one holds (c continues to the next)")
-            yield OptionList(*self.conditions, id="break-list")
+            yield OptionList(*(Text(c) for c in self.conditions), id="break-list")
             yield Input(placeholder="add: e.g. nan, grad_norm>10 (enter)", id="break-input")
             yield Static("", id="break-error")
             yield Static(
@@ -57,14 +61,20 @@ class BreakpointsScreen(ModalScreen[list[str] | None]):
             self.action_close()
             return
         try:
-            spec = str(parse_condition(text))
+            condition = parse_condition(text)
         except ConditionError as exc:
-            error.update(f"✗ {exc}")
+            error.update(Text(f"✗ {exc}"))  # Text: a condition's [name] is no markup
             return
+        named = condition.param if isinstance(condition, GradNormBreak) else None
+        if named is not None and self.parameters and named not in self.parameters:
+            some = ", ".join(self.parameters[:6])
+            error.update(Text(f"✗ {text!r}: no trainable parameter named {named!r} (some: {some})"))
+            return
+        spec = str(condition)
         error.update("")
         if spec not in self.conditions:
             self.conditions.append(spec)
-            self.query_one(OptionList).add_option(spec)
+            self.query_one(OptionList).add_option(Text(spec))
         message.input.value = ""
 
     def action_remove(self) -> None:

@@ -66,6 +66,8 @@ class Frame:
     not_finite: int = 0  # NaN / ±inf points left out
     points: int = 0  # points given, drawn or not
     latest: tuple[str, ...] = ()  # "label value" of each series' last point, NaN included
+    xlim: tuple[float, float] = (0.0, 1.0)
+    xticks: tuple[int, ...] = ()  # whole iterations, 1-2-5 steps apart
 
     @property
     def drawable(self) -> bool:
@@ -138,7 +140,28 @@ def prepare(series: Iterable[Series], *, log: bool, ticks: int = TICKS) -> Frame
     inner = (fmt(_power10(t) if log else math.ldexp(t, shift)) for t in positions[1:-1])
     labels = (fmt(lowest), *inner, fmt(highest)) if len(positions) > 1 else (fmt(lowest),)
     curves = tuple(Curve(one.label, xs, tuple(ys), one.markers) for one, xs, ys in kept)
-    return Frame(log, curves, _limits(low, high, log=log), positions, labels, **counts)
+    first = min(min(xs) for _, xs, _ in kept)
+    last = max(max(xs) for _, xs, _ in kept)
+    xlim, xticks = iteration_axis(first, last)
+    return Frame(
+        log, curves, _limits(low, high, log=log), positions, labels, **counts, xlim=xlim, xticks=xticks
+    )
+
+
+def iteration_axis(
+    first: float, last: float, count: int = TICKS
+) -> tuple[tuple[float, float], tuple[int, ...]]:
+    """The x axis: iterations are whole numbers, so are its ticks, 1, 2 or 5 × 10^k apart
+    (never 0.25 of an iteration, nor a negative one around a single point)."""
+    low, high = math.floor(first), math.ceil(last)
+    if high <= low:
+        high = low + 1
+    rough = (high - low) / max(count - 1, 1)
+    magnitude = 10 ** math.floor(math.log10(rough)) if rough >= 1 else 1
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= rough)
+    start = math.ceil(low / step) * step
+    ticks = tuple(range(int(start), int(high) + 1, int(step)))
+    return (float(low), float(high)), ticks or (int(low),)
 
 
 def _drawable(one: Series, *, log: bool) -> tuple[tuple, tuple, tuple[int, int]]:
@@ -206,5 +229,7 @@ def draw(plt, frame: Frame) -> None:
         else:
             plt.plot(list(curve.xs), list(curve.ys), label=curve.label, marker="braille")
     plt.ylim(*frame.ylim)
+    plt.xlim(*frame.xlim)
+    plt.xticks(list(frame.xticks), [str(t) for t in frame.xticks])
     # Labels of our own: plotext's run to 17 digits, and would show log10 of the loss.
     plt.yticks(list(frame.yticks), list(frame.ylabels))

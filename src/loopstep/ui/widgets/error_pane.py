@@ -30,6 +30,6 @@ class ErrorPane(VerticalScroll):
         self._shown = error
         self.set_class(error is not None, "-shown")
         if error is not None:
-            text = Text(f"{error.summary}  (while running {error.phase})\n", style="bold")
+            text = Text(f"{error.summary}  ({error.where})\n", style="bold")
             text.append(error.traceback.rstrip())
             self.query_one("#error-text", Static).update(text)

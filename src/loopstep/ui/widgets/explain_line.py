@@ -34,15 +34,15 @@ class ExplainLine(Static):
             text = f"{view.loading_text} The first batch appears when the run is ready."
         elif view.state is RunView.FAILED and view.error is not None:
             text = (
-                f"The training code raised {view.error.summary} during {view.error.phase}. "
+                f"The training code raised {view.error.summary} {view.error.where}. "
                 "The last state is kept: look around, r restarts, q quits."
             )
         elif view.snapshot is None:
             text = ""
         elif view.snapshot.extra.get(LOOKING_BACK):
             text = (
-                "An earlier pause as it was shown (a script cannot be re-run). "
-                "s goes forward to the live phase; c, n, e carry on from it."
+                "An earlier pause, as it was shown (a script cannot be re-run): "
+                "s goes forward; c, n, e go on from the live phase."
             )
         else:
             text = explain(view.previous, view.snapshot)

@@ -17,6 +17,7 @@ NAME = "original"
 
 def show_original(chart: LossChart, points: Sequence[LossPoint] | None) -> None:
     current = chart.series.get(NAME)
+    points = where_it_differs(points or (), chart.series.get("train"))
     if not points:
         if current is not None:
             del chart.series[NAME]
@@ -26,3 +27,16 @@ def show_original(chart: LossChart, points: Sequence[LossPoint] | None) -> None:
     if series != current:
         chart.set_series(NAME, series)
         chart._redraw()
+
+
+def where_it_differs(points: Sequence[LossPoint], train: Series | None) -> Sequence[LossPoint]:
+    """The part of the first run's curve that the current one does not cover: from the point
+    before they part (or before the current run ends) on. Drawn over an equal curve, it would
+    be a legend entry for a line no one can see."""
+    shown = list(zip(train.xs, train.ys)) if train is not None else []
+    same = 0
+    while same < min(len(points), len(shown)) and (points[same].iteration, points[same].loss) == shown[same]:
+        same += 1
+    if same == len(points):
+        return ()
+    return points[max(same - 1, 0) :]

@@ -18,6 +18,8 @@ from .tensor_text import shape_text, short
 
 #: Graphs with at most this many nodes open fully; bigger ones open one level.
 OPEN_FULLY = 40
+#: The trace before the first phase of a run (a start, a restart).
+NOTHING_YET = Trace(notes=("nothing has run yet: s runs forward on the first batch",))
 
 
 class TraceTree(Tree):
@@ -76,6 +78,8 @@ class TraceTree(Tree):
     def show(self, view: View) -> None:
         snapshot = view.snapshot
         trace = snapshot.trace if snapshot is not None else None
+        if trace is not None and snapshot.event is None:
+            trace = NOTHING_YET  # before the first phase nothing was computed (or left unrecorded)
         if trace is None or trace == self._trace:
             return
         old, self._trace = self._trace, trace
@@ -100,7 +104,7 @@ class TraceTree(Tree):
 def fill_tree(root: TreeNode, trace: Trace) -> None:
     if not trace.ops_recorded and not trace.ops:
         root.add_leaf(
-            Text("forward ops were not recorded while running freely: step to see them", style="dim")
+            Text("forward ops are not recorded while the run continues freely: step to see them", style="dim")
         )
     forward = [op for op in trace.ops if op.phase != "loss"]
     loss = [op for op in trace.ops if op.phase == "loss"]
@@ -120,7 +124,7 @@ def fill_tree(root: TreeNode, trace: Trace) -> None:
         add_graph_children(node, trace.graph, depth=10_000 if full else 1)
     for note in trace.notes:
         root.add_leaf(Text(note, style="dim"))
-    if trace.empty and trace.ops_recorded:
+    if trace.empty and trace.ops_recorded and not trace.notes:
         root.add_leaf(Text("nothing computed yet in this iteration", style="dim"))
 
 

@@ -238,7 +238,7 @@ class Interceptor:
         if role == _LOSS:
             self.tracker.after_loss(type(module).__name__, args, output)
         else:
-            self.tracker.after_forward(module, output, role == _TRAIN)
+            self.tracker.after_forward(module, output, role == _TRAIN, args)
 
     # ----- wrapped functions ------------------------------------------------------------------
     def _wrap_loss_function(self, name: str, original):

@@ -14,6 +14,7 @@ inside a DataLoader fetch); this module decides *which phase* it is and numbers 
 
 from __future__ import annotations
 
+import sys
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from torch import nn
 from ....engine.phases import Phase, PhaseEvent, SourceLocation
 from ..watch import ModelWatch
 from .facts import BackwardFact, ForwardFact, RunFacts
-from .frames import user_location
+from .frames import is_user_file, user_location
 
 
 def first_tensor(value: Any) -> torch.Tensor | None:
@@ -53,6 +54,22 @@ class LooseParams(nn.Module):
         self.loose = params
 
 
+def module_holding(param_id: int) -> nn.Module | None:
+    """The outermost module, among the user's variables on the stack, that holds the parameter
+    (the model an optimizer was made for, before the script has called it)."""
+    frame = sys._getframe(1)
+    found: nn.Module | None = None
+    while frame is not None:
+        if is_user_file(frame.f_code.co_filename):
+            for value in list(frame.f_locals.values()) + list(frame.f_globals.values()):
+                if isinstance(value, nn.Module) and not isinstance(value, LooseParams):
+                    if any(id(p) == param_id for p in value.parameters()):
+                        if found is None or any(m is found for m in value.modules()):
+                            found = value
+        frame = frame.f_back
+    return found
+
+
 def _watch_over_loose(params: list[torch.Tensor]) -> ModelWatch:
     watch = ModelWatch(LooseParams(params))
     watch.named = [(f"param{i}", p) for i, p in enumerate(params)]
@@ -70,6 +87,8 @@ class _Validation:
     weighted: float = 0.0
     count: int = 0
     last_batch: int = 1
+    #: The last batch it ran on (x_val, pred_val, y_val), shown at its pause.
+    tensors: dict = field(default_factory=dict)
 
     def add(self, loss: float) -> None:
         self.weighted += loss * self.last_batch
@@ -156,6 +175,10 @@ class PhaseTracker:
         validation, self.validation = self.validation, None
         self.epochs.validated = True
         validation.watch.shown_mode = (validation.mode, validation.grad_enabled)
+        shown = {name: t for name, t in validation.tensors.items() if isinstance(t, torch.Tensor)}
+        if validation.loss is not None:
+            shown["val_loss"] = torch.tensor(validation.loss, dtype=torch.float64)
+        validation.watch.show_validation(shown)
         self.current = validation.watch
         self._emit(Phase.VALIDATE, validation.location, loss=validation.loss)
 
@@ -187,8 +210,11 @@ class PhaseTracker:
         params = [p for group in optimizer.param_groups for p in group["params"]]
         first = id(params[0]) if params else None
         for watch in self.watches.values():
-            if any(id(p) == first for _, p in watch.named):
+            if not isinstance(watch.model, LooseParams) and any(id(p) == first for _, p in watch.named):
                 return watch
+        owner = module_holding(first) if first is not None else None
+        if owner is not None:  # a model not called yet (zero_grad at the top of the loop)
+            return self.watch_for(owner)
         key = -id(optimizer)
         watch = self.watches.get(key)
         if watch is None:
@@ -258,8 +284,7 @@ class PhaseTracker:
         """A top-level model call is starting. Returns True for a training forward."""
         if not torch.is_grad_enabled():
             return False
-        if self.validation is not None:
-            self._flush_validation()
+        self._phase_starts(Phase.FORWARD)
         if self.stepped:
             self.iteration += 1
             self.stepped = False
@@ -273,12 +298,13 @@ class PhaseTracker:
             self._recording.__enter__()
         return True
 
-    def after_forward(self, model: nn.Module, output: Any, training_pass: bool) -> None:
+    def after_forward(self, model: nn.Module, output: Any, training_pass: bool, args: tuple = ()) -> None:
         self._stop_recording()
         watch = self.watch_for(model)
         self.current = watch
         if not training_pass:
             self._validation_forward(model, watch, output)
+            self.validation.tensors = {"x_val": first_tensor(args), "pred_val": first_tensor(output)}
             return
         watch.set_tensor("pred", first_tensor(output))
         self.facts.forward(
@@ -308,6 +334,8 @@ class PhaseTracker:
             recording.__exit__(None, None, None)
 
     def before_loss(self) -> None:
+        if self.validation is None:
+            self.stepper.entering(Phase.LOSS)
         if self.validation is None and not self.loss_seen and self.current is not None and self.wants_detail:
             self._recording = self.current.recording("loss")
             self._recording.__enter__()
@@ -318,6 +346,8 @@ class PhaseTracker:
             return
         if self.validation is not None:
             self.validation.add(float(output.detach()))
+            if len(args) > 1 and isinstance(args[1], torch.Tensor):
+                self.validation.tensors["y_val"] = args[1]
             return
         if self.loss_seen or not output.requires_grad:
             return
@@ -334,7 +364,15 @@ class PhaseTracker:
         self.last_loss = float(loss.detach()) if loss.numel() == 1 else None
         self._emit(Phase.LOSS, loss=self.last_loss, detail=label)
 
+    def _phase_starts(self, phase: Phase) -> None:
+        """A phase is about to run: a validation pass before it is over (reported now, while
+        .grad and the parameters are still as the pass left them)."""
+        if self.validation is not None:
+            self._flush_validation()
+        self.stepper.entering(phase)
+
     def backward(self, tensor: torch.Tensor, run: Callable[[], Any]) -> Any:
+        self._phase_starts(Phase.BACKWARD)
         if not self.loss_seen:
             self._report_loss(tensor, None, "")
         self.facts.backward(BackwardFact(self.iteration, self.epoch, self.grads_used_by_step))
@@ -348,6 +386,7 @@ class PhaseTracker:
         return result
 
     def before_step(self, optimizer: torch.optim.Optimizer) -> None:
+        self._phase_starts(Phase.STEP)
         if self.lr_override is not None and id(optimizer) not in self._lr_done:
             self.before_step_lr(optimizer)
         if self.wants_detail:
@@ -365,6 +404,12 @@ class PhaseTracker:
         self._emit(Phase.STEP, loss=self.last_loss, detail=self._optimizer_label(optimizer))
 
     def zero_grad(self, owner: Any, run: Callable[[], Any]) -> Any:
+        self._phase_starts(Phase.ZERO_GRAD)
+        # The pause shows what was zeroed: the model, or the optimizer's parameters.
+        if isinstance(owner, torch.optim.Optimizer):
+            self.current = self._watch_for_optimizer(owner)
+        elif isinstance(owner, nn.Module) and any(True for _ in owner.parameters()):
+            self.current = self.watch_for(owner)
         skipped = not self.stepper.zero_grad_on
         result = None if skipped else run()
         if not skipped:
