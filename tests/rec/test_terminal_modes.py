@@ -56,6 +56,15 @@ def long_script(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("recordings") / "linreg.lsr"
+    env = dict(os.environ, PYTHONPATH=str(SRC))
+    argv = [sys.executable, "-m", "loopstep", "trace", "--epochs", "3", "--record", str(path)]
+    subprocess.run(argv, check=True, capture_output=True, env=env, timeout=120)
+    return path
+
+
 # (argv after `python -m loopstep`, what the screen shows once it runs, keys to press then)
 MODES = {
     "demo app, continuing": (["demo", "--epochs", "100000"], "paused", "c"),
@@ -63,14 +72,15 @@ MODES = {
     "run script app, paused": (["run", "{script}"], "paused", ""),
     "trace text stream": (["trace", "--epochs", "100000"], "forward", ""),
     "run script text, continue": (["run", "--no-tui", "--continue", "{script}"], "step 0", ""),
+    "replay app, at its end": (["replay", "{recording}"], "paused", "c"),
 }
 
 
 @pytest.mark.parametrize("mode", list(MODES), ids=list(MODES))
-def test_a_killed_terminal_ends_the_process_within_seconds(tmp_path, long_script, mode):
+def test_a_killed_terminal_ends_the_process_within_seconds(tmp_path, long_script, recording, mode):
     argv, running, keys = MODES[mode]
     marker = f"loopstep-lost-{os.getpid()}-{abs(hash(mode)) % 10**6}"
-    argv = [a.format(script=long_script) for a in argv]
+    argv = [a.format(script=long_script, recording=recording) for a in argv]
     # The marker rides in the environment: _ours finds this test's processes and no other.
     command = (
         f"cd {shlex.quote(str(tmp_path))} && env LOOPSTEP_MARK={marker} PYTHONPATH={shlex.quote(str(SRC))} "
