@@ -12,19 +12,49 @@ from collections.abc import Callable
 import torch
 
 from loopstep.backends.torch.probe import TorchProbe
+from loopstep.backends.torch.watch import FixedParams
 from loopstep.engine import Command, Phase, PhaseEvent, Settings, SourceLocation, Stepper
 from loopstep.engine.diagnostics import Diagnostics
+from loopstep.engine.probes import UnusedForward
+
+
+class HandProbe(TorchProbe):
+    """The torch probe, told by the hand loop which forwards no backward followed (a script's
+    tracker finds them by walking each backward's graph)."""
+
+    def __init__(self, model, optimizer) -> None:
+        super().__init__(
+            FixedParams(model), lambda: (model,), lambda: (optimizer,) if optimizer is not None else ()
+        )
+        self.pending: UnusedForward | None = None
+        self.unused: list[UnusedForward] = []
+
+    def forward_ran(self, model, iteration: int) -> None:
+        self.settle()
+        self.pending = UnusedForward(model.training, torch.is_grad_enabled(), iteration)
+
+    def settle(self) -> None:
+        if self.pending is not None:
+            self.unused.append(self.pending)
+            self.pending = None
+
+    def unused_forwards(self) -> list[UnusedForward]:
+        taken, self.unused = self.unused, []
+        return taken
 
 
 class HandLoop:
     name = "hand loop"
+    supports_rewind = False
+    params_version = 0
 
     def __init__(self, model: torch.nn.Module, optimizer, body: Callable) -> None:
-        self.probe = TorchProbe(model, [optimizer] if optimizer is not None else [])
+        self.probe = HandProbe(model, optimizer)
         self.model = model
         self.body = body
         self.iteration = 0
         self.epoch = 0
+        self.batch = -1  # each forward is a batch of its own
 
     @property
     def inspector(self):
@@ -37,10 +67,15 @@ class HandLoop:
         stepper.at_start()
 
         def report(phase: str, loss: torch.Tensor | None = None, line: int = 0) -> None:
+            if phase == "forward":
+                self.probe.forward_ran(self.model, self.iteration)
+                self.batch += 1
+            elif phase == "backward":
+                self.probe.pending = None
             event = PhaseEvent(
                 Phase(phase),
                 self.epoch,
-                self.iteration,
+                max(self.batch, 0),
                 self.iteration,
                 loss=None if loss is None else float(loss.detach()),
                 location=SourceLocation("train.py", line) if line else None,
@@ -50,6 +85,13 @@ class HandLoop:
                 self.iteration += 1
 
         self.body(report)
+        self.probe.settle()
+
+    def close(self) -> None:
+        self.probe.close()
+
+    def learning_rate(self) -> float | None:
+        return None
 
     # The inspector a snapshot needs: enough for a pause to succeed.
     def model_mode(self) -> str:

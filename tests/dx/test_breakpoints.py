@@ -158,11 +158,24 @@ def test_activation_hooks_exist_only_while_a_nan_condition_is_set():
     loop = build("mlp")
     probe = loop.backend.probe
     nan = parse_conditions(["nan"])
-    stepper = Stepper(loop, conditions=nan, controller=lambda s, r: Command.QUIT)
+    from torch.nn.modules import module as module_api
+
+    global_hooks = len(module_api._global_forward_hooks) + len(module_api._global_forward_pre_hooks)
+    seen = []
+
+    def look(snapshot, reason):
+        if snapshot.event is not None:
+            seen.append(len(module_api._global_forward_hooks) + len(module_api._global_forward_pre_hooks))
+            model = loop.backend.model  # nothing on the model itself: it pickles, its hook dicts stay empty
+            seen.append(all(not m._forward_hooks and not m._forward_pre_hooks for m in model.modules()))
+            return Command.QUIT
+        return Command.STEP
+
+    stepper = Stepper(loop, conditions=nan, controller=look)
     stepper.run()
-    assert len(probe._nonfinite_handles) > len(list(loop.backend.model.modules()))
-    stepper.set_conditions([])
-    assert probe._nonfinite_handles == []
+    assert seen == [global_hooks + 2, True]  # torch's global hooks, filtered to this model
+    assert probe._nonfinite_handles == []  # gone with the run
+    assert len(module_api._global_forward_hooks) + len(module_api._global_forward_pre_hooks) == global_hooks
 
 
 def test_trace_break_prints_only_the_stops(cli):

@@ -50,7 +50,7 @@ def _spy_loop(zero_grad_set_to_none=True, epochs=1):
     y = torch.randn(16, 1)
     backend = TorchBackend(model, opt, nn.MSELoss())
     if not zero_grad_set_to_none:
-        backend.zero_grad = lambda: opt.zero_grad(set_to_none=False)
+        backend.zero_grad_to_none = False
     plan = BatchPlan(
         train=lambda epoch: [(x[:8], y[:8]), (x[8:], y[8:])], epochs=epochs, val=lambda: [(x, y)]
     )

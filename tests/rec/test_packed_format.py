@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
 
-from loopstep.backends.torch.watch import ModelWatch
+from loopstep.backends.torch.watch import FixedParams, RunWatch
 from loopstep.engine import Command
 from loopstep.engine.phases import Phase, PhaseEvent, SourceLocation
 from loopstep.engine.recording import read_recording, record_session
@@ -78,10 +78,10 @@ def test_packed_blocks_read_back_bit_for_bit(tmp_path):
             assert np.array_equal(state_then[name], value), name
 
 
-def _watch_with_grads() -> ModelWatch:
+def _watch_with_grads() -> RunWatch:
     model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
     model(torch.randn(5, 3)).sum().backward()
-    return ModelWatch(model)
+    return RunWatch(FixedParams(model), model)
 
 
 def test_export_packed_matches_the_tensors_and_falls_back_where_it_must():
@@ -113,7 +113,7 @@ def test_export_packed_matches_the_tensors_and_falls_back_where_it_must():
     assert watch.export_packed(grads) is None  # the grads of a double model too
     # Part of the model converted mid-run: its grads are not the start frame's layout.
     model = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2))
-    mixed = ModelWatch(model)
+    mixed = RunWatch(FixedParams(model), model)
     mixed_grads = [name + ".grad" for name, _ in mixed.named]
     model(torch.randn(5, 3)).sum().backward()
     assert mixed.export_packed(mixed_grads) is not None
@@ -289,7 +289,7 @@ def test_grads_still_in_a_graph_export_one_by_one():
             return self.b(torch.tanh(self.a(x)))
 
     model = WithUnused()
-    watch = ModelWatch(model)
+    watch = RunWatch(FixedParams(model), model)
     model(torch.randn(5, 3)).pow(2).sum().backward(create_graph=True)
     grads = [name + ".grad" for name, _ in watch.named]
     assert watch.export_packed(grads) is None  # unused.weight has no grad: name by name
@@ -300,10 +300,11 @@ def test_grads_still_in_a_graph_export_one_by_one():
 
 def test_a_batch_tensor_that_changes_dtype_is_still_exported():
     """pred in float32 for one pass and bfloat16 (autocast) the next: each is asked afresh."""
-    watch = ModelWatch(nn.Linear(2, 2))
+    model = nn.Linear(2, 2)
+    watch = RunWatch(FixedParams(model), model)
     watch.set_tensor("pred", torch.ones(3, 2))
     assert watch.export_arrays(["pred"])["pred"].dtype == np.float32
-    watch.new_iteration()
+    watch.new_batch()
     watch.set_tensor("pred", torch.full((3, 2), 0.5, dtype=torch.bfloat16))
     exported = watch.export_arrays(["pred"])["pred"]
     assert exported.dtype == np.float32 and np.all(exported == 0.5)

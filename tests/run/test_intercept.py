@@ -163,12 +163,15 @@ def test_facts_for_diagnostics(tmp_path):
     Stepper(source, controller=lambda s, r: Command.CONTINUE).run()
     facts = source.facts
     assert [f.training for f in facts.forwards] == [True, True, False]
+    # a backward's graph reached the first two; the evaluation's output no backward used
     assert [f.backwarded for f in facts.forwards] == [True, True, False]
     assert len(facts.never_backwarded) == 1 and not facts.never_backwarded[0].training
+    assert facts.never_backwarded[0].builds_graph and facts.never_backwarded[0].location.line == 22
     assert [b.onto_stepped_grads for b in facts.backwards] == [False, True]
-    assert facts.layers(facts.models[0]) == {"dropout": True, "batchnorm": False}
-    assert facts.params_not_in_optimizer() == ["head.weight", "head.bias", "unused.weight", "unused.bias"]
-    assert facts.params_without_grad() == ["unused.weight", "unused.bias"]
+    probe = source.probe
+    assert probe.mode_layers() == ("drop (Dropout)",)
+    assert probe.not_in_optimizer() == ("head.weight", "head.bias", "unused.weight", "unused.bias")
+    assert set(probe.trainable()) - set(probe.grad_norms()) == {"unused.weight", "unused.bias"}
 
 
 def test_lr_setting_reaches_every_optimizer(tmp_path):

@@ -19,7 +19,10 @@ SCRIPTS = {
     "handwritten_loss": ([], F * ITERATIONS),
     "model_zero_grad": ([], ["zero_grad"] + F * ITERATIONS),
     "dataloader_workers": ([], F * ITERATIONS),
-    "grad_accumulation": ([], (["forward", "loss", "backward"] * 3 + ["step", "zero_grad"]) * ITERATIONS),
+    "grad_accumulation": (
+        [],
+        (["forward", "loss", "backward"] * 3 + ["clip", "step", "zero_grad"]) * ITERATIONS,
+    ),
     "two_optimizers": (
         [],
         ["forward", "loss", "backward", "step", "step", "zero_grad", "zero_grad"] * ITERATIONS,
@@ -140,7 +143,7 @@ def test_which_optimizer_stepped(runs):
     results, _ = runs
     events = [json.loads(line) for line in results["two_optimizers"][1].splitlines()]
     details = [e["detail"] for e in events if e["phase"] == "step"][:2]
-    assert details == ["optimizer 1 of 2: SGD", "optimizer 2 of 2: Adam"]
+    assert details == ["body (SGD)", "head (Adam)"]  # the script's own names for them
 
 
 def test_script_output_goes_to_stderr(runs):

@@ -26,6 +26,10 @@ class Recorder:
         if self.path is not None:
             self._write({"kind": "loss", "value": float(value)})
 
+    def lr(self, value):
+        if self.path is not None:
+            self._write({"kind": "lr", "value": float(value)})
+
     def val(self, value):
         if self.path is not None:
             self._write({"kind": "val", "value": float(value)})

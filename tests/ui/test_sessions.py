@@ -35,12 +35,15 @@ def batches(fail_at: int | None = None):
     return train
 
 
+TRAINING_ORDER = [Phase.FORWARD, Phase.LOSS, Phase.BACKWARD, Phase.STEP, Phase.ZERO_GRAD, Phase.VALIDATE]
+
+
 def user_file_session(fail_at: int | None = None) -> Session:
     """A session as `loopstep run` would make it: code from a user's file, shown around a line."""
     text = "\n".join(f"line {n}" for n in range(100, 160))
 
     def code_for(event, settings=None):
-        line = 0 if event is None else 120 + list(Phase).index(event.phase)
+        line = 0 if event is None else 120 + TRAINING_ORDER.index(event.phase)
         return CodeView(text=text, path="train.py", line=line, first_line=100)
 
     return Session(

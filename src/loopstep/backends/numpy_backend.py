@@ -25,6 +25,8 @@ from .numpy_trace import IterationRecord, StepRecord, formulas, graph, scalars
 
 class NumpyLinReg:
     name = "numpy"
+    #: w and b, for the whole run.
+    params_version = 0
 
     def __init__(self, w: float, b: float, lr: float) -> None:
         self.params: dict[str, np.ndarray] = {

@@ -33,6 +33,9 @@ class NumpyProbe:
         the mode of the moment, so a validate pause is not judged as a train-mode forward."""
         return self.backend.last_forward
 
+    def unused_forwards(self) -> list:
+        return []  # the loop loopstep owns runs a backward after every training forward
+
     def params_finite(self) -> bool:
         return all(np.isfinite(v).all() for v in self.backend.params.values())
 
@@ -57,3 +60,9 @@ class NumpyProbe:
         """The last step's ratio, measured when it ran: a later learning rate or batch does
         not change what that step did."""
         return self.backend.last_update_ratio
+
+    def stale_grads(self) -> None:
+        return None  # one model, one optimizer: the phases tell it all
+
+    def close(self) -> None:
+        """Nothing was installed."""

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from .breakpoints import nonfinite_reason
 from .phases import Phase, PhaseEvent
-from .probes import ForwardFacts, Measure, Probe, probe_of, total_norm
+from .probes import Measure, Probe, probe_of, total_norm
 
 if TYPE_CHECKING:
     from .stepper import Stepper
@@ -129,8 +129,9 @@ class Diagnostics:
         self.grad_every = max(1, grad_every)
         self.measure = Measure()
         self._probe: Probe | None = None
-        self._forward: tuple[PhaseEvent, ForwardFacts | None] | None = None
+        self._last_event: PhaseEvent | None = None
         self._backwards = 0  # since the last zero_grad
+        self._batches: set[tuple[int, int]] = set()  # (epoch, batch) of those backwards
         self._stepped = False  # a step ran since the last zero_grad
         self._accumulated = 0  # k of a step that followed k > 1 backwards
         self._backward_count = 0
@@ -146,12 +147,22 @@ class Diagnostics:
         self._flat_judged: set[int] = set()
 
     # ----- reporting ------------------------------------------------------------------------
-    def add(self, id: str, event: PhaseEvent, message: str) -> None:
+    def add(
+        self,
+        id: str,
+        event: PhaseEvent,
+        message: str,
+        *,
+        location: str | None = None,
+        iteration: int | None = None,
+    ) -> None:
         if any(f.id == id for f in self.findings):
             return
         severity, why, fix = CATALOG[id]
-        location = str(event.location) if event.location is not None else ""
-        finding = Finding(id, severity, event.iteration, location, message, why, fix)
+        if location is None:
+            location = str(event.location) if event.location is not None else ""
+        found_at = event.iteration if iteration is None else iteration
+        finding = Finding(id, severity, found_at, location, message, why, fix)
         self.findings.append(finding)
         if self.on_finding is not None:
             self.on_finding(finding)
@@ -162,13 +173,13 @@ class Diagnostics:
 
     # ----- the observer ---------------------------------------------------------------------
     def observe(self, event: PhaseEvent, stepper: Stepper) -> None:
+        self._last_event = event
         probe = self._probe_for(event, stepper)
         phase = event.phase
         if phase is Phase.FORWARD:
-            self._forward_unused()
+            self._judge_unused(event, probe)
             if self._stepped and probe is not None and probe.grads_cleared():
                 self._zeroed()  # cleared by other means (model.zero_grad(), p.grad = None)
-            self._forward = (event, probe.forward_facts() if probe is not None else None)
             if self.watch_activations:
                 self._nonfinite(event, probe)
         elif phase is Phase.LOSS:
@@ -180,13 +191,22 @@ class Diagnostics:
                     self._suspect = True
                     self._nonfinite(event, probe)
         elif phase is Phase.BACKWARD:
-            self._forward = None
             self._backward(event, probe)
-        elif phase is Phase.STEP:
-            if not self._stepped_once:
+        elif phase is Phase.STEP or phase is Phase.UPDATE:
+            if not self._stepped_once and phase is Phase.STEP:
                 self._first_step(event, probe)
-            if self._backwards > 1 and not self._stepped:
-                self._accumulated = self._backwards
+            stale = probe.stale_grads() if probe is not None else None
+            if stale:
+                names = ", ".join(stale[:3]) + (f" (+{len(stale) - 3} more)" if len(stale) > 3 else "")
+                self.add(
+                    "zero-grad-missing",
+                    event,
+                    f"{event.detail or 'the step'} used .grad that still held gradients an earlier step used ({names})",
+                )
+            # Accumulation is over batches: a GAN's discriminator sums two backwards (real and
+            # fake) of one batch, which is no accumulation.
+            if len(self._batches) > 1 and not self._stepped:
+                self._accumulated = len(self._batches)
             self._stepped = True
         elif phase is Phase.ZERO_GRAD:
             if not event.skipped:
@@ -198,13 +218,12 @@ class Diagnostics:
                     )
                 self._zeroed()
         elif phase is Phase.VALIDATE:
-            self._forward_unused()
-            facts = probe.forward_facts() if probe is not None else None
-            self._judge_eval(event, facts)
+            self._judge_unused(event, probe)
 
     def finish(self) -> None:
-        """The run ended: judge a last forward that no backward used."""
-        self._forward_unused()
+        """The run ended: judge the last forwards that no backward used."""
+        if self._probe is not None and self._last_event is not None:
+            self._judge_unused(self._last_event, self._probe)
 
     def rewound(self, iteration: int, stepper: Stepper) -> None:
         """Step back restored the start of ``iteration``: what came after it did not happen.
@@ -213,7 +232,6 @@ class Diagnostics:
         recur), and so does the forward in flight, which no backward will now follow.
         """
         self.findings = [f for f in self.findings if f.iteration < iteration]
-        self._forward = None
         self._backwards = stepper.grad_passes  # grads carried in with zero_grad off
         self._stepped = stepper.grad_passes > 0
         self._accumulated = 0
@@ -250,26 +268,36 @@ class Diagnostics:
 
     def _zeroed(self) -> None:
         self._backwards = 0
+        self._batches = set()
         self._stepped = False
         self._accumulated = 0
 
-    def _forward_unused(self) -> None:
-        if self._forward is not None:
-            event, facts = self._forward
-            self._forward = None
-            self._judge_eval(event, facts)
-
-    def _judge_eval(self, event: PhaseEvent, facts: ForwardFacts | None) -> None:
-        """A forward that no backward followed: evaluation or inference."""
-        if facts is None:
+    def _judge_unused(self, event: PhaseEvent, probe: Probe | None) -> None:
+        """Forwards that no backward reached: an evaluation, or sampling and logging."""
+        if probe is None:
             return
-        if facts.training and self._mode_layers is None and self._probe is not None:
-            self._mode_layers = self._probe.mode_layers()
-        if facts.training and self._mode_layers:
-            layers = ", ".join(self._mode_layers[:3])
-            self.add("eval-in-train-mode", event, f"a forward without backward ran in train mode ({layers})")
-        if facts.builds_graph:
-            self.add("eval-builds-graph", event, "a forward without backward recorded an autograd graph")
+        for forward in probe.unused_forwards():
+            where = str(forward.location) if forward.location is not None else None
+            at = f" at {where}" if where else ""
+            if forward.training and self._mode_layers is None:
+                self._mode_layers = probe.mode_layers()
+            if forward.training and self._mode_layers:
+                layers = ", ".join(self._mode_layers[:3])
+                self.add(
+                    "eval-in-train-mode",
+                    event,
+                    f"a forward that no backward used{at} ran in train mode ({layers})",
+                    location=where,
+                    iteration=forward.iteration,
+                )
+            if forward.builds_graph:
+                self.add(
+                    "eval-builds-graph",
+                    event,
+                    f"a forward that no backward used{at} recorded an autograd graph",
+                    location=where,
+                    iteration=forward.iteration,
+                )
 
     def _nonfinite(self, event: PhaseEvent, probe: Probe | None) -> None:
         reason = nonfinite_reason(event, probe, self.measure)
@@ -282,13 +310,18 @@ class Diagnostics:
         self.add("nonfinite", event, reason)
 
     def _backward(self, event: PhaseEvent, probe: Probe | None) -> None:
-        if self._stepped:
+        # A source that tracks each parameter's .grad says at the step instead (a GAN's
+        # generator loss adds onto the discriminator's stepped grads, harmlessly: they are
+        # zeroed before the discriminator's next step).
+        per_parameter = probe is not None and probe.stale_grads() is not None
+        if self._stepped and not per_parameter:
             self.add(
                 "zero-grad-missing",
                 event,
                 f"backward added onto gradients already used by optimizer.step() ({self._backwards + 1} passes in .grad)",
             )
         self._backwards += 1
+        self._batches.add((event.epoch, event.batch))
         self._backward_count += 1
         sampled = self._backward_count <= DENSE or self._backward_count % self.grad_every == 0
         if probe is None or not (sampled or self._suspect):

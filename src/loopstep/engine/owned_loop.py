@@ -51,8 +51,12 @@ class OwnedLoop:
     def probe(self) -> Probe:
         return self.backend.probe
 
+    def learning_rate(self) -> float | None:
+        return self.backend.get_lr()
+
     def close(self) -> None:
-        """Nothing to undo: the loop installed nothing in the user's objects."""
+        """The probe's watches (torch's global hooks, while a condition needed them) come off."""
+        self.backend.probe.close()
 
     def apply_settings(self, settings: Settings) -> None:
         if settings.lr is not None:

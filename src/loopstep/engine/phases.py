@@ -14,7 +14,11 @@ class Phase(str, Enum):
     FORWARD = "forward"
     LOSS = "loss"
     BACKWARD = "backward"
+    #: Gradient clipping (clip_grad_norm_ / clip_grad_value_) between backward and step.
+    CLIP = "clip"
     STEP = "step"
+    #: The parameters changed outside any optimizer (a hand-written update); in place of step.
+    UPDATE = "update"
     ZERO_GRAD = "zero_grad"
     VALIDATE = "validate"
 
@@ -38,7 +42,12 @@ PHASE_CODE: dict[Phase, str] = {
     Phase.STEP: "optimizer.step()",
     Phase.ZERO_GRAD: "optimizer.zero_grad()",
     Phase.VALIDATE: "model.eval(); with torch.no_grad(): val_loss = ...",
+    Phase.CLIP: "torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)",
+    Phase.UPDATE: "p.data.add_(p.grad, alpha=-lr)  # by hand, no optimizer",
 }
+
+#: Phases shown in the phase bar only when a run has them.
+OCCASIONAL_PHASES: tuple[Phase, ...] = (Phase.CLIP, Phase.UPDATE, Phase.VALIDATE)
 
 
 @dataclass(frozen=True)
@@ -75,6 +84,15 @@ class PhaseEvent:
     #: Whether this phase closes its iteration. Default (None): a zero_grad does. A script
     #: that calls zero_grad at the top of its loop, before anything stepped, sets it False.
     ends_iteration: bool = None  # type: ignore[assignment]
+    #: Set on phases that ran inside another one: "LBFGS.step closure" for an optimizer's
+    #: closure evaluations.
+    inside: str = ""
+    #: For backward: the value ``.backward()`` was called on, when it is not the loss shown
+    #: (``loss / k`` with gradient accumulation, a GradScaler's scaled loss).
+    backpropagated: float | None = None
+    #: Where a framework ran the phase (its own frame), when the user's line is only the call
+    #: into the framework (``trainer.fit(...)``).
+    framework: SourceLocation | None = None
 
     def __post_init__(self) -> None:
         if self.ends_iteration is None:

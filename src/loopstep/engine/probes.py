@@ -23,6 +23,17 @@ class ForwardFacts:
     builds_graph: bool
 
 
+@dataclass(frozen=True)
+class UnusedForward:
+    """A forward that no backward reached (judged once its batch was over): an evaluation,
+    a sampling or logging pass; where it ran, and how."""
+
+    training: bool
+    builds_graph: bool
+    iteration: int
+    location: object = None  # the SourceLocation of the call, where known
+
+
 @runtime_checkable
 class Probe(Protocol):
     def grad_norms(self) -> dict[str, float]:
@@ -42,6 +53,10 @@ class Probe(Protocol):
         ...
 
     def forward_facts(self) -> ForwardFacts | None: ...
+
+    def unused_forwards(self) -> list[UnusedForward]:
+        """Forwards judged, since the last call, to have had no backward."""
+        ...
 
     def params_finite(self) -> bool: ...
 
@@ -64,6 +79,16 @@ class Probe(Protocol):
 
     def update_ratio(self) -> float | None:
         """‖Δθ‖ / ‖θ‖ over all parameters for the last optimizer step."""
+        ...
+
+    def stale_grads(self) -> list[str] | None:
+        """At a step: the parameters whose .grad it used still held gradients an earlier step
+        had used (no zero_grad between): [] when none; None when the source cannot tell
+        parameter by parameter (the diagnostics then judge from the phases alone)."""
+        ...
+
+    def close(self) -> None:
+        """The run is over: remove whatever the watches installed."""
         ...
 
 

@@ -32,6 +32,11 @@ class Inspector(Protocol):
     by a recording at each phase), never from the UI thread.
     """
 
+    #: Changes whenever the list of parameters does (a script's second model appeared): a
+    #: recording then writes the new ones.
+    @property
+    def params_version(self) -> int: ...
+
     def model_mode(self) -> str: ...
 
     def grad_enabled(self) -> bool: ...
@@ -79,6 +84,11 @@ class PhaseSource(Protocol):
 
     def apply_settings(self, settings: Settings) -> None:
         """Put the settings in force (zero_grad, lr); fill in ``settings.lr`` when unset."""
+        ...
+
+    def learning_rate(self) -> float | None:
+        """The learning rate in force now, read at the phase (a script's scheduler or warm-up
+        may have just set it); None when there is none to read."""
         ...
 
     def close(self) -> None:

@@ -26,7 +26,9 @@ class ParamState:
     grad: TensorSummary | None
     change: TensorSummary | None = None
     batch_grad: TensorSummary | None = None
-    grad_passes: int = 0
+    #: Backward passes this ``.grad`` holds; None: the source does not count them per
+    #: parameter, and the run's count (backwards since the last zero_grad) stands.
+    grad_passes: int | None = None
     requires_grad: bool = True
 
 
@@ -89,6 +91,12 @@ class Snapshot:
             out["location"] = str(ev.location)
         if ev and ev.detail:
             out["detail"] = ev.detail
+        if ev and ev.inside:
+            out["inside"] = ev.inside
+        if ev and ev.backpropagated is not None:
+            out["backpropagated"] = json_float(ev.backpropagated)
+        if ev and ev.framework is not None:
+            out["framework_location"] = str(ev.framework)
         if self.val_losses and ev is not None and ev.phase.value == "validate":
             out["val_loss"] = json_float(self.val_losses[-1].loss)
         return out

@@ -187,9 +187,11 @@ class Stepper:
         except KeyboardInterrupt:
             pass
         except BaseException as exc:  # noqa: BLE001 - a crash in user code is shown, not raised
+            self._close_source()
             self._fail(exc)
             self.ended.set()
             return self.state
+        self._close_source()
         self.state = RunState.FINISHED
         try:
             snapshot = self._safe_snapshot(finished=True)
@@ -198,6 +200,13 @@ class Stepper:
         finally:
             self.ended.set()
         return self.state
+
+    def _close_source(self) -> None:
+        """The run is over: whatever the source installed (hooks, watches) comes off now."""
+        try:
+            self.source.close()
+        except Exception:  # noqa: BLE001 - a failure to clean up must not hide how the run ended
+            pass
 
     def at_start(self) -> None:
         """The source is ready and nothing has run yet: the first pause."""
@@ -395,25 +404,34 @@ class Stepper:
             extra["original_losses"] = tuple(self.history.original)
         if self.rewind_notice:
             extra["rewind_notice"] = self.rewind_notice
+        params = tuple(
+            replace(p, grad_passes=self.grad_passes if p.grad is not None else 0)
+            if p.grad_passes is None
+            else p
+            for p in inspector.param_states()
+        )
+        held = [p.grad_passes for p in params if p.grad is not None]
         return Snapshot(
             event=self.last_event,
             model_mode=inspector.model_mode(),
             grad_enabled=inspector.grad_enabled(),
-            params=tuple(
-                replace(p, grad_passes=self.grad_passes if p.grad is not None else 0)
-                for p in inspector.param_states()
-            ),
+            params=params,
             tensors=inspector.tensors(),
             trace=inspector.trace(),
             losses=losses,
             val_losses=val_losses,
             zero_grad_on=self.settings.zero_grad,
-            lr=self.settings.lr,
-            grad_passes=self.grad_passes,
+            lr=self._learning_rate(),
+            grad_passes=max(held) if held else 0,
             source=self.source.name,
             finished=finished,
             extra=extra,
         )
+
+    def _learning_rate(self) -> float | None:
+        """The lr the source has in force now (not the one the last pause saw)."""
+        lr = self.source.learning_rate()
+        return self.settings.lr if lr is None else lr
 
     def _safe_snapshot(self, *, finished: bool = False) -> Snapshot | None:
         try:

@@ -14,7 +14,7 @@ from ...engine.snapshot import ParamState
 from ...engine.summary import TensorSummary
 from ...engine.trace import Trace
 from .probe import TorchProbe
-from .watch import ModelWatch
+from .watch import FixedParams, RunWatch
 
 
 def _to_device(value: Any, device: torch.device | None) -> Any:
@@ -38,14 +38,14 @@ class TorchBackend:
         self.optimizer = optimizer
         self.loss_fn = loss_fn
         self.device = torch.device(device) if device is not None else _model_device(model)
-        self.watch = ModelWatch(model)
+        self.watch = RunWatch(FixedParams(model), model)
         # A recording asks these at every phase: the watch answers them without a forwarding
         # call in between (the methods of the same names below say what they are).
         self.model_mode = self.watch.model_mode  # type: ignore[method-assign]
         self.grad_enabled = self.watch.grad_enabled  # type: ignore[method-assign]
         self.export_arrays = self.watch.export_arrays  # type: ignore[method-assign]
         self.export_packed = self.watch.export_packed  # type: ignore[method-assign]
-        self.probe = TorchProbe(model, [optimizer])
+        self.probe = TorchProbe(self.watch.params, lambda: (model,), lambda: (optimizer,))
         self.x: Any = None
         self.y: Any = None
         self.pred: Any = None
@@ -54,7 +54,7 @@ class TorchBackend:
 
     # ----- the five phases ------------------------------------------------------------------
     def set_batch(self, x: Any, y: Any) -> None:
-        self.watch.new_iteration()
+        self.watch.new_batch()
         self.x = _to_device(x, self.device)
         self.y = _to_device(y, self.device)
         self.pred = None
@@ -69,6 +69,7 @@ class TorchBackend:
         else:
             self.pred = self.model(self.x)
         self.watch.set_tensor("pred", self.pred)
+        self.probe.note_forward(self.model.training, self.pred)
 
     def compute_loss(self, *, detail: bool) -> float:
         if detail:
@@ -81,20 +82,23 @@ class TorchBackend:
         return float(self.loss.detach())
 
     def backward(self, *, detail: bool) -> None:
-        if detail:
-            with self.watch.capturing_grads():
-                self.loss.backward()
-        else:
-            self.loss.backward()
+        before = self.watch.before_backward(detail=detail)
+        self.loss.backward()
+        self.watch.after_backward(before, detail=detail)
 
     def step(self, *, detail: bool) -> None:
+        params = [p for group in self.optimizer.param_groups for p in group["params"]]
         if detail:
-            self.watch.remember_before_step()
+            self.watch.remember_before_step(params)
         self.optimizer.step()
-        self.watch.mark_stepped()
+        self.watch.stepped(params, copied=detail)
+
+    #: Whether zero_grad sets .grad to None (torch's default) or to zeros.
+    zero_grad_to_none = True
 
     def zero_grad(self) -> None:
-        self.optimizer.zero_grad()
+        self.optimizer.zero_grad(set_to_none=self.zero_grad_to_none)
+        self.watch.cleared()
 
     def validate(self, batches: Iterable[tuple[Any, Any]]) -> float:
         was_training = self.model.training
@@ -108,6 +112,7 @@ class TorchBackend:
                     x = _to_device(x, self.device)
                     y = _to_device(y, self.device)
                     pred = self.model(x)
+                    self.probe.note_forward(self.model.training, pred)
                     loss = self.loss_fn(pred, y)
                     n = len(x) if hasattr(x, "__len__") else 1
                     total += float(loss) * n
@@ -138,6 +143,7 @@ class TorchBackend:
             "grads": {
                 name: None if p.grad is None else p.grad.detach().clone() for name, p in self.watch.named
             },
+            "passes": dict(self.watch.passes),
             "rng": torch.get_rng_state(),
             "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
         }
@@ -148,6 +154,8 @@ class TorchBackend:
         for name, p in self.watch.named:
             grad = state["grads"].get(name)
             p.grad = None if grad is None else grad.clone()
+        self.watch.passes = dict(state.get("passes", {}))
+        self.watch.before_step = {}  # a checkpoint keeps no copy from before its last step
         torch.set_rng_state(state["rng"])
         if state.get("cuda_rng") is not None:
             torch.cuda.set_rng_state_all(state["cuda_rng"])
@@ -170,6 +178,10 @@ class TorchBackend:
 
     def tensor_values(self, name: str) -> np.ndarray | None:
         return self.watch.tensor_values(name)
+
+    @property
+    def params_version(self) -> int:
+        return 0  # one model, the same parameters for the whole run
 
     def export_arrays(self, names: Sequence[str], max_numel: int | None = None) -> dict:
         return self.watch.export_arrays(names, max_numel)

@@ -1,21 +1,31 @@
-"""Cheap questions about a torch model for stop conditions and diagnostics.
+"""Cheap questions about a run's torch models, for stop conditions and diagnostics.
 
-Shared by the loops loopstep owns and intercepted scripts: give it the model and the
-optimizers it knows. Norms are computed with ``torch._foreach_norm`` over all tensors at
-once and copied to the host in one go; the activation and update watches are hooks that
-exist only while a condition asks for them.
+Shared by the loops loopstep owns and intercepted scripts: give it the run's parameters (a
+ParamList: one model, or every model a script trains), the modules whose outputs to watch
+and the optimizers. Norms come from ``torch._foreach_norm`` over all tensors at once, copied
+to the host in one go.
+
+Nothing is put on the user's objects: the activation and update watches are torch's *global*
+module and optimizer hooks, which exist only while a condition asks for them and filter for
+this run's modules and optimizers. A hook on the model itself would travel with it into
+``torch.save(model)`` and ``pickle`` (and fail there), and change what ``torch.compile``
+guards on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
 from torch import nn
+from torch.nn.modules import module as module_api
+from torch.optim import optimizer as optimizer_api
 
 from ...engine.probes import ForwardFacts
-from .watch import clean_name
+from .watch import ParamList, clean_name
+
+_is_compiling = torch.compiler.is_compiling
 
 
 def _tensors_in(value: Any) -> list[torch.Tensor]:
@@ -46,34 +56,42 @@ def _norms(tensors: list[torch.Tensor]) -> list[float]:
 
 
 class TorchProbe:
-    def __init__(self, model: nn.Module, optimizers: Iterable[torch.optim.Optimizer] = ()) -> None:
-        self.model = model
-        self.optimizers: list[torch.optim.Optimizer] = []
-        self.named = [(clean_name(n), p) for n, p in model.named_parameters()]
+    def __init__(
+        self,
+        params: ParamList,
+        models: Callable[[], Iterable[nn.Module]],
+        optimizers: Callable[[], Iterable[torch.optim.Optimizer]] = tuple,
+    ) -> None:
+        """``models()`` and ``optimizers()`` give the run's current ones (a script adds some
+        as it goes)."""
+        self.params = params
+        self.models = models
+        self.optimizers = optimizers
         self._forward: ForwardFacts | None = None
-        model.register_forward_hook(self._after_root_forward)
         self._flags: list[tuple[str, torch.Tensor]] = []
         self._nonfinite_handles: list[Any] = []
         self._update_handles: list[Any] = []
+        self._paths: dict[int, str] = {}
+        self._roots: set[int] = set()
+        self._indexed = -1  # the params version the module paths were taken at
         self._before: list[torch.Tensor] | None = None
         self._ratio: torch.Tensor | None = None
-        for optimizer in optimizers:
-            self.add_optimizer(optimizer)
 
-    def add_optimizer(self, optimizer: torch.optim.Optimizer) -> None:
-        if all(o is not optimizer for o in self.optimizers):
-            self.optimizers.append(optimizer)
-            if self._update_handles:
-                self._hook_updates(optimizer)
+    @property
+    def named(self) -> list[tuple[str, nn.Parameter]]:
+        return self.params.named
 
     # ----- facts ------------------------------------------------------------------------------
-    def _after_root_forward(self, module: nn.Module, args: Any, output: Any) -> None:
-        outputs = _tensors_in(output)
-        graph = torch.is_grad_enabled() and any(t.requires_grad for t in outputs)
-        self._forward = ForwardFacts(training=module.training, builds_graph=graph)
+    def note_forward(self, training: bool, output: Any) -> None:
+        """A loop loopstep owns ran its forward: how it ran (a script's come from its facts)."""
+        graph = torch.is_grad_enabled() and any(t.requires_grad for t in _tensors_in(output))
+        self._forward = ForwardFacts(training=training, builds_graph=graph)
 
     def forward_facts(self) -> ForwardFacts | None:
         return self._forward
+
+    def unused_forwards(self) -> list:
+        return []  # a loop loopstep owns runs a backward after every training forward (scripts: ScriptProbe)
 
     def grad_norms(self) -> dict[str, float]:
         present = [(name, p.grad) for name, p in self.named if p.grad is not None]
@@ -85,16 +103,18 @@ class TorchProbe:
         return tuple(name for name, p in self.named if p.requires_grad)
 
     def not_in_optimizer(self) -> tuple[str, ...]:
-        if not self.optimizers:
+        optimizers = list(self.optimizers())
+        if not optimizers:
             return ()
-        known = {id(p) for o in self.optimizers for g in o.param_groups for p in g["params"]}
+        known = {id(p) for o in optimizers for g in o.param_groups for p in g["params"]}
         return tuple(name for name, p in self.named if p.requires_grad and id(p) not in known)
 
     def mode_layers(self) -> tuple[str, ...]:
         kinds = (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._BatchNorm)
         return tuple(
             f"{clean_name(n) or 'model'} ({type(m).__name__})"
-            for n, m in self.model.named_modules()
+            for model in self.models()
+            for n, m in model.named_modules()
             if isinstance(m, kinds)
         )
 
@@ -109,33 +129,50 @@ class TorchProbe:
     # ----- the activation watch (only while a NaN condition is set) ---------------------------
     def watch_nonfinite(self, on: bool) -> None:
         if on and not self._nonfinite_handles:
-            self._nonfinite_handles.append(self.model.register_forward_pre_hook(self._before_forward))
-            for name, module in self.model.named_modules():
-                self._nonfinite_handles.append(module.register_forward_hook(self._flagger(name)))
+            self._index_modules()
+            self._nonfinite_handles = [
+                module_api.register_module_forward_pre_hook(self._before_forward),
+                module_api.register_module_forward_hook(self._after_module, always_call=True),
+            ]
         elif not on:
             for handle in self._nonfinite_handles:
                 handle.remove()
             self._nonfinite_handles = []
             self._flags = []
 
+    def _index_modules(self) -> None:
+        self._indexed = self.params.version
+        self._paths, self._roots = {}, set()
+        for model in self.models():
+            self._roots.add(id(model))
+            for name, module in model.named_modules():
+                self._paths.setdefault(id(module), clean_name(name) or "model")
+
     def _before_forward(self, module: nn.Module, args: Any) -> None:
+        if _is_compiling():
+            return
+        if self.params.version != self._indexed:
+            self._index_modules()  # a model appeared since
+        if id(module) not in self._roots:
+            return
         self._flags = []
         inputs = [t for t in _tensors_in(args) if t.is_floating_point() or t.is_complex()]
         if inputs:
-            bad = torch.stack([~torch.isfinite(t).all() for t in inputs]).any()
+            with torch.no_grad():
+                bad = torch.stack([~torch.isfinite(t).all() for t in inputs]).any()
             self._flags.append(("input", bad))
 
-    def _flagger(self, name: str):
-        label = clean_name(name) or "model"
-
-        def flag(module: nn.Module, args: Any, output: Any) -> None:
-            outs = [t for t in _tensors_in(output) if t.is_floating_point() or t.is_complex()]
-            if outs:
-                with torch.no_grad():
-                    bad = torch.stack([~torch.isfinite(t.detach()).all() for t in outs]).any()
-                self._flags.append((label, bad))
-
-        return flag
+    def _after_module(self, module: nn.Module, args: Any, output: Any) -> None:
+        if _is_compiling():
+            return
+        label = self._paths.get(id(module))
+        if label is None:
+            return
+        outs = [t for t in _tensors_in(output) if t.is_floating_point() or t.is_complex()]
+        if outs:
+            with torch.no_grad():
+                bad = torch.stack([~torch.isfinite(t.detach()).all() for t in outs]).any()
+            self._flags.append((label, bad))
 
     def nonfinite_module(self) -> str | None:
         if not self._flags:
@@ -148,6 +185,7 @@ class TorchProbe:
             values = torch.stack([self._flags[i][1] for i in indices]).cpu().tolist()
             for i, v in zip(indices, values):
                 bad[i] = bool(v)
+        # Innermost first: a submodule's output is flagged before its parent's.
         for (label, _), is_bad in zip(self._flags, bad):
             if is_bad:
                 return label
@@ -156,27 +194,30 @@ class TorchProbe:
     # ----- the update watch (only while an update-ratio condition is set) ---------------------
     def watch_updates(self, on: bool) -> None:
         if on and not self._update_handles:
-            for optimizer in self.optimizers:
-                self._hook_updates(optimizer)
+            self._update_handles = [
+                optimizer_api.register_optimizer_step_pre_hook(self._before_step),
+                optimizer_api.register_optimizer_step_post_hook(self._after_step),
+            ]
         elif not on:
             for handle in self._update_handles:
                 handle.remove()
             self._update_handles = []
             self._before = None
 
-    def _hook_updates(self, optimizer: torch.optim.Optimizer) -> None:
-        self._update_handles.append(optimizer.register_step_pre_hook(self._before_step))
-        self._update_handles.append(optimizer.register_step_post_hook(self._after_step))
+    def _ours(self, optimizer: Any) -> bool:
+        return any(o is optimizer for o in self.optimizers())
 
     def _params(self) -> list[torch.Tensor]:
         return [p.detach() for _, p in self.named if p.requires_grad]
 
     def _before_step(self, optimizer: Any, args: Any, kwargs: Any) -> None:
+        if _is_compiling() or not self._ours(optimizer):
+            return
         with torch.no_grad():
             self._before = [p.clone() for p in self._params()]
 
     def _after_step(self, optimizer: Any, args: Any, kwargs: Any) -> None:
-        if self._before is None:
+        if self._before is None or _is_compiling() or not self._ours(optimizer):
             return
         with torch.no_grad():
             params = self._params()
@@ -189,74 +230,10 @@ class TorchProbe:
     def update_ratio(self) -> float | None:
         return None if self._ratio is None else float(self._ratio)
 
+    def stale_grads(self) -> list[str] | None:
+        return None  # a loop loopstep owns: the phases tell it all (scripts: ScriptProbe)
 
-class ScriptProbe:
-    """The probe of an intercepted script: its model and optimizers appear only as the
-    script creates them, so the torch probe is made on first need and the facts the
-    interception keeps (``source.facts``: models, optimizers, forwards) fill in the rest."""
-
-    def __init__(self, source: Any) -> None:
-        self.source = source
-        self._probe: TorchProbe | None = None
-        self._watches = {"nonfinite": False, "updates": False}
-
-    def _model_probe(self) -> TorchProbe | None:
-        facts = getattr(self.source, "facts", None)
-        models = getattr(facts, "models", None)
-        if self._probe is None and models:
-            self._probe = TorchProbe(models[0], getattr(facts, "optimizers", ()))
-            self._probe.watch_nonfinite(self._watches["nonfinite"])
-            self._probe.watch_updates(self._watches["updates"])
-        if self._probe is not None and facts is not None:
-            for optimizer in getattr(facts, "optimizers", ()):
-                self._probe.add_optimizer(optimizer)
-        return self._probe
-
-    def grad_norms(self) -> dict[str, float]:
-        probe = self._model_probe()
-        return probe.grad_norms() if probe is not None else {}
-
-    def trainable(self) -> tuple[str, ...]:
-        probe = self._model_probe()
-        return probe.trainable() if probe is not None else ()
-
-    def not_in_optimizer(self) -> tuple[str, ...]:
-        probe = self._model_probe()
-        return probe.not_in_optimizer() if probe is not None else ()
-
-    def mode_layers(self) -> tuple[str, ...]:
-        probe = self._model_probe()
-        return probe.mode_layers() if probe is not None else ()
-
-    def forward_facts(self) -> ForwardFacts | None:
-        forwards = getattr(getattr(self.source, "facts", None), "forwards", None)
-        if not forwards:
-            return None
-        last = forwards[-1]
-        return ForwardFacts(training=last.training, builds_graph=last.grad_enabled)
-
-    def params_finite(self) -> bool:
-        probe = self._model_probe()
-        return probe.params_finite() if probe is not None else True
-
-    def grads_cleared(self) -> bool:
-        probe = self._model_probe()
-        return probe.grads_cleared() if probe is not None else True
-
-    def watch_nonfinite(self, on: bool) -> None:
-        self._watches["nonfinite"] = on
-        if self._probe is not None:
-            self._probe.watch_nonfinite(on)
-
-    def nonfinite_module(self) -> str | None:
-        probe = self._model_probe()
-        return probe.nonfinite_module() if probe is not None else None
-
-    def watch_updates(self, on: bool) -> None:
-        self._watches["updates"] = on
-        if self._probe is not None:
-            self._probe.watch_updates(on)
-
-    def update_ratio(self) -> float | None:
-        probe = self._model_probe()
-        return probe.update_ratio() if probe is not None else None
+    def close(self) -> None:
+        """Remove the watches' hooks (the run is over)."""
+        self.watch_nonfinite(False)
+        self.watch_updates(False)

@@ -1,39 +1,32 @@
-"""Watches one torch model between phases: its parameters, gradients, batch tensors and
-the computation trace. Shared by the loops loopstep owns and by intercepted scripts."""
+"""Watches a run's parameters between phases: their values, their ``.grad`` and how many
+backward passes it holds, the batch tensors and the computation trace. Shared by the loops
+loopstep owns (one model) and intercepted scripts (every model the script trains: a pause
+shows them all, so a GAN's generator step never shows the discriminator's numbers as its own).
+
+Nothing is installed on the user's objects: this batch's gradient is ``.grad`` after backward
+minus ``.grad`` before, not a hook on each parameter.
+"""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
-from operator import attrgetter, methodcaller
+from operator import attrgetter
+from typing import Protocol
 
 import numpy as np
 import torch
 from torch import nn
 
-from ...engine.recording.format import ALLOWED_DTYPES
 from ...engine.snapshot import ParamState
 from ...engine.summary import TensorSummary
 from ...engine.trace import GraphNode, Trace, TraceOp
 from .graph import build_graph
+from .packer import Packer, export_tensors
 from .recorder import OpRecorder
 from .stats import summarize_many
 
-#: Dtypes a packed block may hold: real ones the recording reader accepts (others go name by
-#: name, converted to float64).
-_PACKABLE = frozenset(d for d in ALLOWED_DTYPES if not d.startswith("complex"))
-
-#: Dtypes NumPy has no twin for: exported as float32.
-_NO_NUMPY_TWIN = frozenset(
-    {torch.bfloat16, *(getattr(torch, n) for n in ("float8_e4m3fn", "float8_e5m2") if hasattr(torch, n))}
-)
-
-
-# The packer reads these of every parameter at every phase it runs: map() with these runs in C,
-# where a comprehension or generator is a Python frame of its own.
 _GRAD = attrgetter("grad")
-_DTYPE = attrgetter("dtype")
-_DATA_PTR = methodcaller("data_ptr")
 
 
 def clean_name(name: str) -> str:
@@ -41,30 +34,72 @@ def clean_name(name: str) -> str:
     return name.replace("_orig_mod.", "")
 
 
-class ModelWatch:
+class ParamList(Protocol):
+    """The parameters a watch shows: (name shown, parameter), and a number that changes
+    whenever the list does (a script's second model appeared)."""
+
+    @property
+    def named(self) -> list[tuple[str, nn.Parameter]]: ...
+
+    @property
+    def version(self) -> int: ...
+
+
+class FixedParams:
+    """The parameters of one model (a loop loopstep owns)."""
+
+    version = 0
+
     def __init__(self, model: nn.Module) -> None:
-        self.model = model
         self.named = [(clean_name(n), p) for n, p in model.named_parameters()]
-        self._by_name = dict(self.named)
+
+
+def _grad_key(param: torch.Tensor) -> tuple:
+    grad = param.grad
+    return (None, -1) if grad is None else (id(grad), grad._version)
+
+
+class RunWatch:
+    def __init__(self, params: ParamList, model: nn.Module | None = None) -> None:
+        self.params = params
+        #: The model whose train()/eval() mode the status line shows: the one last called.
+        self.model = model
+        self._version = -1
+        self.named: list[tuple[str, nn.Parameter]] = []
+        self._by_name: dict[str, nn.Parameter] = {}
+        self._sync()
         #: For export_arrays: NumPy views of CPU parameters (valid while their storage is the same).
         self._host_views: dict[str, tuple] = {}
-        #: For export_packed: id(names) -> (names, max_numel, _Packer or None).
         self._packers: dict[int, tuple] = {}
         self.tensors_live: dict[str, torch.Tensor] = {}
         self.batch_grads: dict[str, torch.Tensor] = {}
-        #: The parameters before the last step, kept until the next one: "Δ last step" is the
-        #: parameters now minus these (None when the step ran without a copy: continue mode).
-        self.before_step: dict[str, torch.Tensor] | None = None
-        self.stepped = False
-        self._copied_for_step = False
+        #: Backward passes each parameter's .grad holds (by id), since it was last cleared.
+        self.passes: dict[int, int] = {}
+        #: Each parameter's value before its optimizer's last step (kept until the next one).
+        self.before_step: dict[str, torch.Tensor] = {}
         self.ops: list[TraceOp] = []
         self.ops_recorded = False
-        self.graph_root = None  # the loss's grad_fn, kept from the loss pause
+        self.graph_root = None
         self.graph: GraphNode | None = None
         self.shown_mode: tuple[str, bool] | None = None
 
+    @property
+    def params_version(self) -> int:
+        self._sync()
+        return self._version
+
+    def _sync(self) -> None:
+        if self.params.version != self._version:
+            self._version = self.params.version
+            self.named = list(self.params.named)
+            self._by_name = dict(self.named)
+            self._packers = {}
+            self._host_views = {}
+
     # ----- what the phases call -------------------------------------------------------------
-    def new_iteration(self) -> None:
+    def new_batch(self) -> None:
+        """A new batch: what the last one computed is not this one's."""
+        self._sync()
         self.tensors_live = {}
         self.batch_grads = {}
         self.ops = []
@@ -78,9 +113,9 @@ class ModelWatch:
             self.tensors_live[name] = value.detach()
 
     @contextlib.contextmanager
-    def recording(self, phase: str) -> Iterator[None]:
+    def recording(self, phase: str, module: nn.Module | None = None) -> Iterator[None]:
         """Record the ops that run inside, tagged with the module they ran in."""
-        recorder = OpRecorder(self.model, phase, start=len(self.ops))
+        recorder = OpRecorder(module or self.model or nn.Module(), phase, start=len(self.ops))
         try:
             with recorder:
                 yield
@@ -88,42 +123,70 @@ class ModelWatch:
             self.ops.extend(recorder.ops)
             self.ops_recorded = True
 
-    def keep_graph(self, loss: torch.Tensor) -> None:
-        self.graph_root = loss.grad_fn
+    def keep_graph(self, tensor: torch.Tensor) -> None:
+        """The tensor backward runs from: the trace's graph starts at its grad_fn."""
+        self.graph_root = tensor.grad_fn
 
-    @contextlib.contextmanager
-    def capturing_grads(self) -> Iterator[None]:
-        """Keep the gradient each parameter receives in this backward pass (before it is
-        added onto ``.grad``), so a summed ``.grad`` can be shown next to this batch's part."""
-        handles = []
-        for name, param in self.named:
-            if param.requires_grad:
-                handles.append(param.register_hook(self._grad_keeper(name)))
-        try:
-            yield
-        finally:
-            for handle in handles:
-                handle.remove()
-        self.graph = build_graph(self.graph_root, self._param_names(), self.batch_grads)
+    def before_backward(self, *, detail: bool) -> tuple:
+        """What .grad held before a backward pass: the keys that tell which grads it changed,
+        and (with ``detail``) copies, to show this pass's own gradient."""
+        self._sync()
+        params = [p for _, p in self.named]
+        keys = list(map(_grad_key, params))
+        held = None
+        if detail:
+            with torch.no_grad():
+                held = [None if g is None else g.detach().clone() for g in map(_GRAD, params)]
+        return keys, held
 
-    def _grad_keeper(self, name: str):
-        def keep(grad: torch.Tensor) -> None:
-            held = self.batch_grads.get(name)
-            # A parameter used twice in one graph receives two contributions.
-            self.batch_grads[name] = grad.detach().clone() if held is None else held + grad.detach()
-
-        return keep
-
-    def remember_before_step(self) -> None:
+    def after_backward(self, before: tuple, *, detail: bool) -> list[nn.Parameter]:
+        """Count the pass in each .grad it changed; returns those parameters (what it reached)."""
+        keys, held = before
+        params = [p for _, p in self.named]
+        after = list(map(_grad_key, params))
+        passes = self.passes
+        reached = []
+        for param, was, now in zip(params, keys, after):
+            if was != now:
+                passes[id(param)] = passes.get(id(param), 0) + 1
+                reached.append(param)
+        if not detail:
+            return reached
+        batch: dict[str, torch.Tensor] = {}
         with torch.no_grad():
-            self.before_step = {name: p.detach().clone() for name, p in self.named}
-        self._copied_for_step = True
+            for (name, param), old, was, now in zip(self.named, held, keys, after):
+                if was != now and param.grad is not None:
+                    grad = param.grad.detach()
+                    batch[name] = grad.clone() if old is None else grad - old
+        self.batch_grads = batch
+        names = {id(p): name for name, p in self.named}
+        self.graph = build_graph(self.graph_root, names, batch)
+        return reached
 
-    def mark_stepped(self) -> None:
-        self.stepped = True
-        if not self._copied_for_step:
-            self.before_step = None  # no copy for this step: an older one would give a false Δ
-        self._copied_for_step = False
+    def cleared(self, params: Sequence[torch.Tensor] | None = None) -> None:
+        """zero_grad ran on these parameters (all of them when None): no pass is held."""
+        if params is None:
+            self.passes = {}
+            return
+        for param in params:
+            self.passes.pop(id(param), None)
+
+    def remember_before_step(self, params: Sequence[torch.Tensor]) -> None:
+        wanted = {id(p) for p in params}
+        with torch.no_grad():
+            for name, param in self.named:
+                if id(param) in wanted:
+                    self.before_step[name] = param.detach().clone()
+
+    def stepped(self, params: Sequence[torch.Tensor], *, copied: bool) -> None:
+        """An optimizer stepped these parameters; without a copy from before (continue mode)
+        their Δ is unknown: an older copy would give a false one."""
+        if copied:
+            return
+        wanted = {id(p) for p in params}
+        for name, param in self.named:
+            if id(param) in wanted:
+                self.before_step.pop(name, None)
 
     def show_validation(self, tensors: dict[str, object]) -> None:
         """The validate pause shows what validate ran on (its last batch and its loss)."""
@@ -131,13 +194,12 @@ class ModelWatch:
         for name, value in tensors.items():
             self.set_tensor(name, value)
 
-    def _param_names(self) -> dict[int, str]:
-        return {id(p): name for name, p in self.named}
-
     # ----- inspection -----------------------------------------------------------------------
     def model_mode(self) -> str:
         if self.shown_mode is not None:
             return self.shown_mode[0]
+        if self.model is None:
+            return "train"
         return "train" if self.model.training else "eval"
 
     def grad_enabled(self) -> bool:
@@ -146,17 +208,19 @@ class ModelWatch:
         return torch.is_grad_enabled()
 
     def param_states(self) -> tuple[ParamState, ...]:
-        values = [p for _, p in self.named]
-        grads = [p.grad for _, p in self.named]
-        changes: list[torch.Tensor | None] = [None] * len(values)
-        if self.stepped and self.before_step is not None:
-            with torch.no_grad():
-                changes = [p.detach() - self.before_step[name] for name, p in self.named]
-        batch = [self.batch_grads.get(name) for name, _ in self.named]
+        self._sync()
+        named = self.named
+        values = [p for _, p in named]
+        grads = list(map(_GRAD, values))
+        before = self.before_step
+        with torch.no_grad():
+            changes = [p.detach() - before[name] if name in before else None for name, p in named]
+        batch = [self.batch_grads.get(name) for name, _ in named]
         summaries = summarize_many(values + grads + changes + batch)
         n = len(values)
+        passes = self.passes
         out = []
-        for i, (name, param) in enumerate(self.named):
+        for i, (name, param) in enumerate(named):
             out.append(
                 ParamState(
                     name=name,
@@ -166,6 +230,7 @@ class ModelWatch:
                     grad=summaries[n + i],
                     change=summaries[2 * n + i],
                     batch_grad=summaries[3 * n + i],
+                    grad_passes=passes.get(id(param), 0) if param.grad is not None else 0,
                     requires_grad=param.requires_grad,
                 )
             )
@@ -179,7 +244,7 @@ class ModelWatch:
     def tensor_values(self, name: str) -> np.ndarray | None:
         tensor = self.tensors_live.get(name)
         if tensor is None:
-            params = dict(self.named)
+            params = self._by_name
             if name in params:
                 tensor = params[name]
             elif name.endswith(".grad") and name[:-5] in params:
@@ -189,84 +254,16 @@ class ModelWatch:
         return tensor.detach().to("cpu", torch.float64 if not tensor.is_complex() else None).numpy().copy()
 
     def export_arrays(self, names: Sequence[str], max_numel: int | None = None) -> dict:
-        """The named tensors as NumPy arrays, for a recording.
-
-        CPU tensors come back as views that share memory with the live tensors: the caller
-        copies them before the next phase. Tensors on a device are copied to the host in
-        one transfer per device and dtype; tensors above ``max_numel`` elements come back
-        as summaries (one sync for all); a ``.grad`` that is None maps to None.
-        """
-        params = self._by_name
-        live = self.tensors_live
-        views = self._host_views
-        out: dict = {}
-        on_device: dict[tuple, list[tuple[str, torch.Tensor]]] = {}
-        large: list[tuple[str, torch.Tensor]] = []
-        for name in names:
-            tensor = live.get(name)
-            if tensor is None:
-                tensor = params.get(name)
-            if tensor is None and name.endswith(".grad") and name[:-5] in params:
-                tensor = params[name[:-5]].grad
-                if tensor is None:
-                    out[name] = None
-                    continue
-            if tensor is None:
-                continue
-            if max_numel is not None and tensor.numel() > max_numel:
-                large.append((name, tensor))
-                continue
-            kept = views.get(name)
-            if kept is not None and kept[0] is tensor and kept[1] == tensor.data_ptr():
-                out[name] = kept[2]  # a parameter updated in place: its view sees the new values
-                continue
-            # Asked of each tensor, not kept per name: a batch (or a converted model) may come
-            # on another device or in another dtype than the last one.
-            if tensor.is_cpu and tensor.dtype not in _NO_NUMPY_TWIN:
-                if name in live:
-                    view = tensor.numpy()  # batch tensors are kept detached (set_tensor)
-                else:  # a parameter, or a grad (one still in a graph after create_graph=True)
-                    view = tensor.detach().numpy()
-                    if name in params:
-                        views[name] = (tensor, tensor.data_ptr(), view)
-                out[name] = view
-            else:
-                on_device.setdefault((tensor.device, tensor.dtype), []).append((name, tensor))
-        if on_device:
-            self._copy_to_host(on_device, out)
-        if large:
-            summaries = summarize_many([t for _, t in large], keep=0)
-            out.update({name: s for (name, _), s in zip(large, summaries)})
-        return out
-
-    @staticmethod
-    def _copy_to_host(on_device: dict, out: dict) -> None:
-        """One transfer per (device, dtype): the tensors concatenated, then split on the host."""
-        with torch.no_grad():
-            for (_, dtype), items in on_device.items():
-                flat = torch.cat([t.detach().reshape(-1) for _, t in items])
-                if dtype in _NO_NUMPY_TWIN:
-                    flat = flat.float()
-                host = flat.cpu().numpy()
-                offset = 0
-                for name, tensor in items:
-                    n = tensor.numel()
-                    out[name] = host[offset : offset + n].reshape(tuple(tensor.shape))
-                    offset += n
+        self._sync()
+        return export_tensors(names, self.tensors_live, self._by_name, self._host_views, max_numel)
 
     def export_packed(
         self, names: Sequence[str], max_numel: int | None = None
     ) -> bytes | np.ndarray | str | None:
-        """The named parameters (or their ``.grad``) as one flat array of raw bytes, in order.
-
-        A recording's commonest case, at a fraction of export_arrays' per-tensor cost. On the
-        CPU, parameters are joined from views kept between steps and grads go through one
-        foreach copy; on a device, one copy into a kept buffer and one transfer. Returns
-        ``"none"`` when every ``.grad`` named is None, and None when the tensors cannot be
-        packed (a missing grad among present ones, a tensor above ``max_numel``, several
-        devices, a dtype NumPy lacks): the caller exports them one by one.
-        """
+        """The named parameters (or their ``.grad``) as one flat array of raw bytes, in order
+        (see :class:`~.packer.Packer`); None when they cannot be packed."""
         # Called at every phase with the same list: found by identity, not by hashing names.
+        self._sync()
         entry = self._packers.get(id(names))
         if entry is None or entry[0] is not names or entry[1] != max_numel:
             if len(self._packers) >= 8:
@@ -274,108 +271,10 @@ class ModelWatch:
             entry = self._packers[id(names)] = (
                 names,
                 max_numel,
-                _Packer.build(self._by_name, tuple(names), max_numel),
+                Packer.build(self._by_name, tuple(names), max_numel),
             )
         packer = entry[2]
         return None if packer is None else packer.pack()
 
     def trace(self) -> Trace:
         return Trace(ops=tuple(self.ops), graph=self.graph, ops_recorded=self.ops_recorded)
-
-
-class _Packer:
-    """Copies a fixed list of parameters, or of their grads, into one flat block of bytes."""
-
-    def __init__(self, params: list[torch.Tensor], grads: bool) -> None:
-        self.params = params
-        self.grads = grads
-        self.nbytes = sum(p.numel() * p.element_size() for p in params)
-        #: The layout the reader will assume (the start frame's): model.double() or a swapped
-        #: .data changes it mid-run, so grads are checked at every pack and parameters
-        #: whenever their storage changes.
-        self.dtypes = tuple(p.dtype for p in params)
-        # Contiguous CPU parameters of one dtype: their NumPy views, made once (the storage
-        # stays put between steps), are joined into bytes. Grads are new tensors each pass:
-        # one foreach copy into ``flat`` beats viewing each of them.
-        self.concat_views = not grads and all(
-            p.is_cpu and p.dtype == params[0].dtype and p.is_contiguous() for p in params
-        )
-        self.host_views: list | None = None
-        self.pointers: list[int] = []
-        self.flat: torch.Tensor | None = None
-        self.flat_on_host: np.ndarray | None = None
-        self.views: list[torch.Tensor] = []
-
-    @classmethod
-    def build(cls, by_name: dict, names: tuple[str, ...], max_numel: int | None) -> _Packer | None:
-        grads = bool(names) and all(name.endswith(".grad") for name in names)
-        params = [by_name.get(name[:-5] if grads else name) for name in names]
-        if not params or any(p is None for p in params):
-            return None
-        devices = {p.device for p in params}
-        if len(devices) != 1 or any(str(p.dtype).removeprefix("torch.") not in _PACKABLE for p in params):
-            return None
-        if max_numel is not None and any(p.numel() > max_numel for p in params):
-            return None
-        packer = cls(params, grads)
-        if packer.concat_views:
-            return packer
-        packer.flat = flat = torch.empty(packer.nbytes, dtype=torch.uint8, device=devices.pop())
-        if flat.is_cpu:
-            packer.flat_on_host = flat.numpy()
-        offset = 0
-        for p in params:
-            size = p.numel() * p.element_size()
-            if offset % p.element_size():
-                return None  # mixed dtypes that would leave a view unaligned: export one by one
-            packer.views.append(flat[offset : offset + size].view(p.dtype).view(p.shape))
-            offset += size
-        return packer
-
-    def pack(self) -> bytes | np.ndarray | str | None:
-        if not self.grads:
-            return self._concat_params() if self.concat_views else self._copy(self.params)
-        sources = list(map(_GRAD, self.params))
-        if sources[0] is None:  # after zero_grad(set_to_none=True): usually every grad is None
-            return "none" if sources.count(None) == len(sources) else None
-        try:
-            dtypes = tuple(map(_DTYPE, sources))
-        except AttributeError:  # a missing grad further on: name by name
-            return None
-        if dtypes != self.dtypes:
-            return None  # part of the model converted mid-run: not the start frame's layout
-        return self._copy(sources)
-
-    def _copy(self, sources: list) -> bytes | np.ndarray | None:
-        """Copy the tensors into the flat buffer and return its bytes (None: they do not fit)."""
-        if not self.grads and tuple(map(_DTYPE, sources)) != self.dtypes:
-            return None  # not the layout the start frame gave: name by name
-        # Grad mode off without a context manager object: this runs at every backward.
-        grad_mode = torch.is_grad_enabled()
-        torch._C._set_grad_enabled(False)
-        try:
-            torch._foreach_copy_(self.views, sources)
-        except (RuntimeError, TypeError):  # a missing or sparse grad, another shape
-            return None
-        finally:
-            torch._C._set_grad_enabled(grad_mode)
-        if self.flat_on_host is not None:
-            return self.flat_on_host.tobytes()  # the buffer is reused: the caller keeps a copy
-        return self.flat.cpu().numpy()
-
-    def _concat_params(self) -> bytes | None:
-        params = self.params
-        pointers = list(map(_DATA_PTR, params))
-        if pointers != self.pointers:
-            # New storage (p.data = ..., model.double(), model.cuda()): check the layout again.
-            if tuple(p.dtype for p in params) != self.dtypes or not all(
-                p.is_cpu and p.is_contiguous() for p in params
-            ):
-                return None  # not the start frame's layout, a strided view, a device: one by one
-            # memoryviews: joining them asks NumPy for nothing (its buffer export is the slow part).
-            self.host_views = [memoryview(p.detach().numpy()) for p in params]
-            self.pointers = pointers
-        # Joining the views' buffers copies the bytes and nothing else: several times quicker
-        # than np.concatenate for a model's worth of small tensors.
-        flat = b"".join(self.host_views)
-        return flat if len(flat) == self.nbytes else None  # resized in place

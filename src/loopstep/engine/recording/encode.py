@@ -64,6 +64,14 @@ class EventText:
             text += at
         if event.detail:
             text += ',"d":' + _dumps(event.detail)
+        if event.inside:
+            text += ',"in":' + _dumps(event.inside)
+        if event.backpropagated is not None:
+            value = float(event.backpropagated)
+            text += ',"bp":' + (repr(value) if math.isfinite(value) else f'"{value}"')
+        if event.framework is not None:
+            where = event.framework
+            text += ',"fw":' + _dumps([where.path, where.line, where.function])
         if event.ends_epoch:
             text += ',"ee":1'
         if event.ends_iteration != (event.phase is _ZERO_GRAD):

@@ -1,4 +1,4 @@
-"""The recording file format, version 2 (version 1 files are still read).
+"""The recording file format, version 3 (versions 1 and 2 are still read).
 
 A recording is one append-only file::
 
@@ -34,9 +34,11 @@ import numpy as np
 from ..summary import TensorSummary, json_float
 from .sink_main import frame_parts
 
-VERSION = 2
-#: Format versions this reader understands: 2 added packed blocks of parameters and grads.
-READABLE_VERSIONS = frozenset({1, 2})
+VERSION = 3
+#: Format versions this reader understands: 2 added packed blocks of parameters and grads;
+#: 3 the clip and update phases, phases run inside a step, the value backward ran on, the
+#: framework's frame, and a parameter list that grows as a script's models appear.
+READABLE_VERSIONS = frozenset({1, 2, 3})
 #: The first line of every recording names the format and its version.
 MAGIC_PREFIX = b"loopstep-recording "
 MAGIC = MAGIC_PREFIX + b"%d\n" % VERSION

@@ -41,6 +41,16 @@ class Recording:
     size: int = 0
     readable: int = 0  # bytes up to the end of the last whole frame
     layouts: dict[str, tuple] = field(default_factory=dict)
+    #: (index of the first phase that shows them, how many parameters): the list grows as a
+    #: script's models appear, and a replay shows at each phase the ones known there.
+    params_changes: list[tuple[int, int]] = field(default_factory=list)
+
+    def params_known_at(self, index: int) -> int:
+        known = 0
+        for first, count in self.params_changes:
+            if first <= index:
+                known = count
+        return known
 
     @property
     def cut_off(self) -> bool:
@@ -97,12 +107,13 @@ def _event(record: Any) -> tuple[PhaseEvent, dict]:
             loss = float(loss)
         elif isinstance(loss, bool) or not isinstance(loss, (int, float)):
             raise RecordingError("a recorded loss is not a number")
-    location = None
-    at = record.get("at")
-    if at is not None:
-        if not (isinstance(at, list) and len(at) == 3):
-            raise RecordingError("a recorded code location is malformed")
-        location = SourceLocation(str(at[0]), _int(at[1], "a line number"), str(at[2]))
+    location = _location(record.get("at"))
+    backpropagated = record.get("bp")
+    if backpropagated is not None:
+        if isinstance(backpropagated, str) and backpropagated in ("nan", "inf", "-inf"):
+            backpropagated = float(backpropagated)
+        elif isinstance(backpropagated, bool) or not isinstance(backpropagated, (int, float)):
+            raise RecordingError("a recorded backward value is not a number")
     event = PhaseEvent(
         phase=phase,
         epoch=_int(record.get("e"), "an epoch"),
@@ -114,8 +125,19 @@ def _event(record: Any) -> tuple[PhaseEvent, dict]:
         detail=str(record.get("d", "")),
         ends_epoch=bool(record.get("ee", 0)),
         ends_iteration=None if record.get("ei") is None else bool(record["ei"]),
+        inside=str(record.get("in", "")),
+        backpropagated=None if backpropagated is None else float(backpropagated),
+        framework=_location(record.get("fw")),
     )
     return event, record
+
+
+def _location(at: Any) -> SourceLocation | None:
+    if at is None:
+        return None
+    if not (isinstance(at, list) and len(at) == 3):
+        raise RecordingError("a recorded code location is malformed")
+    return SourceLocation(str(at[0]), _int(at[1], "a line number"), str(at[2]))
 
 
 def _pair(value: Any, what: str) -> tuple | None:
@@ -290,15 +312,19 @@ def _take_frame(
         layouts = _layouts(header.get("params", []))
         recording = Recording(path, header, _arrays(header.get("a"), buffer, start, length, layouts))
         recording.layouts = layouts
+        recording.params_changes.append((0, len(header.get("params") or [])))
         return recording
-    if kind == "params":  # the model of an intercepted script, first seen after the start
-        if recording.header.get("params"):
-            raise RecordingError("a second parameter list")
-        params = header.get("params", [])
-        _check_params(params)
+    if kind == "params":  # a script's models, as they appear after the start (more each time)
+        added = header.get("params", [])
+        _check_params(added)
+        known = {entry[0] for entry in recording.header.get("params") or []}
+        if any(entry[0] in known for entry in added):
+            raise RecordingError("a parameter listed twice")
+        params = list(recording.header.get("params") or []) + added
         recording.header["params"] = params
         recording.layouts = _layouts(params)
         recording.initial.update(_arrays(header.get("a"), buffer, start, length, recording.layouts))
+        recording.params_changes.append((len(recording.phases), len(params)))
         return recording
     if kind == "events":
         if header.get("first") != len(recording.phases):

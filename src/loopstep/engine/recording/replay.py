@@ -32,6 +32,23 @@ def _summary(value: Any) -> TensorSummary | None:
     return summarize_array(value)
 
 
+def _changed(before: Any, now: Any) -> bool:
+    """Whether a recorded tensor differs from the one before (None, a summary, values)."""
+    if before is None or now is None:
+        return before is not now
+    if isinstance(before, np.ndarray) and isinstance(now, np.ndarray):
+        return before.shape != now.shape or not np.array_equal(before, now, equal_nan=True)
+    return before != now
+
+
+def _added(now: Any, before: Any) -> Any:
+    """What a backward added to a .grad: the new values minus the old (all of them, from None)."""
+    if isinstance(now, np.ndarray) and isinstance(before, np.ndarray) and now.shape == before.shape:
+        with np.errstate(all="ignore"):
+            return now.astype(np.float64) - before.astype(np.float64)
+    return now
+
+
 def _difference(now: Any, before: Any) -> TensorSummary | None:
     if isinstance(now, np.ndarray) and isinstance(before, np.ndarray) and now.shape == before.shape:
         with np.errstate(all="ignore"):
@@ -42,6 +59,9 @@ def _difference(now: Any, before: Any) -> TensorSummary | None:
 class ReplayInspector:
     """Answers the stepper's questions from the recorded state at the current phase."""
 
+    #: The recording's parameter list is read whole before the replay starts.
+    params_version = 0
+
     def __init__(self, recording: Recording) -> None:
         self.recording = recording
         self.params = recording.params
@@ -49,8 +69,11 @@ class ReplayInspector:
         self.mode: tuple[str, bool] = ("train", True)
         self.index = -1
         self.loss: float | None = None
-        self.grads_before_backward: dict[str, Any] | None = None
-        self.params_before_step: dict[str, Any] | None = None
+        self.batch_grads: dict[str, Any] = {}  # name -> what the last backward added to .grad
+        self._batch: tuple | None = None
+        self.params_before_step: dict[str, Any] = {}
+        #: Backward passes each parameter's .grad holds, counted from the recorded grads.
+        self.passes: dict[str, int] = {}
         #: The phase shown is a validate: its tensors are the ones validate ran on.
         self.validating = False
         self.ended = False
@@ -59,17 +82,36 @@ class ReplayInspector:
         event: PhaseEvent = recorded.event
         phase = event.phase
         self.validating = phase is Phase.VALIDATE
+        arrays = recorded.arrays
         if phase is Phase.FORWARD:
             self.loss = None
-            self.grads_before_backward = None  # "this batch" grads: none yet in this iteration
             self.state.pop("pred", None)
+            key = (event.epoch, event.batch, event.iteration)
+            if key != self._batch:  # a new batch: what the last one's backward added is not its
+                self._batch = key
+                self.batch_grads = {}
         elif phase is Phase.BACKWARD:
-            self.grads_before_backward = {n + ".grad": self.state.get(n + ".grad") for n, *_ in self.params}
-        elif phase is Phase.STEP:
-            self.params_before_step = {n: self.state.get(n) for n, *_ in self.params}
+            # "This batch": what this backward added, for the grads it changed (as live).
+            batch = {}
+            for name, *_ in self.params:
+                key = name + ".grad"
+                if key in arrays and _changed(self.state.get(key), arrays[key]):
+                    batch[name] = _added(arrays[key], self.state.get(key))
+                    self.passes[name] = self.passes.get(name, 0) + 1
+            self.batch_grads = batch
+        elif phase is Phase.STEP or phase is Phase.UPDATE:
+            # "Δ last step" of each parameter this step moved; the others keep theirs.
+            for name, *_ in self.params:
+                if name in arrays and _changed(self.state.get(name), arrays[name]):
+                    self.params_before_step[name] = self.state.get(name)
+        elif phase is Phase.ZERO_GRAD and not event.skipped:
+            for name, *_ in self.params:
+                key = name + ".grad"
+                if key in arrays and _changed(self.state.get(key), arrays[key]):
+                    self.passes.pop(name, None)
         if phase is Phase.LOSS and event.loss is not None:
             self.loss = event.loss
-        self.state.update(recorded.arrays)
+        self.state.update(arrays)
         if recorded.mode is not None:
             self.mode = recorded.mode
         self.index = index
@@ -79,16 +121,20 @@ class ReplayInspector:
             "state": dict(self.state),
             "mode": self.mode,
             "loss": self.loss,
-            "grads_before_backward": self.grads_before_backward,
-            "params_before_step": self.params_before_step,
+            "batch_grads": self.batch_grads,
+            "batch": self._batch,
+            "params_before_step": dict(self.params_before_step),
+            "passes": dict(self.passes),
         }
 
     def restore(self, saved: dict) -> None:
         self.state = dict(saved["state"])
         self.mode = saved["mode"]
         self.loss = saved["loss"]
-        self.grads_before_backward = saved["grads_before_backward"]
-        self.params_before_step = saved["params_before_step"]
+        self.batch_grads = saved["batch_grads"]
+        self._batch = saved["batch"]
+        self.params_before_step = dict(saved["params_before_step"])
+        self.passes = dict(saved.get("passes", {}))
         self.validating = False
 
     # ----- the Inspector protocol --------------------------------------------------------------
@@ -100,17 +146,17 @@ class ReplayInspector:
 
     def param_states(self) -> tuple[ParamState, ...]:
         out = []
-        for name, shape, dtype, requires_grad in self.params:
+        known = self.recording.params_known_at(max(self.index, 0))
+        for name, shape, dtype, requires_grad in self.params[:known]:
             value = _summary(self.state.get(name))
             if value is None:
                 continue
             grad = self.state.get(name + ".grad")
-            change = batch_grad = None
-            if self.params_before_step is not None:
-                change = _difference(self.state.get(name), self.params_before_step.get(name))
-            if self.grads_before_backward is not None:
-                before = self.grads_before_backward.get(name + ".grad")
-                batch_grad = _summary(grad) if before is None else _difference(grad, before)
+            change = None
+            if name in self.params_before_step:
+                change = _difference(self.state.get(name), self.params_before_step[name])
+            added = self.batch_grads.get(name)
+            batch_grad = None if added is None else _summary(added)
             out.append(
                 ParamState(
                     name=name,
@@ -120,6 +166,7 @@ class ReplayInspector:
                     grad=_summary(grad),
                     change=change,
                     batch_grad=batch_grad,
+                    grad_passes=self.passes.get(name, 0) if grad is not None else 0,
                     requires_grad=requires_grad,
                 )
             )
@@ -192,6 +239,9 @@ class ReplaySource:
     def apply_settings(self, settings: Settings) -> None:
         # A recording cannot be changed: the settings shown are the ones the run had.
         settings.zero_grad, settings.lr = self._settings
+
+    def learning_rate(self) -> float | None:
+        return self._settings[1]  # as recorded at the phase being replayed
 
     def close(self) -> None:
         """Nothing to undo: the recording was only read."""

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 _BATCH_NAMES = ("x", "y", "pred")
 _VAL_NAMES = ("x_val", "y_val", "pred_val")
 # Enum members read from the class cost a lookup each time: these are read at every phase.
+_CLIP, _UPDATE = Phase.CLIP, Phase.UPDATE
 _FORWARD, _BACKWARD, _STEP, _ZERO_GRAD, _VALIDATE = (
     Phase.FORWARD,
     Phase.BACKWARD,
@@ -86,6 +87,7 @@ class Recorder:
         self.param_names: list[str] = []
         self.layouts: dict[str, tuple] = {}
         self.grad_names: list[str] = []
+        self._params_version = -1
         self.closed = False
         self.started = False
         self.write_error: OSError | None = None
@@ -113,27 +115,34 @@ class Recorder:
         self._emit(("start", header, captured))
 
     def _find_params(self, inspector: Any) -> tuple[list, dict]:
-        """The model's parameters and their values now (none yet: a script builds its model later)."""
+        """The parameters not listed yet and their values now (none at first: a script builds
+        its models later, and may add one after another)."""
+        self._params_version = inspector.params_version if inspector is not None else -1
         try:
             params = inspector.param_states() if inspector is not None else ()
         except Exception:  # noqa: BLE001 - a model not built yet has no parameters to list
             params = ()
-        self.param_names = [p.name for p in params]
-        for p in params:
+        known = set(self.param_names)
+        added = [p for p in params if p.name not in known]
+        if not added:
+            return [], {}
+        # New lists (not appended to): packed blocks are built per list.
+        self.param_names = self.param_names + [p.name for p in added]
+        for p in added:
             layout = (p.dtype, tuple(p.shape))
             self.layouts[p.name] = self.layouts[p.name + ".grad"] = layout
-        self.grad_names = [p.name + ".grad" for p in params]
+        self.grad_names = [name + ".grad" for name in self.param_names]
         self._refs = RefText(self.layouts)  # its cached texts assumed the layouts known before
-        names = self.param_names + self.grad_names
-        captured = captured_arrays(inspector, names, self.limit, False) if params else {}
-        listed = [[p.name, list(p.shape), p.dtype, p.requires_grad] for p in params]
+        names = [p.name for p in added] + [p.name + ".grad" for p in added]
+        captured = captured_arrays(inspector, names, self.limit, False)
+        listed = [[p.name, list(p.shape), p.dtype, p.requires_grad] for p in added]
         return listed, captured
 
-    def phase(self, event: PhaseEvent, inspector: Any, settings: Settings) -> None:
+    def phase(self, event: PhaseEvent, inspector: Any, settings: Settings, lr: float | None = None) -> None:
         phase = event.phase
-        if not self.param_names and phase is not _VALIDATE:
+        if inspector.params_version != self._params_version:
             listed, captured = self._find_params(inspector)
-            if listed:  # the model appeared (an intercepted script built it): say so once
+            if listed:  # a model appeared (an intercepted script built it): say so
                 self.flush()
                 self._emit(("params", {"k": "params", "params": listed}, captured))
         mode_change = None
@@ -142,7 +151,7 @@ class Recorder:
         mode = (inspector.model_mode(), inspector.grad_enabled())
         if mode != self._mode:
             mode_change = self._mode = mode
-        current = (settings.zero_grad, settings.lr)
+        current = (settings.zero_grad, settings.lr if lr is None else lr)
         if current == self._settings:
             settings_change = None
         else:
@@ -154,8 +163,16 @@ class Recorder:
             captured = captured_arrays(inspector, _BATCH_NAMES, self.limit, False)
         elif phase is _VALIDATE:
             captured = captured_arrays(inspector, _VAL_NAMES, self.limit, False)
-        elif phase is _BACKWARD or phase is _STEP or (phase is _ZERO_GRAD and not event.skipped):
-            names = self.param_names if phase is _STEP else self.grad_names
+        elif (
+            phase is _BACKWARD
+            or phase is _STEP
+            or phase is _CLIP
+            or phase is _UPDATE
+            or (phase is _ZERO_GRAD and not event.skipped)
+        ):
+            # The grads change at backward, clip and zero_grad; the parameters at step and at an
+            # update made by hand.
+            names = self.param_names if phase is _STEP or phase is _UPDATE else self.grad_names
             if names:
                 zeros = phase is _ZERO_GRAD
                 packed = self._packed(inspector, names, zeros)
@@ -296,7 +313,8 @@ class _RecordingStepper:
         inspector = self._source.inspector
         if not recorder.started:
             recorder.start(inspector)
-        recorder.phase(event, inspector, stepper.settings)
+        lr = self._source.learning_rate()  # read at the phase: a scheduler may have just set it
+        recorder.phase(event, inspector, stepper.settings, lr)
         index = self._index
         self._index += 1
         before = stepper.last_snapshot
@@ -330,6 +348,9 @@ class RecordingSource:
     @property
     def probe(self) -> Any:
         return self.inner.probe
+
+    def learning_rate(self) -> float | None:
+        return self.inner.learning_rate()
 
     def close(self) -> None:
         self.inner.close()

@@ -1,20 +1,28 @@
 """What was observed about a script's training, for checks that look for common mistakes.
 
-The tracker fills these in as phases happen (cheap, no host syncs); the questions that
-need to look at every parameter are answered only when asked.
+A forward is "without backward" only when no backward reached its output: each backward's
+autograd graph is walked from the tensor it ran on, looking for the outputs of the forwards
+of the current batch. So a GAN's ``fake = netG(noise)``, which the generator's loss
+backpropagates through later, is never taken for an evaluation; the sampling
+``netG(fixed_noise)`` that no backward follows is, and is named by its file:line.
+
+A forward is judged once its batch is over (the next batch starts, or the script ends).
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
-from torch import nn
+
+from ....engine.phases import SourceLocation
 
 #: How many of the most recent forwards are kept.
 KEPT_FORWARDS = 256
+#: Most autograd nodes one backward's walk visits while looking for the batch's forwards.
+WALK_LIMIT = 50_000
 
 
 @dataclass(eq=False)
@@ -27,7 +35,17 @@ class ForwardFact:
     training: bool  # model.training when it ran
     grad_enabled: bool  # torch.is_grad_enabled() when it ran
     validation: bool  # shown as part of a validate phase
-    backwarded: bool = False  # a backward ran before this model's next forward
+    output: Any = None  # its first output tensor (only until the forward is judged)
+    location: SourceLocation | None = None
+    backwarded: bool = False  # a backward's graph reached its output
+    builds_graph: bool = False
+    node: Any = field(default=None, repr=False)  # the output's grad_fn (held until judged)
+
+    def __post_init__(self) -> None:
+        output, self.output = self.output, None
+        if isinstance(output, torch.Tensor) and self.grad_enabled and output.grad_fn is not None:
+            self.builds_graph = True
+            self.node = output.grad_fn
 
 
 @dataclass
@@ -42,56 +60,56 @@ class BackwardFact:
 @dataclass
 class RunFacts:
     forwards: deque[ForwardFact] = field(default_factory=lambda: deque(maxlen=KEPT_FORWARDS))
-    #: Training-mode forwards (grad enabled) whose output never reached a backward.
-    never_backwarded: list[ForwardFact] = field(default_factory=list)
     backwards: deque[BackwardFact] = field(default_factory=lambda: deque(maxlen=KEPT_FORWARDS))
-    models: list[nn.Module] = field(default_factory=list)
-    optimizers: list[torch.optim.Optimizer] = field(default_factory=list)
-    #: Set by the tracker: parameters of the model a pause shows, as (name, parameter).
-    shown_params: Callable[[], list[tuple[str, nn.Parameter]]] = lambda: []
-    #: The last ForwardFact per model, by id(model).
-    last_forward: dict[int, ForwardFact] = field(default_factory=dict)
+    #: Forwards of the current batch, not judged yet.
+    pending: list[ForwardFact] = field(default_factory=list)
+    #: Forwards judged to have no backward, not yet taken by the diagnostics.
+    unused: deque[ForwardFact] = field(default_factory=lambda: deque(maxlen=KEPT_FORWARDS))
+    #: Every forward judged to have no backward (kept for checks after the run).
+    never_backwarded: list[ForwardFact] = field(default_factory=list)
+    #: An optimizer step used the current .grad (no zero_grad since).
+    grads_stepped: bool = False
 
     # ----- filled in by the tracker ------------------------------------------------------------
-    def forward(self, fact: ForwardFact, model: nn.Module) -> None:
-        previous = self.last_forward.get(id(model))
-        if previous is not None:
-            self._settle(previous)
-        self.last_forward[id(model)] = fact
+    def forward(self, fact: ForwardFact, model: Any = None) -> None:
         self.forwards.append(fact)
+        if fact.validation or not fact.builds_graph:
+            self._judge(fact)  # no graph to reach: judged at once
+        else:
+            self.pending.append(fact)
 
-    def backward(self, fact: BackwardFact) -> None:
-        for forward in self.last_forward.values():
-            if forward.grad_enabled and not forward.validation:
-                forward.backwarded = True
+    def backward(self, fact: BackwardFact, tensor: torch.Tensor) -> None:
         self.backwards.append(fact)
+        looking = {id(f.node): f for f in self.pending if not f.backwarded}
+        if not looking or tensor.grad_fn is None:
+            return
+        stack, seen = [tensor.grad_fn], set()
+        while stack and looking and len(seen) < WALK_LIMIT:
+            node = stack.pop()
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            found = looking.pop(id(node), None)
+            if found is not None:
+                found.backwarded = True
+            stack.extend(child for child, _ in node.next_functions if child is not None)
+
+    def new_batch(self) -> None:
+        """The batch is over: its forwards that no backward reached are judged now."""
+        pending, self.pending = self.pending, []
+        for fact in pending:
+            self._judge(fact)
 
     def finish(self) -> None:
-        for fact in self.last_forward.values():
-            self._settle(fact)
-        self.last_forward.clear()
+        self.new_batch()
 
-    def _settle(self, fact: ForwardFact) -> None:
-        if fact.grad_enabled and not fact.backwarded and fact not in self.never_backwarded:
+    def _judge(self, fact: ForwardFact) -> None:
+        fact.node = None  # the graph it held can go
+        if not fact.backwarded:
+            self.unused.append(fact)
             self.never_backwarded.append(fact)
 
-    # ----- questions answered on demand ----------------------------------------------------------
-    @staticmethod
-    def layers(model: nn.Module) -> dict[str, bool]:
-        """Whether train() and eval() make this model behave differently."""
-        kinds = {"dropout": False, "batchnorm": False}
-        for module in model.modules():
-            if isinstance(module, nn.modules.dropout._DropoutNd):
-                kinds["dropout"] = True
-            elif isinstance(module, nn.modules.batchnorm._NormBase):
-                kinds["batchnorm"] = True
-        return kinds
-
-    def params_without_grad(self) -> list[str]:
-        """Parameters that require grad but whose ``.grad`` is None (meaningful after a backward)."""
-        return [name for name, p in self.shown_params() if p.requires_grad and p.grad is None]
-
-    def params_not_in_optimizer(self) -> list[str]:
-        """Parameters of the shown model that require grad but that no optimizer updates."""
-        held = {id(p) for opt in self.optimizers for group in opt.param_groups for p in group["params"]}
-        return [name for name, p in self.shown_params() if p.requires_grad and id(p) not in held]
+    def take_unused(self) -> list[ForwardFact]:
+        taken = list(self.unused)
+        self.unused.clear()
+        return taken

@@ -62,6 +62,43 @@ def user_location(skip: int = 1) -> SourceLocation | None:
     return None
 
 
+_TORCH_DIR = os.path.join(os.path.dirname(os.path.abspath(torch.__file__)), "")
+_STDLIB_DIRS = tuple(
+    os.path.join(p, "") for p in {sysconfig.get_paths().get(k, "") for k in ("stdlib", "platstdlib")} if p
+)
+_FRAMEWORK_FILES: dict[str, bool] = {}
+
+
+def _framework_file(filename: str) -> bool:
+    """An installed package's file that is neither torch's nor loopstep's: a framework's."""
+    known = _FRAMEWORK_FILES.get(filename)
+    if known is None:
+        path = os.path.abspath(filename)
+        known = (
+            not is_user_file(filename)
+            and not filename.startswith("<")
+            and not path.startswith((_TORCH_DIR, os.path.join(_LOOPSTEP_DIR, "")))
+            and not (path.startswith(_STDLIB_DIRS) and "site-packages" not in path)
+        )
+        _FRAMEWORK_FILES[filename] = known
+    return known
+
+
+def framework_location(skip: int, user: SourceLocation | None) -> SourceLocation | None:
+    """Where a framework (Lightning, transformers, accelerate) made the call of a phase, when
+    the user's own line is only the way into it (``trainer.fit(...)``); None when the user's
+    code made the call itself."""
+    frame = sys._getframe(skip)
+    while frame is not None:
+        code = frame.f_code
+        if is_user_file(code.co_filename):
+            return None  # the user's code called it directly
+        if _framework_file(code.co_filename):
+            return SourceLocation(code.co_filename, frame.f_lineno, code.co_name)
+        frame = frame.f_back
+    return None
+
+
 def user_traceback(tb):
     """The traceback from the first frame of the user's code on (drops runpy and loopstep)."""
     start = tb

@@ -7,9 +7,10 @@ the same thread id) when they fork, so a fork turns them off in the child; modul
 called while a DataLoader fetches a batch (transforms inside ``__getitem__``) and
 modules with no parameters are not a model's forward.
 
-Global forward hooks send every module call down torch's slower path, so after the
-first optimizer step they are narrowed to per-instance hooks on the models and loss
-modules seen so far.
+Only torch's *global* hooks and patches of torch's own classes are used, for the whole
+run: nothing is put on the user's modules or optimizers (a hook on a model would travel
+into ``torch.save(model)`` and ``pickle``, and fail there), and the hooks torch.compile
+guards on do not change while it runs (which would make it recompile).
 """
 
 from __future__ import annotations
@@ -57,8 +58,9 @@ LOSS_FUNCTIONS = (
     "triplet_margin_with_distance_loss",
 )
 
-# What a top-level module call stands for.
-_INNER, _OTHER, _LOSS, _TRAIN, _VAL = range(5)
+# What a module call stands for: inside a forward, a loss module inside one, no model, a
+# top-level loss, a training forward, a forward without grad.
+_INNER, _INNER_LOSS, _OTHER, _LOSS, _TRAIN, _VAL = range(6)
 
 _installed: Interceptor | None = None
 #: Held while an interceptor is installed: a restarted run waits for the previous one to unwind.
@@ -109,14 +111,10 @@ class Interceptor:
         self.stack: list[tuple[Any, int]] = []
         self.fetching = 0
         self.busy = False  # inside a wrapped backward or zero_grad: nested calls are torch's own
-        self.narrowed = False
-        self.loss_modules: dict[int, nn.Module] = {}
         self._has_params = _ParamOwners()
         self._global_handles: list = []
-        self._instance_handles: list = []
         self._patches: list[tuple[Any, str, Any]] = []
         self._warning_filter = None
-        tracker.on_first_step = self.narrow
 
     # ----- install / remove -------------------------------------------------------------------
     def __enter__(self) -> Interceptor:
@@ -148,6 +146,13 @@ class Interceptor:
         )
         iterator = dataloader._BaseDataLoaderIter
         self._patch(iterator, "__next__", self._wrap_fetch(iterator.__next__))
+        self._patch(dataloader.DataLoader, "__iter__", self._wrap_loader_iter(dataloader.DataLoader.__iter__))
+        clip = torch.nn.utils.clip_grad
+        for name in ("clip_grad_norm_", "clip_grad_value_"):
+            wrapped = self._wrap_clip(name, getattr(clip, name))
+            self._patch(clip, name, wrapped)
+            if torch.nn.utils.__dict__.get(name) is not None:
+                self._patch(torch.nn.utils, name, wrapped)
         functional = torch.nn.functional
         for name in LOSS_FUNCTIONS:
             original = getattr(functional, name, None)
@@ -164,10 +169,9 @@ class Interceptor:
         """Undo everything; safe to call twice."""
         global _installed
         self.active = False
-        for handle in self._global_handles + self._instance_handles:
+        for handle in self._global_handles:
             handle.remove()
         self._global_handles = []
-        self._instance_handles = []
         while self._patches:
             owner, name, original = self._patches.pop()
             setattr(owner, name, original)
@@ -182,19 +186,6 @@ class Interceptor:
     def _patch(self, owner: Any, name: str, replacement: Any) -> None:
         self._patches.append((owner, name, owner.__dict__[name]))
         setattr(owner, name, replacement)
-
-    def narrow(self) -> None:
-        """Swap the global forward hooks for hooks on the models and loss modules seen so far."""
-        if self.narrowed:
-            return
-        self.narrowed = True
-        modules = [w.model for w in self.tracker.watches.values() if type(w.model) is not nn.Module]
-        modules += list(self.loss_modules.values())
-        for module in modules:
-            self._instance_handles.append(module.register_forward_pre_hook(self._pre_forward))
-            self._instance_handles.append(module.register_forward_hook(self._post_forward, always_call=True))
-        for handle in self._global_handles[:2]:
-            handle.remove()
 
     # ----- filters ----------------------------------------------------------------------------
     def _ours(self) -> bool:
@@ -211,10 +202,10 @@ class Interceptor:
             return
         stack = self.stack
         if stack:
-            stack.append((module, _INNER))
+            inner_loss = isinstance(module, nn.modules.loss._Loss) and stack[0][1] in (_TRAIN, _VAL)
+            stack.append((module, _INNER_LOSS if inner_loss else _INNER))
             return
         if isinstance(module, nn.modules.loss._Loss):
-            self.loss_modules.setdefault(id(module), module)
             self.tracker.before_loss()
             role = _LOSS
         elif self._has_params(module):
@@ -230,6 +221,9 @@ class Interceptor:
         if not stack or stack[-1][0] is not module:
             return
         _, role = stack.pop()
+        if role == _INNER_LOSS:
+            self.tracker.inner_loss_computed(output)  # a loss computed inside the model's forward
+            return
         if stack or role in (_INNER, _OTHER):
             return
         if output is None and sys.exc_info()[0] is not None:  # the forward raised
@@ -245,7 +239,11 @@ class Interceptor:
         @functools.wraps(original)
         def loss_function(*args, **kwargs):
             if not self._top_level():
-                return original(*args, **kwargs)
+                output = original(*args, **kwargs)
+                stack = self.stack
+                if stack and stack[0][1] in (_TRAIN, _VAL) and not self.busy and self._ours():
+                    self.tracker.inner_loss_computed(output)  # nanoGPT's loss, inside forward
+                return output
             self.tracker.before_loss()
             self.stack.append((None, _INNER))
             try:
@@ -306,6 +304,37 @@ class Interceptor:
                 self.tracker.note_optimizer(optimizer)
 
         return __init__
+
+    def _wrap_clip(self, name: str, original):
+        @functools.wraps(original)
+        def clip(parameters, *args, **kwargs):
+            if not self._top_level():
+                return original(parameters, *args, **kwargs)
+            params = [parameters] if isinstance(parameters, torch.Tensor) else list(parameters)
+            limit = args[0] if args else kwargs.get("max_norm", kwargs.get("clip_value"))
+
+            def describe(result) -> str:
+                if name == "clip_grad_value_":
+                    return f"clip_grad_value_: every .grad into [-{limit:g}, {limit:g}]"
+                grads = [p.grad for p in params if p.grad is not None]
+                after = (
+                    float(torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))) if grads else 0.0
+                )
+                return f"clip_grad_norm_: ‖.grad‖ {float(result):.4g} → {after:.4g} (max_norm {limit:g})"
+
+            return self.tracker.clip(name, lambda: original(params, *args, **kwargs), describe)
+
+        return clip
+
+    def _wrap_loader_iter(self, original):
+        @functools.wraps(original)
+        def __iter__(loader):
+            iterator = original(loader)
+            if self._ours():
+                self.tracker.note_loader(loader, iterator)
+            return iterator
+
+        return __iter__
 
     def _wrap_fetch(self, original):
         @functools.wraps(original)

@@ -11,12 +11,13 @@ from contextlib import contextmanager
 import numpy as np
 
 from ....engine.phases import PhaseEvent
+from ....engine.probes import ForwardFacts, UnusedForward
 from ....engine.session import CodeView, Session
 from ....engine.snapshot import ParamState
 from ....engine.stepper import Settings
 from ....engine.summary import TensorSummary
 from ....engine.trace import Trace
-from ..probe import ScriptProbe
+from ..probe import TorchProbe
 from .facts import RunFacts
 from .frames import user_traceback
 from .hooks import Interceptor
@@ -40,6 +41,36 @@ def script_environment(path: str, argv: Sequence[str]) -> Iterator[None]:
         sys.path[:] = saved_path
 
 
+class ScriptProbe(TorchProbe):
+    """The probe over a script's models, as they appear; its forwards are judged by the
+    tracker's facts (a backward's graph reached them or not)."""
+
+    def __init__(self, source: ScriptSource) -> None:
+        tracker = source.tracker
+        super().__init__(
+            tracker.models,
+            lambda: [m.module for m in tracker.models.models],
+            tracker.models.live_optimizers,
+        )
+        self.tracker = tracker
+
+    def forward_facts(self) -> ForwardFacts | None:
+        forwards = self.tracker.facts.forwards
+        if not forwards:
+            return None
+        last = forwards[-1]
+        return ForwardFacts(training=last.training, builds_graph=last.builds_graph)
+
+    def stale_grads(self) -> list[str] | None:
+        return self.tracker.stale_at_step
+
+    def unused_forwards(self) -> list[UnusedForward]:
+        return [
+            UnusedForward(f.training, f.builds_graph, f.iteration, f.location)
+            for f in self.tracker.facts.take_unused()
+        ]
+
+
 class ScriptSource:
     """Runs the script in the calling thread and reports the phases its calls make.
 
@@ -57,17 +88,21 @@ class ScriptSource:
         self.detail = detail
         self.tracker: PhaseTracker | None = None
         self.interceptor: Interceptor | None = None
+        self._probe: ScriptProbe | None = None
         self._initial_lr: float | None = None
         self._lr_seen: float | None = None
         self._settings: Settings | None = None
         self._empty_facts = RunFacts()
-        #: What stop conditions and diagnostics ask about the script's model (made on first need).
-        self.probe = ScriptProbe(self)
 
     # ----- PhaseSource -----------------------------------------------------------------------
     @property
     def inspector(self) -> ScriptSource:
         return self
+
+    @property
+    def probe(self) -> ScriptProbe | None:
+        """What stop conditions and diagnostics ask about the script's models (once it runs)."""
+        return self._probe
 
     @property
     def facts(self) -> RunFacts:
@@ -76,21 +111,25 @@ class ScriptSource:
     def run(self, stepper) -> None:
         self.tracker = PhaseTracker(stepper, detail=self.detail)
         self.tracker.on_new_optimizer = self._optimizer_appeared
+        self._probe = ScriptProbe(self)
         if self._initial_lr is not None:
             self.tracker.set_lr(self._initial_lr)
             self._lr_seen = self._initial_lr
         self.interceptor = Interceptor(self.tracker)
-        with self.interceptor, script_environment(self.path, self.argv):
-            stepper.at_start()
-            try:
-                runpy.run_path(self.path, run_name="__main__")
-            except SystemExit as exc:
-                if exc.code not in (None, 0):
-                    raise
-            except Exception as exc:
-                # Start the traceback at the user's code, not at runpy.
-                raise exc.with_traceback(user_traceback(exc.__traceback__))  # noqa: B904
-            self.tracker.finish()
+        try:
+            with self.interceptor, script_environment(self.path, self.argv):
+                stepper.at_start()
+                try:
+                    runpy.run_path(self.path, run_name="__main__")
+                except SystemExit as exc:
+                    if exc.code not in (None, 0):
+                        raise
+                except Exception as exc:
+                    # Start the traceback at the user's code, not at runpy.
+                    raise exc.with_traceback(user_traceback(exc.__traceback__))  # noqa: B904
+                self.tracker.finish()
+        finally:
+            self._probe.close()  # its watches' hooks go with the run
 
     def _optimizer_appeared(self, optimizer) -> None:
         """Show the script's learning rate as soon as its first optimizer exists."""
@@ -112,46 +151,44 @@ class ScriptSource:
                 settings.lr = current
         self._lr_seen = settings.lr
 
+    def learning_rate(self) -> float | None:
+        return self.tracker.current_lr() if self.tracker is not None else None
+
     def close(self) -> None:
         """Remove the hooks now (they are also removed when the script ends)."""
         if self.interceptor is not None:
             self.interceptor.remove()
+        if self._probe is not None:
+            self._probe.close()
 
-    # ----- Inspector: the model the latest phase was about ------------------------------------------
-    def _watch(self):
-        return self.tracker.shown if self.tracker is not None else None
+    # ----- Inspector: every model of the run -------------------------------------------------------
+    @property
+    def params_version(self) -> int:
+        return self.tracker.watch.params_version if self.tracker is not None else 0
 
     def model_mode(self) -> str:
-        watch = self._watch()
-        return watch.model_mode() if watch is not None else "train"
+        return self.tracker.watch.model_mode() if self.tracker is not None else "train"
 
     def grad_enabled(self) -> bool:
-        watch = self._watch()
-        return watch.grad_enabled() if watch is not None else True
+        return self.tracker.watch.grad_enabled() if self.tracker is not None else True
 
     def param_states(self) -> tuple[ParamState, ...]:
-        watch = self._watch()
-        return watch.param_states() if watch is not None else ()
+        return self.tracker.watch.param_states() if self.tracker is not None else ()
 
     def tensors(self) -> dict[str, TensorSummary]:
-        watch = self._watch()
-        return watch.tensors() if watch is not None else {}
+        return self.tracker.watch.tensors() if self.tracker is not None else {}
 
     def trace(self) -> Trace:
-        watch = self._watch()
-        return watch.trace() if watch is not None else Trace()
+        return self.tracker.watch.trace() if self.tracker is not None else Trace()
 
     def tensor_values(self, name: str) -> np.ndarray | None:
-        watch = self._watch()
-        return watch.tensor_values(name) if watch is not None else None
+        return self.tracker.watch.tensor_values(name) if self.tracker is not None else None
 
     def export_arrays(self, names: Sequence[str], max_numel: int | None = None) -> dict:
-        watch = self._watch()
-        return watch.export_arrays(names, max_numel) if watch is not None else {}
+        return self.tracker.watch.export_arrays(names, max_numel) if self.tracker is not None else {}
 
     def export_packed(self, names: Sequence[str], max_numel: int | None = None) -> bytes | str | None:
-        watch = self._watch()
-        return watch.export_packed(names, max_numel) if watch is not None else None
+        return self.tracker.watch.export_packed(names, max_numel) if self.tracker is not None else None
 
 
 def script_code(default_path: str):

@@ -1,32 +1,38 @@
-"""Turns the calls a script makes (forward, loss, backward, step, zero_grad) into phases.
+"""Turns the calls a script makes into phases, as the script does them.
 
-The hooks in ``hooks.py`` decide *whether* a call counts (right thread, top level, not
-inside a DataLoader fetch); this module decides *which phase* it is and numbers it:
+The hooks in ``hooks.py`` decide *whether* a call counts (right thread, top level, not inside
+a DataLoader fetch); this module decides *which phase* it is, which models and optimizers it
+touched, and numbers it (:mod:`.counting`). Every phase shows every model the script trains
+(:class:`~..watch.RunWatch`), named after the script's own variables (:mod:`.models`).
 
-- the iteration counts the user's optimizer steps; it advances at the first forward
-  after a step, so a zero_grad between a step and the next forward belongs to the
-  iteration that stepped (and ends it);
-- a forward run with grad disabled is part of a validation pass, reported as one
-  validate phase when the pass is over;
-- the loss is the first loss function called after a forward, or else the tensor that
-  ``.backward()`` is called on.
+- **forward**: a top-level call of a module that has parameters, with grad enabled; a loss
+  computed inside it (``logits, loss = model(x, y)``) is reported as the loss phase right after.
+- **loss**: the first loss module or functional loss after a forward, else the tensor that
+  ``.backward()`` is called on; the loss the user computed, before any ``/ k``.
+- **backward**, **clip**, **step**, **zero_grad**: the calls themselves; an optimizer's closure
+  (LBFGS) runs its phases inside the step, marked so.
+- **update**: the parameters changed outside any optimizer, found at the next forward.
+- **validate**: forwards without grad, one phase per pass (:mod:`.validation`).
 """
 
 from __future__ import annotations
 
-import sys
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from torch import nn
 
 from ....engine.phases import Phase, PhaseEvent, SourceLocation
-from ..watch import ModelWatch
+from ..watch import RunWatch
+from .counting import Counter
 from .facts import BackwardFact, ForwardFact, RunFacts
-from .frames import is_user_file, user_location
+from .frames import framework_location, user_location
+from .models import RunModels, unwrap_optimizer, variable_name
+from .positions import position
+from .updates import UpdateWatch
+from .validation import ValidationPass, loader_name, split_of
 
 
 def first_tensor(value: Any) -> torch.Tensor | None:
@@ -43,113 +49,91 @@ def first_tensor(value: Any) -> torch.Tensor | None:
             found = first_tensor(item)
             if found is not None:
                 return found
+    loss = getattr(value, "logits", None)  # a transformers ModelOutput: logits first
+    return loss if isinstance(loss, torch.Tensor) else None
+
+
+def holds(output: Any, tensor: torch.Tensor) -> bool:
+    """Whether ``tensor`` is one of the values a forward returned (a tuple, a dict, a
+    ModelOutput with ``.loss``)."""
+    if output is tensor:
+        return True
+    if isinstance(output, list | tuple):
+        return any(item is tensor for item in output)
+    if isinstance(output, dict):
+        return any(item is tensor for item in output.values())
+    return getattr(output, "loss", None) is tensor
+
+
+def _epoch_variable() -> Any:
+    """The script's own ``epoch`` loop variable, where it has one (used without a DataLoader)."""
+    import sys
+
+    from .frames import is_user_file
+
+    frame = sys._getframe(3)
+    while frame is not None:
+        if is_user_file(frame.f_code.co_filename):
+            value = frame.f_locals.get("epoch")
+            if isinstance(value, int):
+                return value
+        frame = frame.f_back
     return None
 
 
-class LooseParams(nn.Module):
-    """Stands in for a model when an optimizer updates tensors that no module owns."""
-
-    def __init__(self, params: list[torch.Tensor]) -> None:
-        super().__init__()
-        self.loose = params
+#: What a hand-written update looks like in a line of code.
+_UPDATE_MARKS = (".data", "-=", "+=", ".add_(", ".sub_(", ".copy_(", ".mul_(")
 
 
-def module_holding(param_id: int) -> nn.Module | None:
-    """The outermost module, among the user's variables on the stack, that holds the parameter
-    (the model an optimizer was made for, before the script has called it)."""
-    frame = sys._getframe(1)
-    found: nn.Module | None = None
-    while frame is not None:
-        if is_user_file(frame.f_code.co_filename):
-            for value in list(frame.f_locals.values()) + list(frame.f_globals.values()):
-                if isinstance(value, nn.Module) and not isinstance(value, LooseParams):
-                    if any(id(p) == param_id for p in value.parameters()):
-                        if found is None or any(m is found for m in value.modules()):
-                            found = value
-        frame = frame.f_back
-    return found
+def update_line(after: PhaseEvent | None) -> SourceLocation | None:
+    """Where a hand-written update most likely is: the first line after the last phase's that
+    changes a tensor in place (``p.data.add_(...)``, ``p -= ...``), within a few lines. The
+    update itself is seen only at the next phase, which says nothing of where it ran."""
+    import linecache
 
-
-def _watch_over_loose(params: list[torch.Tensor]) -> ModelWatch:
-    watch = ModelWatch(LooseParams(params))
-    watch.named = [(f"param{i}", p) for i, p in enumerate(params)]
-    return watch
-
-
-@dataclass
-class _Validation:
-    """A validation pass in progress: reported as one phase when it is over."""
-
-    location: SourceLocation | None
-    mode: str
-    grad_enabled: bool
-    watch: ModelWatch
-    weighted: float = 0.0
-    count: int = 0
-    last_batch: int = 1
-    #: The last batch it ran on (x_val, pred_val, y_val), shown at its pause.
-    tensors: dict = field(default_factory=dict)
-
-    def add(self, loss: float) -> None:
-        self.weighted += loss * self.last_batch
-        self.count += self.last_batch
-
-    @property
-    def loss(self) -> float | None:
-        return self.weighted / self.count if self.count else None
-
-
-@dataclass
-class _Fetch:
-    """The DataLoader iterator that gave the latest batch."""
-
-    dataset: int
-    serial: int
-    index: int
-
-
-@dataclass
-class _Epochs:
-    train_dataset: int | None = None
-    serial: int | None = None
-    validated: bool = False
-    serials: dict[int, int] = field(default_factory=dict)
+    where = after.location if after is not None else None
+    if where is None:
+        return None
+    for line in range(where.line + 1, where.line + 12):
+        text = linecache.getline(where.path, line)
+        if any(mark in text for mark in _UPDATE_MARKS) and not text.lstrip().startswith("#"):
+            return SourceLocation(where.path, line, where.function)
+    return None
 
 
 class PhaseTracker:
     def __init__(self, stepper, *, detail: bool = True) -> None:
         self.stepper = stepper
         self.detail = detail  # False: never record ops or per-pass grads (text streams show neither)
-        self.iteration = 0
-        self.epoch = 0
-        self.batch = -1
-        self.stepped = False  # an optimizer stepped since the last training forward
-        self.loss_seen = False  # the loss of the current micro-batch was reported
-        self.last_loss: float | None = None
-        self.watches: dict[int, ModelWatch] = {}
-        self.current: ModelWatch | None = None
-        self.empty = ModelWatch(nn.Module())
-        self.loss_modules: list[nn.Module] = []
-        self.optimizers: list[weakref.ref] = []
-        self.validation: _Validation | None = None
-        self.fetch: _Fetch | None = None
-        self.epochs = _Epochs()
+        self.models = RunModels()
+        self.watch = RunWatch(self.models)
+        self.counter = Counter()
         self.facts = RunFacts()
-        self.facts.shown_params = lambda: list(self.shown.named)
-        self.steps = 0
-        self.on_first_step: Callable[[], None] | None = None
-        self.on_new_optimizer: Callable[[torch.optim.Optimizer], None] | None = None
-        self.grads_used_by_step = False
+        self.updates = UpdateWatch()
+        self.validation: ValidationPass | None = None
+        self.in_step: list[str] = []  # optimizers stepping now (a closure runs inside)
+        self.loss_seen = False  # the loss of the current batch was reported
+        self.last_loss: float | None = None
+        self.loss_tensor: torch.Tensor | None = None
+        self.inner_loss: torch.Tensor | None = None  # computed inside the forward in progress
+        self.training_forward_since_step = False
+        self.step_losses: dict[int, float] = {}  # id(optimizer) -> what its next step descends
+        self.manual_loss = 0.0
+        #: Parameters whose .grad a step used and no zero_grad cleared since: id -> id of that .grad.
+        self.used_by_step: dict[int, int] = {}
+        #: At the step just run: the parameters it found in ``used_by_step`` (names).
+        self.stale_at_step: list[str] = []
         self.lr_override: float | None = None
         self._lr_done: set[int] = set()
         self._recording = None
-        self._serial = 0
-        self._optimizer_watch: dict[int, tuple[torch.optim.Optimizer, ModelWatch]] = {}
-        self._labels: dict[int, tuple[torch.optim.Optimizer, str]] = {}
-
-    @property
-    def shown(self) -> ModelWatch:
-        return self.current or self.empty
+        self._copied = False  # the step in progress copied its parameters first (for Δ)
+        self._closure_loss: float | None = None
+        self._latest_iterator: weakref.ref | None = None
+        self._fetched_for_validation = False
+        self._module_names: dict[int, tuple[nn.Module, str]] = {}
+        #: DataLoader iterator -> its DataLoader (weak both ways), to name validation passes.
+        self.loaders: dict[int, Any] = {}
+        self.on_new_optimizer: Callable[[torch.optim.Optimizer], None] | None = None
 
     @property
     def wants_detail(self) -> bool:
@@ -159,170 +143,142 @@ class PhaseTracker:
     def _emit(self, phase: Phase, location: SourceLocation | None = None, **fields: Any) -> None:
         if self.validation is not None and phase is not Phase.VALIDATE:
             self._flush_validation()
-        if phase is not Phase.VALIDATE and self.current is not None:
-            self.current.shown_mode = None
+        if phase is not Phase.VALIDATE:
+            self.watch.shown_mode = None
+        if self.in_step and phase is not Phase.STEP:
+            fields.setdefault("inside", f"{self.in_step[-1]} closure")
+        counter = self.counter
+        where = location or user_location(3)
         event = PhaseEvent(
             phase,
-            self.epoch,
-            max(self.batch, 0),
-            self.iteration,
-            location=location or user_location(),
+            counter.epoch,
+            max(counter.batch, 0),
+            counter.iteration,
+            location=where,
+            framework=framework_location(3, where),
             **fields,
         )
         self.stepper.at_phase(event)
 
+    def _phase_starts(self, phase: Phase) -> None:
+        """A phase is about to run: a validation pass before it is over (reported now, while
+        .grad and the parameters are still as the pass left them), and so is a hand-written
+        update since the last backward (before a zero_grad at the top of the loop)."""
+        if self.validation is not None:
+            self._flush_validation()
+        if (phase is Phase.ZERO_GRAD or phase is Phase.FORWARD) and not self.in_step:
+            self._update_by_hand()
+        self.stepper.entering(phase)
+
     def _flush_validation(self) -> None:
         validation, self.validation = self.validation, None
-        self.epochs.validated = True
-        validation.watch.shown_mode = (validation.mode, validation.grad_enabled)
+        self.watch.shown_mode = (validation.mode, validation.grad_enabled)
+        self.watch.model = validation.model
         shown = {name: t for name, t in validation.tensors.items() if isinstance(t, torch.Tensor)}
         if validation.loss is not None:
             shown["val_loss"] = torch.tensor(validation.loss, dtype=torch.float64)
-        validation.watch.show_validation(shown)
-        self.current = validation.watch
-        self._emit(Phase.VALIDATE, validation.location, loss=validation.loss)
+        self.watch.show_validation(shown)
+        self._emit(Phase.VALIDATE, validation.location, loss=validation.loss, detail=validation.label)
 
     def finish(self) -> None:
-        """The script returned: report a validation pass it ended with."""
+        """The script returned: report a validation pass or a hand-written update it ended with."""
         if self.validation is not None:
             self._flush_validation()
+        self._update_by_hand()
         self.facts.finish()
 
-    # ----- models, optimizers, batches -----------------------------------------------------------
-    def watch_for(self, model: nn.Module) -> ModelWatch:
-        watch = self.watches.get(id(model))
-        if watch is None or watch.model is not model:
-            watch = ModelWatch(model)
-            self.watches[id(model)] = watch
-            self.facts.models.append(model)
-            self._optimizer_watch.clear()
-        return watch
-
-    def _watch_for_optimizer(self, optimizer: torch.optim.Optimizer) -> ModelWatch:
-        known = self._optimizer_watch.get(id(optimizer))
-        if known is not None and known[0] is optimizer and known[1].model is not None:
-            return known[1]
-        watch = self._find_watch_for_optimizer(optimizer)
-        self._optimizer_watch[id(optimizer)] = (optimizer, watch)
-        return watch
-
-    def _find_watch_for_optimizer(self, optimizer: torch.optim.Optimizer) -> ModelWatch:
-        params = [p for group in optimizer.param_groups for p in group["params"]]
-        first = id(params[0]) if params else None
-        for watch in self.watches.values():
-            if not isinstance(watch.model, LooseParams) and any(id(p) == first for _, p in watch.named):
-                return watch
-        owner = module_holding(first) if first is not None else None
-        if owner is not None:  # a model not called yet (zero_grad at the top of the loop)
-            return self.watch_for(owner)
-        key = -id(optimizer)
-        watch = self.watches.get(key)
-        if watch is None:
-            watch = self.watches[key] = _watch_over_loose(params)
-        return watch
-
-    def note_optimizer(self, optimizer: torch.optim.Optimizer) -> int:
-        """Number the optimizer (1-based, in the order they were made)."""
-        for index, ref in enumerate(self.optimizers):
-            if ref() is optimizer:
-                return index + 1
-        self.optimizers.append(weakref.ref(optimizer))
-        self.facts.optimizers.append(optimizer)
-        if self.on_new_optimizer is not None:
-            self.on_new_optimizer(optimizer)
-        return len(self.optimizers)
-
-    def _optimizer_label(self, optimizer: torch.optim.Optimizer) -> str:
-        known = self._labels.get(id(optimizer))
-        if known is not None and known[0] is optimizer:
-            return known[1]
-        label = self._make_optimizer_label(optimizer)
-        self._labels[id(optimizer)] = (optimizer, label)
-        return label
-
-    def _make_optimizer_label(self, optimizer: torch.optim.Optimizer) -> str:
-        index = self.note_optimizer(optimizer)
-        live = sum(1 for ref in self.optimizers if ref() is not None)
-        name = type(optimizer).__name__
-        return f"optimizer {index} of {live}: {name}" if live > 1 else name
-
+    # ----- batches ---------------------------------------------------------------------------------
     def note_fetch(self, iterator: Any) -> None:
-        serial = getattr(iterator, "_loopstep_serial", None)
-        if serial is None:
-            self._serial += 1
-            serial = self._serial
-            try:
-                iterator._loopstep_serial = serial
-            except AttributeError:
-                pass
-        index = int(getattr(iterator, "_num_yielded", 1)) - 1
-        self.fetch = _Fetch(id(getattr(iterator, "_dataset", iterator)), serial, index)
+        validating = not torch.is_grad_enabled()
+        self.counter.fetched(iterator, validating)
+        try:
+            self._latest_iterator = weakref.ref(iterator)
+        except TypeError:
+            self._latest_iterator = None
+        # A validation pass reads from a loader only if it fetched since the last training
+        # forward (a no_grad sampling right after training read nothing of its own).
+        self._fetched_for_validation = True
 
-    def _advance_batch(self) -> None:
-        """Epoch and batch of a new training micro-batch."""
-        epochs = self.epochs
-        fetch = self.fetch
-        if fetch is not None and epochs.train_dataset is None:
-            epochs.train_dataset = fetch.dataset
-        if fetch is not None and fetch.dataset == epochs.train_dataset:
-            new_pass = epochs.serial is not None and (
-                fetch.serial != epochs.serial or fetch.index <= self.batch
-            )
-            if new_pass:
-                self.epoch += 1
-            epochs.serial = fetch.serial
-            self.batch = fetch.index
-        elif epochs.train_dataset is None and epochs.validated:
-            self.epoch += 1
-            self.batch = 0
-        else:
-            self.batch += 1
-        epochs.validated = False
+    def note_loader(self, loader: Any, iterator: Any) -> None:
+        self.loaders[id(iterator)] = loader
+        if len(self.loaders) > 64:  # iterators of finished passes: keep a few
+            for key in list(self.loaders)[:32]:
+                del self.loaders[key]
 
-    # ----- the phases -------------------------------------------------------------------------------
-    def before_forward(self, model: nn.Module, args: tuple) -> bool:
+    def _latest(self) -> Any:
+        return self._latest_iterator() if self._latest_iterator is not None else None
+
+    # ----- forward and loss ---------------------------------------------------------------------------
+    def before_forward(self, module: nn.Module, args: tuple) -> bool:
         """A top-level model call is starting. Returns True for a training forward."""
         if not torch.is_grad_enabled():
             return False
         self._phase_starts(Phase.FORWARD)
-        if self.stepped:
-            self.iteration += 1
-            self.stepped = False
-        self._advance_batch()
-        self.loss_seen = False
-        watch = self.watch_for(model)
-        watch.new_iteration()
-        watch.set_tensor("x", first_tensor(args))
-        if self.wants_detail:
-            self._recording = watch.recording("forward")
+        model = self.models.model_of(module)
+        self.watch.model = model.module
+        if not self.in_step:
+            if self.counter.training_forward(position(3), _epoch_variable()):
+                self.facts.new_batch()
+                self.watch.new_batch()
+            self.training_forward_since_step = True
+        self.loss_seen = False  # each forward's first loss is a loss phase (a GAN has several)
+        self._fetched_for_validation = False
+        self.inner_loss = None
+        self.watch.set_tensor("x", first_tensor(args))
+        if self.wants_detail and not hasattr(module, "_orig_mod"):  # a compiled model's ops stay inside it
+            self._recording = self.watch.recording("forward", model.module)
             self._recording.__enter__()
         return True
 
-    def after_forward(self, model: nn.Module, output: Any, training_pass: bool, args: tuple = ()) -> None:
+    def after_forward(self, module: nn.Module, output: Any, training_pass: bool, args: tuple = ()) -> None:
         self._stop_recording()
-        watch = self.watch_for(model)
-        self.current = watch
         if not training_pass:
-            self._validation_forward(model, watch, output)
-            self.validation.tensors = {"x_val": first_tensor(args), "pred_val": first_tensor(output)}
+            self._validation_forward(module, output, args)
             return
-        watch.set_tensor("pred", first_tensor(output))
+        model = self.models.model_of(module)
+        self.watch.set_tensor("pred", first_tensor(output))
         self.facts.forward(
-            ForwardFact(self.iteration, self.epoch, type(model).__name__, model.training, True, False), model
-        )
-        detail = type(model).__name__ if len(self.watches) > 1 else ""
+            ForwardFact(self.counter.iteration, self.counter.epoch, model.name, module.training, True, False,
+                        output=first_tensor(output), location=user_location(3)),
+            model.module,
+        )  # fmt: skip
+        detail = model.label if len(self.models.models) > 1 else ""
         self._emit(Phase.FORWARD, detail=detail)
+        inner, self.inner_loss = self.inner_loss, None
+        if inner is not None and holds(output, inner) and not self.loss_seen:
+            self._report_loss(inner, None, f"loss inside {type(module).__name__}.forward")
 
-    def _validation_forward(self, model: nn.Module, watch: ModelWatch, output: Any) -> None:
-        if self.validation is None:
-            self.validation = _Validation(
-                user_location(3), "train" if model.training else "eval", torch.is_grad_enabled(), watch
-            )
+    def inner_loss_computed(self, output: Any) -> None:
+        """A loss function ran inside a forward (nanoGPT's, a transformers model's)."""
+        if isinstance(output, torch.Tensor) and output.numel() == 1 and self.inner_loss is None:
+            self.inner_loss = output
+
+    def _validation_forward(self, module: nn.Module, output: Any, args: tuple) -> None:
+        latest = self._latest() if self._fetched_for_validation else None
+        split = split_of()
+        current = self.validation
+        if current is not None and (current.loader is not latest or current.split != split):
+            self._flush_validation()
+            current = None
+        if current is None:
+            self.validation = current = ValidationPass(
+                user_location(3), "train" if module.training else "eval", torch.is_grad_enabled(), module,
+                loader=latest, split=split, name=loader_name(latest, self.loaders) if latest is not None else "",
+            )  # fmt: skip
+        if latest is not None:
+            self.counter.validated_from(latest)
         pred = first_tensor(output)
-        self.validation.last_batch = int(pred.shape[0]) if pred is not None and pred.dim() else 1
+        current.last_batch = int(pred.shape[0]) if pred is not None and pred.dim() else 1
+        current.forwards += 1
+        current.tensors = {"x_val": first_tensor(args), "pred_val": pred}
+        model = self.models.model_of(module)
         self.facts.forward(
-            ForwardFact(self.iteration, self.epoch, type(model).__name__, model.training, False, True), model
+            ForwardFact(self.counter.iteration, self.counter.epoch, model.name, module.training, False, True),
+            model.module,
         )
+        inner, self.inner_loss = self.inner_loss, None
+        if inner is not None and holds(output, inner):
+            current.add(float(inner.detach()))
 
     def abort_call(self) -> None:
         """A forward or loss call raised: close what its start opened."""
@@ -336,8 +292,13 @@ class PhaseTracker:
     def before_loss(self) -> None:
         if self.validation is None:
             self.stepper.entering(Phase.LOSS)
-        if self.validation is None and not self.loss_seen and self.current is not None and self.wants_detail:
-            self._recording = self.current.recording("loss")
+        if (
+            self.validation is None
+            and not self.loss_seen
+            and self.wants_detail
+            and self.watch.model is not None
+        ):
+            self._recording = self.watch.recording("loss")
             self._recording.__enter__()
 
     def after_loss(self, label: str, args: tuple, output: Any) -> None:
@@ -355,83 +316,163 @@ class PhaseTracker:
         self._report_loss(output, target, label)
 
     def _report_loss(self, loss: torch.Tensor, target: torch.Tensor | None, label: str) -> None:
-        watch = self.shown
-        watch.set_tensor("loss", loss)
+        self.watch.set_tensor("loss", loss)
         if target is not None:
-            watch.set_tensor("y", target)
-        watch.keep_graph(loss)
+            self.watch.set_tensor("y", target)
         self.loss_seen = True
+        self.loss_tensor = loss
         self.last_loss = float(loss.detach()) if loss.numel() == 1 else None
         self._emit(Phase.LOSS, loss=self.last_loss, detail=label)
 
-    def _phase_starts(self, phase: Phase) -> None:
-        """A phase is about to run: a validation pass before it is over (reported now, while
-        .grad and the parameters are still as the pass left them)."""
-        if self.validation is not None:
-            self._flush_validation()
-        self.stepper.entering(phase)
-
+    # ----- backward, clip, step, update, zero_grad -----------------------------------------------------
     def backward(self, tensor: torch.Tensor, run: Callable[[], Any]) -> Any:
         self._phase_starts(Phase.BACKWARD)
         if not self.loss_seen:
             self._report_loss(tensor, None, "")
-        self.facts.backward(BackwardFact(self.iteration, self.epoch, self.grads_used_by_step))
-        watch = self.current
-        if watch is not None and self.wants_detail:
-            with watch.capturing_grads():
-                result = run()
-        else:
-            result = run()
-        self._emit(Phase.BACKWARD, loss=self.last_loss)
+        value = float(tensor.detach()) if tensor.numel() == 1 else None
+        scaled = (
+            value
+            if value is not None and tensor is not self.loss_tensor and value != self.last_loss
+            else None
+        )
+        self.facts.backward(
+            BackwardFact(self.counter.iteration, self.counter.epoch, self.facts.grads_stepped), tensor
+        )
+        self.watch.keep_graph(tensor)
+        detail = self.wants_detail
+        before = self.watch.before_backward(detail=detail)
+        result = run()
+        reached = self.watch.after_backward(before, detail=detail)
+        self.updates.after_backward(self.watch.named)
+        self.counter.backward(position(3))
+        if value is not None:
+            self._add_step_loss(value, reached)
+            if self.in_step and self._closure_loss is None:
+                self._closure_loss = value  # what step(closure) returns: the first evaluation
+        self._emit(Phase.BACKWARD, loss=self.last_loss, backpropagated=scaled)
+        return result
+
+    def _add_step_loss(self, value: float, reached: list[torch.Tensor]) -> None:
+        """A backward's value counts towards the next step of each optimizer it sent grads to."""
+        ids = {id(p) for p in reached}
+        for optimizer in self.models.live_optimizers():
+            if any(id(p) in ids for group in optimizer.param_groups for p in group["params"]):
+                self.step_losses[id(optimizer)] = self.step_losses.get(id(optimizer), 0.0) + value
+        self.manual_loss += value
+
+    def clip(self, kind: str, run: Callable[[], Any], describe: Callable[[Any], str]) -> Any:
+        self._phase_starts(Phase.CLIP)
+        result = run()
+        self._emit(Phase.CLIP, loss=self.last_loss, detail=describe(result) if kind else "")
         return result
 
     def before_step(self, optimizer: torch.optim.Optimizer) -> None:
         self._phase_starts(Phase.STEP)
+        self.counter.step_starts(id(optimizer))
         if self.lr_override is not None and id(optimizer) not in self._lr_done:
             self.before_step_lr(optimizer)
+        params = [p for group in optimizer.param_groups for p in group["params"]]
+        self.models.cover(params)
         if self.wants_detail:
-            self._watch_for_optimizer(optimizer).remember_before_step()
+            self.watch.remember_before_step(params)
+        self._copied = self.wants_detail
+        self._closure_loss = None
+        self.in_step.append(type(optimizer).__name__)
 
     def after_step(self, optimizer: torch.optim.Optimizer) -> None:
-        watch = self._watch_for_optimizer(optimizer)
-        watch.mark_stepped()
-        self.current = watch
-        self.stepped = True
-        self.grads_used_by_step = True
-        self.steps += 1
-        if self.steps == 1 and self.on_first_step is not None:
-            self.on_first_step()
-        self._emit(Phase.STEP, loss=self.last_loss, detail=self._optimizer_label(optimizer))
+        if self.in_step:
+            self.in_step.pop()
+        params = [p for group in optimizer.param_groups for p in group["params"]]
+        self.watch.stepped(params, copied=self._copied)
+        used = self.used_by_step
+        mine = {id(p) for p in params}
+        # The same .grad tensor an earlier step used (accumulated in place), not one made anew
+        # since; judged after the step, as a closure's zero_grad runs inside it.
+        self.stale_at_step = [
+            name
+            for name, p in self.watch.named
+            if id(p) in mine and p.grad is not None and used.get(id(p)) == id(p.grad)
+        ]
+        self.used_by_step.update((id(p), id(p.grad)) for p in params if p.grad is not None)
+        self.counter.stepped_now(id(optimizer))
+        self.updates.stepped()
+        self.facts.grads_stepped = True
+        self.training_forward_since_step = False
+        loss = self.step_losses.pop(id(optimizer), None)
+        if self._closure_loss is not None:
+            loss, self._closure_loss = self._closure_loss, None
+        self._emit(
+            Phase.STEP,
+            loss=loss if loss is not None else self.last_loss,
+            detail=self.models.optimizer_label(optimizer),
+        )
+
+    def _update_by_hand(self) -> None:
+        if not self.updates.changed():
+            return
+        self.counter.stepped_now("by hand")
+        self.facts.grads_stepped = True
+        self.training_forward_since_step = False
+        loss, self.manual_loss = self.manual_loss, 0.0
+        where = update_line(self.stepper.last_event)
+        self._emit(
+            Phase.UPDATE, location=where, loss=loss, detail="the parameters changed outside any optimizer"
+        )
 
     def zero_grad(self, owner: Any, run: Callable[[], Any]) -> Any:
         self._phase_starts(Phase.ZERO_GRAD)
-        # The pause shows what was zeroed: the model, or the optimizer's parameters.
-        if isinstance(owner, torch.optim.Optimizer):
-            self.current = self._watch_for_optimizer(owner)
-        elif isinstance(owner, nn.Module) and any(True for _ in owner.parameters()):
-            self.current = self.watch_for(owner)
         skipped = not self.stepper.zero_grad_on
+        owner = unwrap_optimizer(owner)
+        if isinstance(owner, torch.optim.Optimizer):
+            params = [p for group in owner.param_groups for p in group["params"]]
+            label = self.models.optimizer_label(owner)
+        else:
+            params = list(owner.parameters()) if isinstance(owner, nn.Module) else []
+            label = f"{self._name_of(owner, params)}.zero_grad()"
+        if isinstance(owner, torch.optim.Optimizer):
+            self.models.cover(params)
         result = None if skipped else run()
         if not skipped:
-            self.grads_used_by_step = False
-        if isinstance(owner, torch.optim.Optimizer):
-            label = self._optimizer_label(owner)
-        else:
-            label = f"{type(owner).__name__}.zero_grad"
+            self.watch.cleared(params)
+            for param in params:
+                self.used_by_step.pop(id(param), None)
+            self.facts.grads_stepped = False
+            ids = {id(p) for p in params}
+            for optimizer in self.models.live_optimizers():
+                if any(id(p) in ids for group in optimizer.param_groups for p in group["params"]):
+                    self.step_losses.pop(id(optimizer), None)
+            self.manual_loss = 0.0
         self._emit(
             Phase.ZERO_GRAD,
             skipped=skipped,
             loss=self.last_loss,
             detail=label,
-            ends_iteration=self.stepped,
+            ends_iteration=self.counter.stepped and not self.training_forward_since_step and not self.in_step,
         )
         return result
 
-    # ----- settings -----------------------------------------------------------------------------------
+    def _name_of(self, module: nn.Module, params: list) -> str:
+        """The script's name for a module it called zero_grad on (looked up once)."""
+        known = self._module_names.get(id(module))
+        if known is None or known[0] is not module:
+            model = self.models.model_holding(params[:1]) if params else None
+            name = variable_name(module) or (model.name if model is not None else type(module).__name__)
+            known = self._module_names[id(module)] = (module, name)
+        return known[1]
+
+    # ----- settings ---------------------------------------------------------------------------------------
+    def note_optimizer(self, optimizer: torch.optim.Optimizer) -> None:
+        """A new optimizer: its model is registered now, while the script's frame holds it, so
+        that a GAN's two models have their names from the first phase on."""
+        self.models.optimizer(optimizer)
+        params = [p for group in optimizer.param_groups for p in group["params"]]
+        self.models.cover(params)
+        if self.on_new_optimizer is not None:
+            self.on_new_optimizer(optimizer)
+
     def current_lr(self) -> float | None:
-        for ref in self.optimizers:
-            optimizer = ref()
-            if optimizer is not None and optimizer.param_groups:
+        for optimizer in self.models.live_optimizers():
+            if optimizer.param_groups:
                 return float(optimizer.param_groups[0]["lr"])
         return None
 
@@ -439,10 +480,8 @@ class PhaseTracker:
         """Use this learning rate from now on, in every optimizer (also ones made later)."""
         self.lr_override = lr
         self._lr_done = set()
-        for ref in self.optimizers:
-            optimizer = ref()
-            if optimizer is not None:
-                self.before_step_lr(optimizer)
+        for optimizer in self.models.live_optimizers():
+            self.before_step_lr(optimizer)
 
     def before_step_lr(self, optimizer: torch.optim.Optimizer) -> None:
         for group in optimizer.param_groups:

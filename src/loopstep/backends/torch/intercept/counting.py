@@ -1,0 +1,120 @@
+"""Epoch, batch and iteration of a script, counted as the script trains.
+
+- A **batch** (micro-batch) starts at the first training forward after a backward, when it
+  came round the loop since that backward (:mod:`.positions`): the forwards of a backbone and
+  a head, or of a GAN's two models on one batch, are one batch; with gradient accumulation
+  each micro-step is one.
+- An **iteration** is the batches one round of optimizer steps used: it starts at the first
+  batch after a step, or at a step of an optimizer that already stepped in it (an LBFGS
+  loop of ``step(closure)`` calls). Several optimizers stepping on one batch (a GAN) are one
+  iteration; a hand-written update counts as a step.
+- An **epoch** starts when the training batches come from a new pass over their DataLoader
+  (a new iterator; loaders that read one batch ahead do not shift it); without a DataLoader,
+  when the script's own ``epoch`` variable changes; with neither, there is one epoch.
+
+Batches are counted here, not read from the loader's position, which is one ahead in
+loaders that read ahead (accelerate's, Lightning's).
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass, field
+from typing import Any
+
+from .positions import came_round
+
+
+@dataclass
+class Counter:
+    epoch: int = 0
+    batch: int = -1  # index of the current batch in its epoch (-1: none yet)
+    iteration: int = 0
+    #: A step (or update) happened since the current iteration's first batch.
+    stepped: bool = False
+    _stepped_optimizers: set = field(default_factory=set)
+    _last_backward: tuple | None = None
+    #: A training forward ran since the last backward: later ones are in its batch.
+    _forward_since_backward: bool = False
+    #: The DataLoader iterator the current epoch's batches come from (weak), and one per
+    #: iterator: whether a validation pass read from it (its batches are not training's).
+    _epoch_iterator: Any = None
+    _latest_fetch: Any = None
+    _validation_iterators: weakref.WeakSet = field(default_factory=weakref.WeakSet)
+    _epoch_variable: Any = None
+
+    # ----- what the tracker reports ------------------------------------------------------------
+    def fetched(self, iterator: Any, validating: bool) -> None:
+        """A DataLoader gave a batch (``validating``: while a validation pass runs)."""
+        ref = _ref(iterator)
+        if validating:
+            if ref is not None:
+                self._validation_iterators.add(iterator)
+            return
+        if iterator not in self._validation_iterators:
+            self._latest_fetch = ref
+
+    def validated_from(self, iterator: Any) -> None:
+        """A validation forward ran on the latest fetch: that iterator is validation's."""
+        if iterator is not None and _ref(iterator) is not None:
+            self._validation_iterators.add(iterator)
+            if self._latest_fetch is not None and self._latest_fetch() is iterator:
+                self._latest_fetch = None
+
+    def training_forward(self, now: tuple, epoch_variable: Any = None) -> bool:
+        """A training forward at position ``now``; True when it starts a new batch."""
+        if self.batch >= 0 and (self._forward_since_backward or not came_round(now, self._last_backward)):
+            self._forward_since_backward = True
+            return False  # more of the same batch: a backbone's head, a GAN's other model
+        self._forward_since_backward = True
+        if self.stepped:  # a new batch after the steps that used the last ones: a new iteration
+            self._next_iteration()
+        if self._new_epoch(epoch_variable):
+            self.epoch += 1
+            self.batch = 0
+        else:
+            self.batch += 1
+        return True
+
+    def backward(self, now: tuple) -> None:
+        self._last_backward = now
+        self._forward_since_backward = False
+
+    def step_starts(self, optimizer_key: int) -> None:
+        """An optimizer is about to step: a second step of the same one is a new iteration."""
+        if optimizer_key in self._stepped_optimizers:
+            self._next_iteration()
+
+    def stepped_now(self, optimizer_key: Any) -> None:
+        self._stepped_optimizers.add(optimizer_key)
+        self.stepped = True
+
+    # ----- internals ---------------------------------------------------------------------------------
+    def _next_iteration(self) -> None:
+        self.iteration += 1
+        self.stepped = False
+        self._stepped_optimizers = set()
+
+    def _new_epoch(self, epoch_variable: Any) -> bool:
+        latest = self._latest_fetch() if self._latest_fetch is not None else None
+        if latest is not None:
+            first = self._epoch_iterator is None
+            changed = not first and self._epoch_iterator() is not latest
+            self._epoch_iterator = self._latest_fetch
+            if first:
+                self._epoch_variable = epoch_variable
+            return changed
+        if epoch_variable is not None and self._epoch_variable is not None:
+            changed = epoch_variable != self._epoch_variable
+            self._epoch_variable = epoch_variable
+            return changed
+        if self._epoch_variable is None:
+            self._epoch_variable = epoch_variable
+        return False
+
+
+def _ref(obj: Any):
+    try:
+        return weakref.ref(obj)
+    except TypeError:
+        return None

@@ -1,0 +1,58 @@
+"""Parameters changed outside any optimizer: a hand-written update (``p.data.add_(p.grad,
+alpha=-lr)``, ``with torch.no_grad(): p -= lr * p.grad``), found at the next forward.
+
+An in-place change under ``no_grad`` bumps the tensor's version counter, which costs nothing
+to read. A change through ``.data`` does not, so until an optimizer has stepped in this run
+(a script without one updates by hand) each backward also takes the parameters' norms, in
+one fused call, and the next forward compares them.
+"""
+
+from __future__ import annotations
+
+from operator import attrgetter
+
+import torch
+from torch import nn
+
+_VERSION = attrgetter("_version")
+
+
+class UpdateWatch:
+    def __init__(self) -> None:
+        self._versions: list[int] | None = None
+        self._norms: torch.Tensor | None = None
+        self._params: list[nn.Parameter] = []
+        #: An optimizer has stepped in this run: version counters alone are watched.
+        self.optimizer_seen = False
+
+    def after_backward(self, named: list[tuple[str, nn.Parameter]]) -> None:
+        """A backward ran: remember the parameters as they are, to see them change by hand."""
+        params = [p for _, p in named]
+        self._params = params
+        self._versions = list(map(_VERSION, params))
+        self._norms = None
+        if not self.optimizer_seen and params:
+            with torch.no_grad():
+                self._norms = torch.stack(
+                    [n.double() for n in torch._foreach_norm([p.detach() for p in params])]
+                )
+
+    def stepped(self) -> None:
+        """An optimizer stepped: what changed the parameters since the backward was the step."""
+        self.optimizer_seen = True
+        self._versions = None
+        self._norms = None
+
+    def changed(self) -> bool:
+        """At a forward: whether the parameters changed by hand since the last backward."""
+        versions, norms, params = self._versions, self._norms, self._params
+        self._versions = self._norms = None
+        if versions is None:
+            return False
+        if list(map(_VERSION, params)) != versions:
+            return True
+        if norms is None:
+            return False
+        with torch.no_grad():
+            now = torch.stack([n.double() for n in torch._foreach_norm([p.detach() for p in params])])
+        return bool((now != norms).any())

@@ -1,0 +1,88 @@
+"""Validation passes: forwards run without grad (no_grad, inference_mode), reported as one
+validate phase per pass, with the pass's own mean loss.
+
+A pass ends at the next training phase, or where another begins: its batches come from
+another DataLoader (``val_loader`` then ``test_loader``), or the script's split variable
+changes (nanoGPT's ``estimate_loss`` evaluates ``for split in ['train', 'val']``). A pass is
+named after its loader's variable, or its split, where they can be found. The mean weighs
+each batch's loss by its size; losses computed inside the model's forward count too.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+from ....engine.phases import SourceLocation
+from .frames import is_user_file
+
+#: A user variable with one of these names whose value is a string names the split.
+SPLIT_NAMES = ("split", "split_name", "phase", "stage", "mode")
+
+
+@dataclass
+class ValidationPass:
+    location: SourceLocation | None
+    mode: str  # "train" or "eval": the model's mode while the pass ran
+    grad_enabled: bool
+    model: Any  # the module whose forward opened the pass
+    loader: Any = None  # the DataLoader iterator its batches came from, if any
+    split: str | None = None
+    name: str = ""
+    weighted: float = 0.0
+    count: int = 0
+    forwards: int = 0
+    losses: list[float] = field(default_factory=list)
+    last_batch: int = 1
+    #: The last batch it ran on (x_val, pred_val, y_val), shown at its pause.
+    tensors: dict = field(default_factory=dict)
+
+    def add(self, loss: float) -> None:
+        self.weighted += loss * self.last_batch
+        self.count += self.last_batch
+        self.losses.append(loss)
+
+    @property
+    def loss(self) -> float | None:
+        return self.weighted / self.count if self.count else None
+
+    @property
+    def label(self) -> str:
+        base = self.name or (self.split and f"split {self.split!r}") or "no_grad pass"
+        what = (
+            "no loss: inference"
+            if self.count == 0
+            else f"{self.forwards} forward{'s' * (self.forwards != 1)}"
+        )
+        return f"{base} ({what})"
+
+
+def split_of(frame_skip: int = 3) -> str | None:
+    """The value of a split variable in the innermost user frame that has one."""
+    frame = sys._getframe(frame_skip)
+    while frame is not None:
+        if is_user_file(frame.f_code.co_filename):
+            local = frame.f_locals
+            for name in SPLIT_NAMES:
+                value = local.get(name)
+                if isinstance(value, str):
+                    return value
+        frame = frame.f_back
+    return None
+
+
+def loader_name(iterator: Any, loaders: dict[int, Any]) -> str:
+    """The variable name of the DataLoader that made ``iterator`` (found in user frames)."""
+    loader = loaders.get(id(iterator))
+    if loader is None:
+        return ""
+    frame = sys._getframe(2)
+    while frame is not None:
+        if is_user_file(frame.f_code.co_filename):
+            for scope in (frame.f_locals, frame.f_globals):
+                for name, value in scope.items():
+                    if value is loader:
+                        return name
+        frame = frame.f_back
+    return ""
