@@ -100,7 +100,7 @@ def test_a_crash_inside_the_app_exits_70_with_a_report(tmp_path):
             import sys
             from loopstep.ui.widgets import phase_bar
 
-            def broken(self, event):
+            def broken(self, event, order):
                 if event is not None:
                     raise RuntimeError("a widget broke")
 

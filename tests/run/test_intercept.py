@@ -109,7 +109,7 @@ def test_a_pause_shows_the_batch_the_trace_and_the_users_line(tmp_path):
     assert set(loss.tensors) == {"x", "y", "pred", "loss"}
     assert loss.tensors["x"].shape == (5, 3)
     assert loss.event.location.path == str(path) and loss.event.location.line == 11
-    assert loss.event.detail == "F.mse_loss"
+    assert loss.event.detail == "loss (F.mse_loss)"
     assert any(op.op == "linear" for op in loss.trace.ops)
     backward = snaps[Phase.BACKWARD]
     assert backward.trace.graph is not None

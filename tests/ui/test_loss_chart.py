@@ -242,7 +242,7 @@ async def test_any_terminal_size_draws_or_says_the_last_losses(size, log):
             if inner.width >= loss_chart.MIN_WIDTH and inner.height >= loss_chart.MIN_HEIGHT:
                 assert plot_of(chart).display and "┤" in text  # a y axis with its ticks
             else:
-                assert text == "last: train 1, val (epoch end) 2, before step back 3"
+                assert text == "last: train 1, val 2, before step back 3"
         chart.show_history([], [])
         show_original(chart, None)
         assert "no loss yet" in await shown(pilot, chart)

@@ -131,13 +131,20 @@ def check_sentence_and_chart(app, view) -> None:
     snapshot = view.snapshot
     sentence = app.query_one("#explain-line")._shown
     if snapshot.event is not None and snapshot.event.phase is Phase.LOSS:
-        assert close(numbers(sentence.split("L = ", 1)[1])[0], snapshot.loss), sentence
+        assert close(numbers(sentence.split(" = ", 1)[1])[0], snapshot.loss), sentence
     if snapshot.event is not None and snapshot.event.phase is Phase.VALIDATE:
         assert close(numbers(sentence.split("val loss = ", 1)[1])[0], snapshot.loss), sentence
         assert f"{snapshot.model_mode}() mode" in sentence
     chart = app.query_one(LossChart)
-    assert list(chart.series["train"].ys) == [p.loss for p in snapshot.losses]
-    assert list(chart.series["val"].ys) == [p.loss for p in snapshot.val_losses]
+    drawn = {(s.markers, s.xs, s.ys) for s in chart.series.values() if s.xs}
+    for markers, points in ((False, snapshot.losses), (True, snapshot.val_losses)):
+        for name in {p.series for p in points}:
+            mine = [p for p in points if p.series == name]
+            curve = (markers, tuple(p.iteration for p in mine), tuple(p.loss for p in mine))
+            assert curve in drawn, (name, curve, drawn)
+    assert len(drawn) == len(
+        {("t", p.series) for p in snapshot.losses} | {("v", p.series) for p in snapshot.val_losses}
+    )
 
 
 async def walk(app, pilot, ui, keys: str) -> int:

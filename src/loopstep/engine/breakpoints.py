@@ -189,7 +189,9 @@ class LossBreak(_ProbeUser):
             if loss > self.threshold:
                 return f"break: loss {_fmt(loss)} > {_fmt(self.threshold)}"
             return None
-        earlier = [p.loss for p in stepper.history.train[-self.window - 1 : -1] if math.isfinite(p.loss)]
+        # The same loss's earlier values (a GAN's errD_real is not compared with its errG).
+        same = [p.loss for p in stepper.history.batches[:-1] if p.series == event.detail]
+        earlier = [loss for loss in same[-self.window :] if math.isfinite(loss)]
         if len(earlier) < 5:
             return None
         median = statistics.median(earlier)

@@ -138,12 +138,15 @@ class Diagnostics:
         self._missing: dict[str, int] = {}  # trainable params with .grad None: consecutive backwards
         self._norms: deque[float] = deque(maxlen=32)
         self._small: dict[str, int] = {}
-        self._losses: list[float] = []
+        #: Finite losses per loss name: a GAN's errD and errG are judged apart.
+        self._losses: dict[str, list[float]] = {}
         self._mode_layers: tuple[str, ...] | None = None
         self._stepped_once = False
         self._first_step_iteration: int | None = None
         self._suspect = False  # a non-finite loss: check the next backward's gradients
-        self._first_median: float | None = None
+        self._first_median: dict[str, float] = {}
+        #: Several optimizers step (a GAN): adversarial losses need not fall, so no loss-flat.
+        self._several_optimizers = False
         self._flat_judged: set[int] = set()
 
     # ----- reporting ------------------------------------------------------------------------
@@ -185,7 +188,7 @@ class Diagnostics:
         elif phase is Phase.LOSS:
             if event.loss is not None:
                 if math.isfinite(event.loss):
-                    self._losses.append(event.loss)
+                    self._losses.setdefault(event.detail, []).append(event.loss)
                     self._trend(event)
                 else:
                     self._suspect = True
@@ -193,6 +196,8 @@ class Diagnostics:
         elif phase is Phase.BACKWARD:
             self._backward(event, probe)
         elif phase is Phase.STEP or phase is Phase.UPDATE:
+            if event.series:
+                self._several_optimizers = True
             if not self._stepped_once and phase is Phase.STEP:
                 self._first_step(event, probe)
             stale = probe.stale_grads() if probe is not None else None
@@ -236,15 +241,21 @@ class Diagnostics:
         self._stepped = stepper.grad_passes > 0
         self._accumulated = 0
         self._suspect = False
-        self._losses = [p.loss for p in stepper.history.train if math.isfinite(p.loss)]
+        self._losses = {}
+        for point in stepper.history.batches:
+            if math.isfinite(point.loss):
+                self._losses.setdefault(point.series, []).append(point.loss)
         # What is judged once, or over a run of passes, is judged again on the replay.
         if self._first_step_iteration is not None and self._first_step_iteration >= iteration:
             self._stepped_once = False
         self._missing = {}
         self._small = {}
         self._flat_judged = {i for i in self._flat_judged if i < iteration}
-        if len(self._losses) < WINDOW:
-            self._first_median = None
+        self._first_median = {
+            name: median
+            for name, median in self._first_median.items()
+            if len(self._losses.get(name, ())) >= WINDOW
+        }
 
     # ----- the checks ---------------------------------------------------------------------------
     def _probe_for(self, event: PhaseEvent, stepper: Stepper) -> Probe | None:
@@ -371,17 +382,23 @@ class Diagnostics:
                 self._small.pop(name, None)
 
     def _trend(self, event: PhaseEvent) -> None:
-        losses = self._losses
+        name = event.detail
+        losses = self._losses[name]
         n = len(losses)
-        judge_flat = event.iteration in FLAT_CHECKS and event.iteration not in self._flat_judged
+        judge_flat = (
+            event.iteration in FLAT_CHECKS
+            and event.iteration not in self._flat_judged
+            and not self._several_optimizers
+        )
         if n < 2 * WINDOW or (n % WINDOW and not judge_flat):
             return
-        if self._first_median is None:
-            self._first_median = statistics.median(losses[:WINDOW])
-        first = self._first_median
+        if name not in self._first_median:
+            self._first_median[name] = statistics.median(losses[:WINDOW])
+        first = self._first_median[name]
         last = statistics.median(losses[-WINDOW:])
         if last > 3 * first and last > 3 * min(losses):
-            self.add("loss-diverging", event, f"median loss rose from {first:.4g} to {last:.4g}")
+            what = f"median {name}" if name else "median loss"
+            self.add("loss-diverging", event, f"{what} rose from {first:.4g} to {last:.4g}")
         if judge_flat:
             self._flat_judged.add(event.iteration)
             if last >= 0.8 * first and _no_trend(losses):

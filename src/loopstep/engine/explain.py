@@ -18,23 +18,21 @@ def explain(previous: Snapshot | None, current: Snapshot) -> str:
     """One line saying what the phase just reported did, in the lesson's words."""
     event = current.event
     if current.finished:
-        last = current.losses[-1].loss if current.losses else None
-        count = (event.iteration + 1) if event is not None else 0
-        return f"finished: {count} iterations ran; the last training loss was {fmt(last)}."
+        ran = (event.iteration + 1) if event is not None else 0
+        last: dict[str, float] = {}
+        for point in current.losses:
+            last[point.series] = point.loss
+        if len(last) > 1:
+            losses = ", ".join(f"{name} {fmt(loss)}" for name, loss in last.items())
+            return f"finished: {ran} iterations ran; the last training losses were {losses}."
+        return f"finished: {ran} iterations ran; the last training loss was {fmt(next(iter(last.values()), None))}."
     if event is None:
         return "Nothing has run yet. Press s to run forward on the first batch."
-    phase = event.phase
-    if phase is Phase.FORWARD:
-        return _forward(current)
-    if phase is Phase.LOSS:
-        return _loss(previous, current)
-    if phase is Phase.BACKWARD:
-        return _backward(current)
-    if phase is Phase.STEP:
-        return _step(current)
-    if phase is Phase.ZERO_GRAD:
-        return _zero_grad(current)
-    return _validate(current)
+    sentence = _SENTENCES[event.phase](current)
+    if event.inside:
+        name, _, rest = sentence.partition(": ")
+        sentence = f"{name} (inside {event.inside}): {rest}"
+    return sentence
 
 
 def _names(params: tuple[ParamState, ...]) -> str:
@@ -52,34 +50,65 @@ def _forward(current: Snapshot) -> str:
     x = current.tensors.get("x")
     rows = f"{x.shape[0]} examples" if x is not None and x.shape else "the batch"
     mode = "" if current.model_mode == "train" else f" (model in {current.model_mode}() mode)"
-    return (
-        f"forward: the model turned {rows} of x into predictions pred{mode}; no loss yet, no .grad touched."
-    )
+    model = _model_name(current.event.detail) or "the model"
+    return f"forward: {model} turned {rows} of x into predictions pred{mode}; no loss yet, no .grad touched."
 
 
-def _loss(previous: Snapshot | None, current: Snapshot) -> str:
+def _model_name(detail: str) -> str:
+    """``netD (Discriminator)`` → ``netD``."""
+    return detail.split(" (", 1)[0]
+
+
+def _loss(current: Snapshot) -> str:
     loss = current.loss
-    earlier = [p.loss for p in current.losses[:-1]]
+    before = current.previous_loss
     trend = ""
-    if earlier and loss is not None:
-        before = earlier[-1]
+    if before is not None and loss is not None:
         if loss < before:
             trend = f", down from {fmt(before)} last batch"
         elif loss > before:
             trend = f", up from {fmt(before)} last batch"
-    return f"loss: L = {fmt(loss)} scores how wrong pred is against y{trend}; the weights have not moved."
+    name, how = _loss_name(current.event.detail)
+    return f"loss: {name} = {fmt(loss)}{how} scores how wrong pred is against y{trend}; the weights have not moved."
+
+
+def _loss_name(detail: str) -> tuple[str, str]:
+    """The loss's variable and how it was computed: ``errD_real (BCELoss)``, ``inside GPT.forward``."""
+    if not detail:
+        return "L", ""
+    if detail.startswith("inside "):
+        return "L", f" (computed {detail})"
+    name, _, how = detail.partition(" (")
+    how = how.removesuffix(")")
+    if how.startswith("inside "):
+        how = "computed " + how
+    return name, f" ({how})" if how else ""
 
 
 def _backward(current: Snapshot) -> str:
     with_grad = tuple(p for p in current.params if p.grad is not None)
     names = _names(with_grad or current.params)
+    event = current.event
+    scaled = ""
+    if event.backpropagated is not None:
+        scaled = f" (.backward() ran on {fmt(event.backpropagated)}, the loss as the script scaled it)"
     passes = current.grad_passes
     if passes > 1:
-        return (
-            f"backward: this batch's gradient was added to .grad of {names}, which now sums {passes} "
-            "backward passes because zero_grad was skipped; nothing moved yet."
+        why = (
+            "because zero_grad was skipped"
+            if not current.zero_grad_on
+            else "since the last zero_grad (accumulated for one step)"
         )
-    return f"backward: the gradient of L filled .grad of {names}; nothing moved yet."
+        return (
+            f"backward{scaled}: this batch's gradient was added to .grad of {names}, which now sums "
+            f"{passes} backward passes {why}; nothing moved yet."
+        )
+    return f"backward{scaled}: the gradient of L filled .grad of {names}; nothing moved yet."
+
+
+def _clip(current: Snapshot) -> str:
+    what = current.event.detail or "the gradients were clipped"
+    return f"clip: {what}; step uses the clipped .grad, nothing moved yet."
 
 
 def _plain_sgd(moved: list, lr: float | None) -> bool:
@@ -95,14 +124,22 @@ def _plain_sgd(moved: list, lr: float | None) -> bool:
     return True
 
 
+def _moved(current: Snapshot) -> list:
+    """The parameters the step (or update) just run moved."""
+    if any(p.moved is not None for p in current.params):
+        return [p for p in current.params if p.moved and p.change is not None]
+    return [p for p in current.params if p.change is not None]
+
+
 def _step(current: Snapshot) -> str:
-    moved = [p for p in current.params if p.change is not None]
+    moved = _moved(current)
     lr = f"lr={fmt(current.lr)}" if current.lr is not None else "its learning rate"
     summed = f", a sum of {count(current.grad_passes, 'pass')}" if current.grad_passes > 1 else ""
+    who = current.event.detail or "the optimizer"
     rule = (
         f"−lr·.grad ({lr}{summed})"
         if _plain_sgd(moved, current.lr)
-        else f"the optimizer's update rule from .grad ({lr}{summed})"
+        else f"{who}'s update rule from .grad ({lr}{summed})"
     )
     if moved and len(moved) <= NAMED_PARAMS and all(p.value.numel == 1 for p in moved):
         parts = ", ".join(f"{p.name} by {_signed(p.change.mean)}" for p in moved)
@@ -110,30 +147,69 @@ def _step(current: Snapshot) -> str:
     if moved:
         biggest = max(moved, key=lambda p: p.change.norm)
         return (
-            f"step: {len(moved)} parameters moved by {rule}; the biggest move was "
+            f"step: {count(len(moved), 'parameter')} moved by {rule}; the biggest move was "
             f"{biggest.name} (‖Δ‖={fmt(biggest.change.norm)}). .grad is unchanged."
         )
-    return f"step: the optimizer updated the parameters from .grad ({lr}{summed})."
+    return f"step: {who} updated the parameters from .grad ({lr}{summed})."
+
+
+def _update(current: Snapshot) -> str:
+    moved = _moved(current)
+    where = current.event.location
+    line = f" (line {where.line})" if where is not None else ""
+    what = current.event.detail or "the parameters changed outside any optimizer"
+    if moved:
+        biggest = max(moved, key=lambda p: p.change.norm)
+        return (
+            f"update: {what}{line}, by the script's own code; the biggest move was {biggest.name} "
+            f"(‖Δ‖={fmt(biggest.change.norm)})."
+        )
+    return f"update: {what}{line}, by the script's own code; their new values are shown."
 
 
 def _zero_grad(current: Snapshot) -> str:
     event = current.event
-    if event is not None and event.skipped:
+    who = f" ({event.detail})" if event.detail else ""
+    if event.skipped:
         held = count(current.grad_passes, "backward pass", "backward passes")
         what = "the sum of " + held if current.grad_passes > 1 else "the gradient of " + held
-        return f"zero_grad skipped: .grad still holds {what}, and the next backward will add to it."
+        return f"zero_grad skipped{who}: .grad still holds {what}, and the next backward will add to it."
     if current.params and all(p.grad is None for p in current.params):
-        return "zero_grad: every .grad was set to None, so the next backward starts fresh; weights keep their values."
-    return "zero_grad: every .grad was reset to zero, so the next backward starts fresh; weights keep their values."
+        return f"zero_grad{who}: every .grad was set to None, so the next backward starts fresh; weights keep their values."
+    if any(p.grad is not None and not p.grad.zeros for p in current.params):
+        return f"zero_grad{who}: its parameters' .grad was reset, so their next backward starts fresh; weights keep their values."
+    return f"zero_grad{who}: every .grad was reset to zero, so the next backward starts fresh; weights keep their values."
 
 
 def _validate(current: Snapshot) -> str:
     mode = f"{current.model_mode}() mode"
     grad = "under no_grad" if not current.grad_enabled else "with grad enabled (a graph was built)"
+    name, _, how = current.event.detail.partition(" (")
+    named = f" ({name})" if name else ""
+    if current.loss is None:
+        return f"validate{named}: the model ran in {mode} {grad} and computed no loss (sampling or inference); no .grad, no step."
     return (
-        f"validate: in {mode} {grad} the model scored held-out data, val loss = "
-        f"{fmt(current.loss)}; no .grad, no step."
+        f"validate{named}: in {mode} {grad} the model scored held-out data, val loss = "
+        f"{fmt(current.loss)}{_over(how)}; no .grad, no step."
     )
+
+
+_SENTENCES = {
+    Phase.FORWARD: _forward,
+    Phase.LOSS: _loss,
+    Phase.BACKWARD: _backward,
+    Phase.CLIP: _clip,
+    Phase.STEP: _step,
+    Phase.UPDATE: _update,
+    Phase.ZERO_GRAD: _zero_grad,
+    Phase.VALIDATE: _validate,
+}
+
+
+def _over(how: str) -> str:
+    """``4 forwards)`` → `` (the mean over 4 forwards)``."""
+    how = how.removesuffix(")")
+    return f" (the mean over {how})" if how and how[0].isdigit() and not how.startswith("1 ") else ""
 
 
 def _signed(value: float) -> str:

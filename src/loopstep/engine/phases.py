@@ -93,6 +93,10 @@ class PhaseEvent:
     #: Where a framework ran the phase (its own frame), when the user's line is only the call
     #: into the framework (``trainer.fit(...)``).
     framework: SourceLocation | None = None
+    #: The loss curve this phase's loss belongs to, where a run has several: a validation
+    #: pass's name ("val", "test") or, for step and update, the optimizer's name when a run
+    #: steps several. Empty: the one training (or validation) curve.
+    series: str = ""
 
     def __post_init__(self) -> None:
         if self.ends_iteration is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .phases import PhaseEvent
+from .phases import TRAINING_PHASES, Phase, PhaseEvent
 from .summary import TensorSummary, json_float
 from .trace import Trace
 
@@ -30,6 +30,9 @@ class ParamState:
     #: parameter, and the run's count (backwards since the last zero_grad) stands.
     grad_passes: int | None = None
     requires_grad: bool = True
+    #: At a step or update: whether that phase moved this parameter (a GAN's generator step
+    #: moves netG's, not netD's, whose Δ from their own step stays shown). None: not known.
+    moved: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,10 @@ class LossPoint:
     iteration: int
     epoch: int
     loss: float
+    #: Which curve: "" for the run's one training (or validation) curve; an optimizer's name
+    #: when a run steps several, a validation pass's name ("val", "test"), or for a batch
+    #: loss the name of the loss it was ("errD_real").
+    series: str = ""
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,10 @@ class Snapshot:
     source: str = ""  # "linreg (numpy)", a script path, ...
     finished: bool = False
     extra: dict = field(default_factory=dict)
+    #: At a loss phase: the value the same loss (by name) had at its previous loss phase.
+    previous_loss: float | None = None
+    #: The phases of an iteration in the order this run does them (see ``phase_order``).
+    phase_order: tuple[Phase, ...] = TRAINING_PHASES
 
     @property
     def loss(self) -> float | None:
@@ -97,6 +108,8 @@ class Snapshot:
             out["backpropagated"] = json_float(ev.backpropagated)
         if ev and ev.framework is not None:
             out["framework_location"] = str(ev.framework)
+        if ev and ev.series:
+            out["series"] = ev.series
         if self.val_losses and ev is not None and ev.phase.value == "validate":
             out["val_loss"] = json_float(self.val_losses[-1].loss)
         return out

@@ -39,6 +39,7 @@ from .control import (
 )
 from .history import LossHistory
 from .lookback import LookBack
+from .phase_order import PhaseOrder
 from .phases import Phase, PhaseEvent
 from .rewind import Checkpoint, CheckpointWindow, Rewind
 from .snapshot import Snapshot
@@ -70,6 +71,7 @@ class Stepper:
         #: An interactive front end pauses at the end too, where a rewindable run can step back.
         self.pause_at_end = pause_at_end
         self.history = LossHistory()
+        self.phase_order = PhaseOrder()
         self.state = RunState.READY
         self.last_event: PhaseEvent | None = None
         self.last_snapshot: Snapshot | None = None
@@ -317,11 +319,9 @@ class Stepper:
 
     def _record(self, event: PhaseEvent) -> None:
         phase = event.phase
-        if phase is Phase.LOSS and event.loss is not None:
-            self.history.add_train(event.iteration, event.epoch, event.loss)
-        elif phase is Phase.VALIDATE and event.loss is not None:
-            self.history.add_val(event.iteration, event.epoch, event.loss)
-        elif phase is Phase.BACKWARD:
+        self.history.add(event)
+        self.phase_order.add(event)
+        if phase is Phase.BACKWARD:
             self.grad_passes += 1
         elif phase is Phase.ZERO_GRAD and not event.skipped:
             self.grad_passes = 0
@@ -426,7 +426,15 @@ class Stepper:
             source=self.source.name,
             finished=finished,
             extra=extra,
+            previous_loss=self._previous_loss(),
+            phase_order=self.phase_order.phases,
         )
+
+    def _previous_loss(self) -> float | None:
+        event = self.last_event
+        if event is None or event.phase is not Phase.LOSS:
+            return None
+        return self.history.previous_batch_loss(event.detail)
 
     def _learning_rate(self) -> float | None:
         """The lr the source has in force now (not the one the last pause saw)."""

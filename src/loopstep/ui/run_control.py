@@ -45,7 +45,7 @@ class RunControl:
             return
         event = stepper.last_event
         self.query_one(StatusLine).show_live(self.view, event)
-        self.query_one(PhaseBar).show_event(event)
+        self.query_one(PhaseBar).show_event(event, stepper.phase_order.phases)
         for chart in self.query("LossChart"):
             chart.show_history(stepper.history.train, stepper.history.val)
         findings = self._findings()

@@ -77,11 +77,15 @@ class RunWatch:
         self.passes: dict[int, int] = {}
         #: Each parameter's value before its optimizer's last step (kept until the next one).
         self.before_step: dict[str, torch.Tensor] = {}
+        self._before_next: dict[str, torch.Tensor] = {}  # copies taken as a step starts
         self.ops: list[TraceOp] = []
         self.ops_recorded = False
         self.graph_root = None
         self.graph: GraphNode | None = None
         self.shown_mode: tuple[str, bool] | None = None
+        #: The parameters the phase just run moved, by name (set at a step or an update; None
+        #: at other phases).
+        self.moved: frozenset[str] | None = None
 
     @property
     def params_version(self) -> int:
@@ -172,20 +176,25 @@ class RunWatch:
             self.passes.pop(id(param), None)
 
     def remember_before_step(self, params: Sequence[torch.Tensor]) -> None:
+        """Copy these parameters as a step (or an update by hand) starts from them; the copies
+        become their "Δ last step" only once it has moved them (the Δ shown until then, at an
+        LBFGS closure's phases or before the update, is still the last step's)."""
         wanted = {id(p) for p in params}
         with torch.no_grad():
             for name, param in self.named:
                 if id(param) in wanted:
-                    self.before_step[name] = param.detach().clone()
+                    self._before_next[name] = param.detach().clone()
 
     def stepped(self, params: Sequence[torch.Tensor], *, copied: bool) -> None:
         """An optimizer stepped these parameters; without a copy from before (continue mode)
         their Δ is unknown: an older copy would give a false one."""
-        if copied:
-            return
         wanted = {id(p) for p in params}
-        for name, param in self.named:
-            if id(param) in wanted:
+        self.moved = frozenset(name for name, param in self.named if id(param) in wanted)
+        staged = self._before_next
+        for name in self.moved:
+            if copied and name in staged:
+                self.before_step[name] = staged.pop(name)
+            else:
                 self.before_step.pop(name, None)
 
     def show_validation(self, tensors: dict[str, object]) -> None:
@@ -219,6 +228,7 @@ class RunWatch:
         summaries = summarize_many(values + grads + changes + batch)
         n = len(values)
         passes = self.passes
+        moved = self.moved
         out = []
         for i, (name, param) in enumerate(named):
             out.append(
@@ -232,6 +242,7 @@ class RunWatch:
                     batch_grad=summaries[3 * n + i],
                     grad_passes=passes.get(id(param), 0) if param.grad is not None else 0,
                     requires_grad=param.requires_grad,
+                    moved=None if moved is None else name in moved,
                 )
             )
         return tuple(out)

@@ -72,6 +72,8 @@ class EventText:
         if event.framework is not None:
             where = event.framework
             text += ',"fw":' + _dumps([where.path, where.line, where.function])
+        if event.series:
+            text += ',"sr":' + _dumps(event.series)
         if event.ends_epoch:
             text += ',"ee":1'
         if event.ends_iteration != (event.phase is _ZERO_GRAD):

@@ -128,6 +128,7 @@ def _event(record: Any) -> tuple[PhaseEvent, dict]:
         inside=str(record.get("in", "")),
         backpropagated=None if backpropagated is None else float(backpropagated),
         framework=_location(record.get("fw")),
+        series=str(record.get("sr", "")),
     )
     return event, record
 

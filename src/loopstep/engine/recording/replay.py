@@ -72,6 +72,8 @@ class ReplayInspector:
         self.batch_grads: dict[str, Any] = {}  # name -> what the last backward added to .grad
         self._batch: tuple | None = None
         self.params_before_step: dict[str, Any] = {}
+        #: The parameters the phase shown (a step or an update) moved.
+        self.moved: set[str] = set()
         #: Backward passes each parameter's .grad holds, counted from the recorded grads.
         self.passes: dict[str, int] = {}
         #: The phase shown is a validate: its tensors are the ones validate ran on.
@@ -82,6 +84,7 @@ class ReplayInspector:
         event: PhaseEvent = recorded.event
         phase = event.phase
         self.validating = phase is Phase.VALIDATE
+        self.moved = set()
         arrays = recorded.arrays
         if phase is Phase.FORWARD:
             self.loss = None
@@ -104,6 +107,7 @@ class ReplayInspector:
             for name, *_ in self.params:
                 if name in arrays and _changed(self.state.get(name), arrays[name]):
                     self.params_before_step[name] = self.state.get(name)
+                    self.moved.add(name)
         elif phase is Phase.ZERO_GRAD and not event.skipped:
             for name, *_ in self.params:
                 key = name + ".grad"
@@ -125,6 +129,7 @@ class ReplayInspector:
             "batch": self._batch,
             "params_before_step": dict(self.params_before_step),
             "passes": dict(self.passes),
+            "moved": set(self.moved),
         }
 
     def restore(self, saved: dict) -> None:
@@ -135,6 +140,7 @@ class ReplayInspector:
         self._batch = saved["batch"]
         self.params_before_step = dict(saved["params_before_step"])
         self.passes = dict(saved.get("passes", {}))
+        self.moved = set(saved.get("moved", ()))
         self.validating = False
 
     # ----- the Inspector protocol --------------------------------------------------------------
@@ -168,9 +174,15 @@ class ReplayInspector:
                     batch_grad=batch_grad,
                     grad_passes=self.passes.get(name, 0) if grad is not None else 0,
                     requires_grad=requires_grad,
+                    moved=(name in self.moved) if self._at_step() else None,
                 )
             )
         return tuple(out)
+
+    def _at_step(self) -> bool:
+        if self.index < 0:
+            return False
+        return self.recording.phases[self.index].event.phase in (Phase.STEP, Phase.UPDATE)
 
     def tensors(self) -> dict[str, TensorSummary]:
         if self.validating:

@@ -50,13 +50,12 @@ def render_grads(view: View) -> Group:
     snapshot = view.snapshot
     passes = snapshot.grad_passes
     parts = []
-    if passes > 1:
-        parts.append(
-            Text(
-                f"zero_grad was skipped: .grad is now the sum of {count(passes, 'backward pass', 'backward passes')}",
-                style="bold reverse",
-            )
-        )
+    summed = count(passes, "backward pass", "backward passes")
+    if passes > 1 and not snapshot.zero_grad_on:
+        parts.append(Text(f"zero_grad was skipped: .grad is now the sum of {summed}", style="bold reverse"))
+    elif passes > 1:
+        # The script adds passes up itself (accumulation, a GAN's real and fake halves).
+        parts.append(Text(f".grad holds the sum of {summed} since its last zero_grad", style="bold"))
     elif not view.zero_grad:
         parts.append(Text("zero_grad is OFF: the next backward adds onto .grad", style="bold"))
     table = Table(box=None, expand=True, pad_edge=False, padding=(0, 1), show_edge=False)

@@ -47,6 +47,8 @@ class LossChart(Widget):
         self.border_title = "loss"
         self.series: dict[str, Series] = {}
         self._drawn: tuple | None = None
+        self._history_key: tuple | None = None
+        self._run_keys: set[str] = set()
 
     def compose(self):
         yield Static(EMPTY, id="chart-empty")
@@ -70,8 +72,9 @@ class LossChart(Widget):
     def show(self, view: View) -> None:
         snapshot = view.snapshot
         if snapshot is None:
-            self.set_series("train", Series("train", (), ()))
-            self.set_series("val", Series("val", (), (), markers=True))
+            self._replace_run_series(
+                {"train": Series("train", (), ()), "val": Series("val", (), (), markers=True)}
+            )
             self._redraw()
             return
         self.show_history(snapshot.losses, snapshot.val_losses)
@@ -79,19 +82,20 @@ class LossChart(Widget):
     def show_history(self, train: Sequence[LossPoint], val: Sequence[LossPoint]) -> None:
         """Called by the live timer too: cheap when nothing new arrived."""
         count = (len(train), len(val))
-        old = self.series.get("train"), self.series.get("val")
-        if old[0] is not None and old[1] is not None and (len(old[0].xs), len(old[1].xs)) == count:
-            if not count[0] or _same(old[0].ys[-1], train[count[0] - 1].loss):
+        last = train[count[0] - 1].loss if count[0] else None
+        if self._history_key is not None and self._history_key[0] == count:
+            if last is None or _same(self._history_key[1], last):
                 return
-        train, val = list(train[: count[0]]), list(val[: count[1]])
-        self.set_series(
-            "train", Series("train", tuple(p.iteration for p in train), tuple(p.loss for p in train))
-        )
-        self.set_series(
-            "val",
-            Series("val (epoch end)", tuple(p.iteration for p in val), tuple(p.loss for p in val), True),
-        )
+        self._history_key = (count, last)
+        self._replace_run_series(run_series(list(train[: count[0]]), list(val[: count[1]])))
         self._redraw()
+
+    def _replace_run_series(self, series: dict[str, Series]) -> None:
+        """The run's own curves change; others (the curve before a step back) stay."""
+        for key in [k for k in self.series if k in self._run_keys and k not in series]:
+            del self.series[key]
+        self._run_keys = set(series)
+        self.series.update(series)
 
     def set_series(self, name: str, series: Series) -> None:
         """Add or replace one curve; call ``_redraw`` (or let a scale change) to draw it."""
@@ -133,6 +137,32 @@ class LossChart(Widget):
     def on_resize(self) -> None:
         self._drawn = None
         self._redraw()
+
+
+def run_series(train: Sequence[LossPoint], val: Sequence[LossPoint]) -> dict[str, Series]:
+    """The run's curves: one training curve per optimizer it steps (one, "train", for most
+    runs) and one validation curve per pass ("val", "test"), each point at its iteration."""
+    out: dict[str, Series] = {}
+    trains = _by_series(train) or {"": []}
+    for name, points in trains.items():
+        key = "train" if name == "" or len(trains) == 1 else f"train:{name}"
+        label = "train" if key == "train" else name
+        out[key] = Series(label, tuple(p.iteration for p in points), tuple(p.loss for p in points))
+    taken = {series.label for series in out.values()}
+    for name, points in (_by_series(val) or {"": []}).items():
+        label = name or "val"
+        if label in taken:
+            label += " (eval)"
+        key = "val" if name == "" else f"val:{name}"
+        out[key] = Series(label, tuple(p.iteration for p in points), tuple(p.loss for p in points), True)
+    return out
+
+
+def _by_series(points: Sequence[LossPoint]) -> dict[str, list[LossPoint]]:
+    grouped: dict[str, list[LossPoint]] = {}
+    for point in points:
+        grouped.setdefault(point.series, []).append(point)
+    return grouped
 
 
 def _same(a: float, b: float) -> bool:

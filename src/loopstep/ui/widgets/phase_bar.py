@@ -1,4 +1,5 @@
-"""The phase bar: forward · loss · backward · step · zero_grad (· validate), the one just run marked.
+"""The phase bar: the phases of an iteration in the order the run does them (the lesson's
+forward · loss · backward · step · zero_grad until the run shows its own), the one just run marked.
 
 The mark does not rely on colour (brackets and reverse video), so it reads with NO_COLOR.
 """
@@ -21,21 +22,24 @@ class PhaseBar(Static):
 
     def show(self, view: View) -> None:
         snapshot = view.snapshot
-        self.show_event(snapshot.event if snapshot is not None else None)
+        if snapshot is None:
+            self.show_event(None, TRAINING_PHASES)
+        else:
+            self.show_event(snapshot.event, snapshot.phase_order)
 
-    def show_event(self, event: PhaseEvent | None) -> None:
-        key = (event.phase, event.skipped) if event is not None else None
-        if key == self._key and self._key is not None:
+    def show_event(self, event: PhaseEvent | None, order: tuple[Phase, ...]) -> None:
+        key = ((event.phase, event.skipped) if event is not None else None, order)
+        if key == self._key:
             return
         self._key = key
-        self.update(render_bar(event), layout=False)
+        self.update(render_bar(event, order), layout=False)
 
 
-def render_bar(event: PhaseEvent | None) -> Text:
+def render_bar(event: PhaseEvent | None, order: tuple[Phase, ...] = TRAINING_PHASES) -> Text:
     current = event.phase if event is not None else None
-    phases = list(TRAINING_PHASES)
-    if current is Phase.VALIDATE:
-        phases.append(Phase.VALIDATE)
+    phases = list(order)
+    if current is not None and current not in phases:
+        phases.append(current)
     text = Text(" ", no_wrap=True, overflow="ellipsis")
     for index, phase in enumerate(phases):
         if index:

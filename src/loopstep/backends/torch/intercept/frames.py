@@ -7,7 +7,9 @@ or an installed package.
 
 from __future__ import annotations
 
+import linecache
 import os
+import re
 import sys
 import sysconfig
 
@@ -105,3 +107,77 @@ def user_traceback(tb):
     while start is not None and not is_user_file(start.tb_frame.f_code.co_filename):
         start = start.tb_next
     return start if start is not None else tb
+
+
+_ASSIGNED: dict[tuple[str, int], str] = {}
+_NAME = re.compile(r"[A-Za-z_][\w.]*\Z")
+
+
+def assigned_name(location: SourceLocation | None) -> str:
+    """The variable the user's line assigns to (``errD_real = criterion(out, label)`` →
+    ``errD_real``): a loss is named after it. Of several targets (``logits, loss = model(x, y)``)
+    the one that says "loss", else the last. "" when the line assigns to no plain name."""
+    if location is None:
+        return ""
+    key = (location.path, location.line)
+    known = _ASSIGNED.get(key)
+    if known is None:
+        known = _ASSIGNED[key] = _target_of(linecache.getline(location.path, location.line))
+    return known
+
+
+def _target_of(line: str) -> str:
+    depth = 0
+    for index, char in enumerate(line):
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif char in "#'\"":
+            return ""
+        elif char == "=" and depth == 0:
+            before = line[index - 1] if index else ""
+            after = line[index + 1] if index + 1 < len(line) else ""
+            if before in "=!<>+-*/%&|^@:" or after == "=":
+                return ""  # a comparison, an augmented assignment or an annotation
+            names = [part.strip().strip("()[] ") for part in line[:index].split(",")]
+            names = [name for name in names if _NAME.match(name)]
+            if not names:
+                return ""
+            lossy = [name for name in names if "loss" in name.lower()]
+            return (lossy or names)[-1]
+    return ""
+
+
+_INLINE = ("<genexpr", "<listcomp", "<dictcomp", "<setcomp", "<lambda")
+
+
+def call_site(skip: int = 1) -> tuple[str, tuple]:
+    """The user function running now and where it was called from: ``("evaluate", key)``.
+
+    ``key`` is that function's code and the lines of the user frames that called it, so two
+    calls of ``evaluate(...)`` from two lines (val, then test) differ, while the same call
+    made again from one loop (a ``validation_step(batch)`` per batch) does not.
+    """
+    frame = sys._getframe(skip)
+    # The first user frame that is a function (a generator expression's is the function's).
+    while frame is not None and (
+        not is_user_file(frame.f_code.co_filename) or frame.f_code.co_name.startswith(_INLINE)
+    ):
+        frame = frame.f_back
+    if frame is None:
+        return "", ()
+    name = frame.f_code.co_name
+    key: list = [frame.f_code]
+    frame = frame.f_back
+    while frame is not None:
+        code = frame.f_code
+        if is_user_file(code.co_filename):
+            key.append((code, frame.f_lineno))
+        frame = frame.f_back
+    return name, tuple(key)
+
+
+def site_line(site: tuple) -> int:
+    """The line a ``call_site`` key's function was called from (0: the outermost code)."""
+    return site[1][1] if len(site) > 1 else 0

@@ -315,12 +315,20 @@ class Interceptor:
 
             def describe(result) -> str:
                 if name == "clip_grad_value_":
-                    return f"clip_grad_value_: every .grad into [-{limit:g}, {limit:g}]"
+                    return f"clip_grad_value_ clamped every .grad into [-{limit:g}, {limit:g}]"
+                before = float(result)
+                if before <= float(limit):
+                    return f"‖.grad‖ {before:.4g} is within max_norm {limit:g}, so clip_grad_norm_ left .grad as it was"
+                norm_type = args[1] if len(args) > 1 else kwargs.get("norm_type", 2.0)
+                if float(norm_type) != 2.0:
+                    return (
+                        f"clip_grad_norm_ scaled every .grad: its norm {before:.4g} is now max_norm {limit:g}"
+                    )
                 grads = [p.grad for p in params if p.grad is not None]
                 after = (
                     float(torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))) if grads else 0.0
                 )
-                return f"clip_grad_norm_: ‖.grad‖ {float(result):.4g} → {after:.4g} (max_norm {limit:g})"
+                return f"clip_grad_norm_ scaled every .grad: ‖.grad‖ {before:.4g} → {after:.4g} (max_norm {limit:g})"
 
             return self.tracker.clip(name, lambda: original(params, *args, **kwargs), describe)
 

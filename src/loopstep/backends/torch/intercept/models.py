@@ -255,6 +255,14 @@ class RunModels:
             return f"{tracked.name} ({tracked.kind})"
         return f"optimizer {tracked.index} of {live}: {tracked.kind}" if live > 1 else tracked.kind
 
+    def optimizer_series(self, optimizer: Any) -> str:
+        """The name of this optimizer's loss curve when the run steps several; else ""."""
+        if len(self.optimizers) < 2:
+            return ""
+        tracked = self.optimizer(optimizer)
+        self.optimizer_label(optimizer)  # looks the variable name up once
+        return tracked.name or f"optimizer {tracked.index}"
+
     def live_optimizers(self) -> list[torch.optim.Optimizer]:
         """The run's optimizers (held for the run, as its models are)."""
         return [t.optimizer for t in self.optimizers]

@@ -28,7 +28,7 @@ from ....engine.phases import Phase, PhaseEvent, SourceLocation
 from ..watch import RunWatch
 from .counting import Counter
 from .facts import BackwardFact, ForwardFact, RunFacts
-from .frames import framework_location, user_location
+from .frames import assigned_name, call_site, framework_location, site_line, user_location
 from .models import RunModels, unwrap_optimizer, variable_name
 from .positions import position
 from .updates import UpdateWatch
@@ -116,6 +116,8 @@ class PhaseTracker:
         self.last_loss: float | None = None
         self.loss_tensor: torch.Tensor | None = None
         self.inner_loss: torch.Tensor | None = None  # computed inside the forward in progress
+        self._unnamed_sites: dict[tuple, str] = {}
+        self._update_copied = False
         self.training_forward_since_step = False
         self.step_losses: dict[int, float] = {}  # id(optimizer) -> what its next step descends
         self.manual_loss = 0.0
@@ -145,6 +147,8 @@ class PhaseTracker:
             self._flush_validation()
         if phase is not Phase.VALIDATE:
             self.watch.shown_mode = None
+        if phase is not Phase.STEP and phase is not Phase.UPDATE:
+            self.watch.moved = None
         if self.in_step and phase is not Phase.STEP:
             fields.setdefault("inside", f"{self.in_step[-1]} closure")
         counter = self.counter
@@ -178,7 +182,13 @@ class PhaseTracker:
         if validation.loss is not None:
             shown["val_loss"] = torch.tensor(validation.loss, dtype=torch.float64)
         self.watch.show_validation(shown)
-        self._emit(Phase.VALIDATE, validation.location, loss=validation.loss, detail=validation.label)
+        self._emit(
+            Phase.VALIDATE,
+            validation.location,
+            loss=validation.loss,
+            detail=validation.label,
+            series=validation.series,
+        )
 
     def finish(self) -> None:
         """The script returned: report a validation pass or a hand-written update it ended with."""
@@ -212,6 +222,8 @@ class PhaseTracker:
     def before_forward(self, module: nn.Module, args: tuple) -> bool:
         """A top-level model call is starting. Returns True for a training forward."""
         if not torch.is_grad_enabled():
+            if self.validation is None and not self.in_step:
+                self._update_by_hand()  # made before the evaluation that follows it
             return False
         self._phase_starts(Phase.FORWARD)
         model = self.models.model_of(module)
@@ -246,7 +258,7 @@ class PhaseTracker:
         self._emit(Phase.FORWARD, detail=detail)
         inner, self.inner_loss = self.inner_loss, None
         if inner is not None and holds(output, inner) and not self.loss_seen:
-            self._report_loss(inner, None, f"loss inside {type(module).__name__}.forward")
+            self._report_loss(inner, None, f"inside {type(module).__name__}.forward")
 
     def inner_loss_computed(self, output: Any) -> None:
         """A loss function ran inside a forward (nanoGPT's, a transformers model's)."""
@@ -256,15 +268,21 @@ class PhaseTracker:
     def _validation_forward(self, module: nn.Module, output: Any, args: tuple) -> None:
         latest = self._latest() if self._fetched_for_validation else None
         split = split_of()
+        function, site = call_site(3)
         current = self.validation
-        if current is not None and (current.loader is not latest or current.split != split):
+        if current is not None and (
+            current.loader is not latest or current.split != split or current.site != site
+        ):
             self._flush_validation()
             current = None
         if current is None:
             self.validation = current = ValidationPass(
                 user_location(3), "train" if module.training else "eval", torch.is_grad_enabled(), module,
                 loader=latest, split=split, name=loader_name(latest, self.loaders) if latest is not None else "",
+                site=site, function=function,
             )  # fmt: skip
+            if not current.name and not current.split:
+                current.site_series = self._site_series(site, function)
         if latest is not None:
             self.counter.validated_from(latest)
         pred = first_tensor(output)
@@ -279,6 +297,16 @@ class PhaseTracker:
         inner, self.inner_loss = self.inner_loss, None
         if inner is not None and holds(output, inner):
             current.add(float(inner.detach()))
+
+    def _site_series(self, site: tuple, function: str) -> str:
+        """One validation curve per place that runs an unnamed pass: the first is the run's
+        "val" curve, any other is named after where it is called from."""
+        known = self._unnamed_sites.get(site)
+        if known is None:
+            line = site_line(site)
+            where = f"{function}() from line {line}" if line else f"{function or 'pass'} at line {line}"
+            known = self._unnamed_sites[site] = "" if not self._unnamed_sites else where
+        return known
 
     def abort_call(self) -> None:
         """A forward or loss call raised: close what its start opened."""
@@ -322,7 +350,11 @@ class PhaseTracker:
         self.loss_seen = True
         self.loss_tensor = loss
         self.last_loss = float(loss.detach()) if loss.numel() == 1 else None
-        self._emit(Phase.LOSS, loss=self.last_loss, detail=label)
+        where = user_location(2)
+        name = assigned_name(where)
+        if name:
+            label = f"{name} ({label})" if label else name
+        self._emit(Phase.LOSS, where, loss=self.last_loss, detail=label)
 
     # ----- backward, clip, step, update, zero_grad -----------------------------------------------------
     def backward(self, tensor: torch.Tensor, run: Callable[[], Any]) -> Any:
@@ -344,6 +376,10 @@ class PhaseTracker:
         result = run()
         reached = self.watch.after_backward(before, detail=detail)
         self.updates.after_backward(self.watch.named)
+        # No optimizer to step them: what the hand-written update starts from, for its Δ.
+        self._update_copied = self.wants_detail and not self.updates.optimizer_seen
+        if self._update_copied:
+            self.watch.remember_before_step([p for _, p in self.watch.named])
         self.counter.backward(position(3))
         if value is not None:
             self._add_step_loss(value, reached)
@@ -405,19 +441,22 @@ class PhaseTracker:
             Phase.STEP,
             loss=loss if loss is not None else self.last_loss,
             detail=self.models.optimizer_label(optimizer),
+            series=self.models.optimizer_series(optimizer),
         )
 
     def _update_by_hand(self) -> None:
-        if not self.updates.changed():
+        changed = self.updates.changed()
+        if not changed:
             return
+        self.watch.stepped(changed, copied=self._update_copied)
         self.counter.stepped_now("by hand")
         self.facts.grads_stepped = True
         self.training_forward_since_step = False
         loss, self.manual_loss = self.manual_loss, 0.0
         where = update_line(self.stepper.last_event)
-        self._emit(
-            Phase.UPDATE, location=where, loss=loss, detail="the parameters changed outside any optimizer"
-        )
+        moved = len(changed)
+        detail = f"{moved} parameter{'s' * (moved != 1)} changed outside any optimizer"
+        self._emit(Phase.UPDATE, location=where, loss=loss, detail=detail)
 
     def zero_grad(self, owner: Any, run: Callable[[], Any]) -> Any:
         self._phase_starts(Phase.ZERO_GRAD)

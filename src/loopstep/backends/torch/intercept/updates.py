@@ -43,16 +43,17 @@ class UpdateWatch:
         self._versions = None
         self._norms = None
 
-    def changed(self) -> bool:
-        """At a forward: whether the parameters changed by hand since the last backward."""
+    def changed(self) -> list[nn.Parameter]:
+        """At a forward: the parameters changed by hand since the last backward."""
         versions, norms, params = self._versions, self._norms, self._params
         self._versions = self._norms = None
         if versions is None:
-            return False
-        if list(map(_VERSION, params)) != versions:
-            return True
-        if norms is None:
-            return False
+            return []
+        now_versions = list(map(_VERSION, params))
+        changed = [p for p, was, now in zip(params, versions, now_versions) if was != now]
+        if changed or norms is None:
+            return changed
         with torch.no_grad():
             now = torch.stack([n.double() for n in torch._foreach_norm([p.detach() for p in params])])
-        return bool((now != norms).any())
+        differs = (now != norms).tolist()
+        return [p for p, moved in zip(params, differs) if moved]

@@ -35,6 +35,9 @@ class ValidationPass:
     forwards: int = 0
     losses: list[float] = field(default_factory=list)
     last_batch: int = 1
+    #: Where the pass runs (see ``frames.call_site``): a call from another line is another pass.
+    site: tuple = ()
+    function: str = ""  # the user function that runs it: "evaluate"
     #: The last batch it ran on (x_val, pred_val, y_val), shown at its pause.
     tensors: dict = field(default_factory=dict)
 
@@ -48,8 +51,22 @@ class ValidationPass:
         return self.weighted / self.count if self.count else None
 
     @property
+    def _unnamed(self) -> str:
+        inside = self.function not in ("", "<module>", "main")
+        return f"no_grad pass in {self.function}()" if inside else "no_grad pass"
+
+    #: For a pass with no loader or split to name it: its call site's own curve name ("" for
+    #: the first such site of a run, "evaluate() from line 20" for the next).
+    site_series: str = ""
+
+    @property
+    def series(self) -> str:
+        """The name of the validation curve this pass belongs to ("" when it has none)."""
+        return self.name or self.split or self.site_series
+
+    @property
     def label(self) -> str:
-        base = self.name or (self.split and f"split {self.split!r}") or "no_grad pass"
+        base = self.name or (self.split and f"split {self.split!r}") or self._unnamed
         what = (
             "no loss: inference"
             if self.count == 0
