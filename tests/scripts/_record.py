@@ -26,6 +26,11 @@ class Recorder:
         if self.path is not None:
             self._write({"kind": "loss", "value": float(value)})
 
+    def position(self, epoch, batch):
+        """Where the script itself says it is (its own epoch and batch counters)."""
+        if self.path is not None:
+            self._write({"kind": "position", "epoch": int(epoch), "batch": int(batch)})
+
     def lr(self, value):
         if self.path is not None:
             self._write({"kind": "lr", "value": float(value)})

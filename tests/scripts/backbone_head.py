@@ -22,6 +22,7 @@ def main():
         enc.train()
         head.train()
         for i in range(3):
+            rec.position(epoch, i)
             optimizer.zero_grad()
             feats = enc(x[i * 10 : i * 10 + 10])
             loss = criterion(head(feats), y[i * 10 : i * 10 + 10])

@@ -48,6 +48,7 @@ def main():
     for epoch in range(epochs):
         for i, (real,) in enumerate(dataloader):
             # (1) Update D: maximize log(D(x)) + log(1 - D(G(z)))
+            rec.position(epoch, i)
             netD.zero_grad()
             batch_size = real.size(0)
             label = torch.full((batch_size,), real_label)

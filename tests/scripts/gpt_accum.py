@@ -49,7 +49,11 @@ class GPT(nn.Module):
         return logits, loss
 
 
-data = {"train": torch.randint(0, VOCAB, (200,)), "val": torch.randint(0, VOCAB, (80,))}
+_corpus = torch.Generator().manual_seed(1)
+data = {
+    "train": torch.randint(0, VOCAB, (200,), generator=_corpus),
+    "val": torch.randint(0, VOCAB, (80,), generator=_corpus),
+}
 
 
 def get_batch(split):
@@ -93,6 +97,7 @@ def main():
             param_group["lr"] = lr
         if iter_num % EVAL_INTERVAL == 0:
             losses = estimate_loss(model)
+            rec.val(losses["train"].item())
             rec.val(losses["val"].item())
             print(f"step {iter_num}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}")
         for _micro_step in range(ACCUM):
@@ -103,6 +108,7 @@ def main():
             loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
+        rec.lr(optimizer.param_groups[0]["lr"])
         optimizer.zero_grad(set_to_none=True)
         lossf = loss.item() * ACCUM
         print(f"iter {iter_num}: loss {lossf:.4f}, lr {lr:.6f}")

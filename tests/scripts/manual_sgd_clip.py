@@ -53,6 +53,7 @@ def main():
         model.train()
         hidden = torch.zeros(1, 4, 16)
         for batch, (tokens, targets) in enumerate(batches(train_data)):
+            rec.position(epoch - 1, batch)
             model.zero_grad()
             hidden = hidden.detach()
             output, hidden = model(tokens, hidden)

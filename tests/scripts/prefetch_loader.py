@@ -39,6 +39,7 @@ def main():
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
     for epoch in range(2):
         for i, ((x, y), last) in enumerate(ReadAhead(loader)):
+            rec.position(epoch, i)
             optimizer.zero_grad()
             loss = nn.functional.mse_loss(model(x), y)
             rec.loss(loss)

@@ -13,95 +13,15 @@ import math
 import statistics
 from collections import deque
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
 from .breakpoints import nonfinite_reason
+from .findings import CATALOG, Finding
 from .phases import Phase, PhaseEvent
 from .probes import Measure, Probe, probe_of, total_norm
 
 if TYPE_CHECKING:
     from .stepper import Stepper
-
-SEVERITIES = ("info", "warning", "error")
-
-
-@dataclass(frozen=True)
-class Finding:
-    id: str
-    severity: str  # info, warning or error
-    iteration: int
-    location: str  # the user's file:line where known, else ""
-    message: str  # what was seen, with numbers
-    why: str  # one sentence on why it matters
-    fix: str
-
-    def line(self) -> str:
-        where = self.location or "-"
-        return f"{self.id}  {self.severity}  iter {self.iteration}  {where}  {self.message}"
-
-    def to_json(self) -> dict:
-        return asdict(self)
-
-
-# id -> (severity, why, fix)
-CATALOG: dict[str, tuple[str, str, str]] = {
-    "zero-grad-missing": (
-        "error",
-        "backward adds onto .grad, so each step uses the sum of all gradients so far and training never settles",
-        "call optimizer.zero_grad() once per step (after optimizer.step() or before loss.backward())",
-    ),
-    "grad-accumulation": (
-        "info",
-        "several backward passes add up in .grad before each step, which is deliberate accumulation",
-        "nothing to fix; divide the loss by k if you want the mean rather than the sum of the micro-batches",
-    ),
-    "eval-in-train-mode": (
-        "warning",
-        "Dropout stays on and BatchNorm uses and updates batch statistics, so evaluation numbers are noisy and wrong",
-        "call model.eval() before evaluating and model.train() before training again",
-    ),
-    "eval-builds-graph": (
-        "warning",
-        "a forward that no backward uses still records the autograd graph, wasting memory and time",
-        "wrap evaluation in `with torch.no_grad():` (or torch.inference_mode())",
-    ),
-    "param-no-grad": (
-        "warning",
-        "a parameter whose .grad stays None after backward is not in the loss's graph and never trains",
-        "use the parameter in the forward, or set requires_grad=False / delete it if it is not meant to train",
-    ),
-    "param-not-in-optimizer": (
-        "error",
-        "the optimizer never updates a parameter it was not given, however large its gradient",
-        "pass model.parameters() (or every param group) to the optimizer",
-    ),
-    "nonfinite": (
-        "error",
-        "one NaN or Inf spreads to every parameter at the next step and the run is lost",
-        "lower the learning rate, clip gradients, and guard log/div/sqrt against 0 in the module named",
-    ),
-    "exploding-grad": (
-        "warning",
-        "a gradient far above its usual size throws the weights far off in one step",
-        "lower the learning rate or clip with torch.nn.utils.clip_grad_norm_",
-    ),
-    "vanishing-grad": (
-        "warning",
-        "a layer whose gradient is vanishingly small next to the others barely learns",
-        "check activations that saturate, initialisation, or add normalisation / residual connections",
-    ),
-    "loss-diverging": (
-        "warning",
-        "a loss that trends upwards means the updates are making the model worse",
-        "lower the learning rate; check zero_grad and the loss's sign",
-    ),
-    "loss-flat": (
-        "warning",
-        "a loss that does not move means the parameters are not being updated, or updated too little",
-        "check that optimizer.step() runs, the learning rate is not tiny, and the loss is not detached",
-    ),
-}
 
 DENSE = 10  # backwards that are always checked
 WINDOW = 10  # losses per window for the trend checks
@@ -132,6 +52,7 @@ class Diagnostics:
         self._last_event: PhaseEvent | None = None
         self._backwards = 0  # since the last zero_grad
         self._batches: set[tuple[int, int]] = set()  # (epoch, batch) of those backwards
+        self._scales: list[float] = []  # of those backwards: what .backward() got / the loss
         self._stepped = False  # a step ran since the last zero_grad
         self._accumulated = 0  # k of a step that followed k > 1 backwards
         self._backward_count = 0
@@ -158,10 +79,12 @@ class Diagnostics:
         *,
         location: str | None = None,
         iteration: int | None = None,
+        fix: str | None = None,
     ) -> None:
         if any(f.id == id for f in self.findings):
             return
-        severity, why, fix = CATALOG[id]
+        severity, why, usual_fix = CATALOG[id]
+        fix = usual_fix if fix is None else fix
         if location is None:
             location = str(event.location) if event.location is not None else ""
         found_at = event.iteration if iteration is None else iteration
@@ -216,14 +139,26 @@ class Diagnostics:
         elif phase is Phase.ZERO_GRAD:
             if not event.skipped:
                 if self._accumulated > 1:
-                    self.add(
-                        "grad-accumulation",
-                        event,
-                        f"gradients accumulate over k={self._accumulated} micro-batches per step",
-                    )
+                    self._accumulation(event)
                 self._zeroed()
         elif phase is Phase.VALIDATE:
             self._judge_unused(event, probe)
+
+    def _accumulation(self, event: PhaseEvent) -> None:
+        """Deliberate accumulation, and whether the step follows the micro-batches' mean (each
+        backward ran on loss / k, as the script or its framework scaled it) or their sum."""
+        k = self._accumulated
+        scales = self._scales
+        message = f"gradients accumulate over k={k} micro-batches per step"
+        if scales and all(abs(scale * k - 1) < 1e-3 for scale in scales):
+            message += f"; each backward ran on the loss / {k}, so the step follows their mean"
+            fix = "nothing to fix: the loss is already scaled by 1/k"
+        elif scales and all(abs(scale - 1) < 1e-6 for scale in scales):
+            message += f"; the loss is not scaled, so the step follows their sum ({k}× one batch's gradient)"
+            fix = None
+        else:
+            fix = "nothing to fix"
+        self.add("grad-accumulation", event, message, fix=fix)
 
     def finish(self) -> None:
         """The run ended: judge the last forwards that no backward used."""
@@ -280,6 +215,7 @@ class Diagnostics:
     def _zeroed(self) -> None:
         self._backwards = 0
         self._batches = set()
+        self._scales = []
         self._stepped = False
         self._accumulated = 0
 
@@ -333,6 +269,9 @@ class Diagnostics:
             )
         self._backwards += 1
         self._batches.add((event.epoch, event.batch))
+        if event.loss:
+            bp = event.backpropagated
+            self._scales.append(1.0 if bp is None else bp / event.loss)
         self._backward_count += 1
         sampled = self._backward_count <= DENSE or self._backward_count % self.grad_every == 0
         if probe is None or not (sampled or self._suspect):

@@ -74,6 +74,8 @@ class ReplayInspector:
         self.params_before_step: dict[str, Any] = {}
         #: The parameters the phase shown (a step or an update) moved.
         self.moved: set[str] = set()
+        #: Inside a step (its closure's phases): the parameters as they were when it began.
+        self._step_start: dict[str, Any] | None = None
         #: Backward passes each parameter's .grad holds, counted from the recorded grads.
         self.passes: dict[str, int] = {}
         #: The phase shown is a validate: its tensors are the ones validate ran on.
@@ -86,6 +88,9 @@ class ReplayInspector:
         self.validating = phase is Phase.VALIDATE
         self.moved = set()
         arrays = recorded.arrays
+        if event.inside and phase is not Phase.STEP and self._step_start is None:
+            # The step's closure starts: the values its Δ is taken from are the ones before it.
+            self._step_start = {name: self.state.get(name) for name, *_ in self.params}
         if phase is Phase.FORWARD:
             self.loss = None
             self.state.pop("pred", None)
@@ -104,9 +109,11 @@ class ReplayInspector:
             self.batch_grads = batch
         elif phase is Phase.STEP or phase is Phase.UPDATE:
             # "Δ last step" of each parameter this step moved; the others keep theirs.
+            start, self._step_start = self._step_start, None
             for name, *_ in self.params:
-                if name in arrays and _changed(self.state.get(name), arrays[name]):
-                    self.params_before_step[name] = self.state.get(name)
+                before = self.state.get(name) if start is None else start.get(name)
+                if name in arrays and _changed(before, arrays[name]):
+                    self.params_before_step[name] = before
                     self.moved.add(name)
         elif phase is Phase.ZERO_GRAD and not event.skipped:
             for name, *_ in self.params:
@@ -130,6 +137,7 @@ class ReplayInspector:
             "params_before_step": dict(self.params_before_step),
             "passes": dict(self.passes),
             "moved": set(self.moved),
+            "step_start": None if self._step_start is None else dict(self._step_start),
         }
 
     def restore(self, saved: dict) -> None:
@@ -141,6 +149,8 @@ class ReplayInspector:
         self.params_before_step = dict(saved["params_before_step"])
         self.passes = dict(saved.get("passes", {}))
         self.moved = set(saved.get("moved", ()))
+        start = saved.get("step_start")
+        self._step_start = None if start is None else dict(start)
         self.validating = False
 
     # ----- the Inspector protocol --------------------------------------------------------------

@@ -178,6 +178,11 @@ class Recorder:
                 packed = self._packed(inspector, names, zeros)
                 if packed is None:
                     captured = captured_arrays(inspector, names, self.limit, zeros)
+        if event.inside and phase is not _STEP and self.param_names:
+            # Inside a step (an LBFGS closure): the optimizer moves the parameters between its
+            # evaluations, so each of their phases keeps them too.
+            moved = captured_arrays(inspector, self.param_names, self.limit, False)
+            captured = moved if captured is None else {**captured, **moved}
         self.pending.append((event, mode_change, settings_change, captured, packed))
         if phase is _ZERO_GRAD or phase is _VALIDATE:
             self.flush()

@@ -150,7 +150,7 @@ class PhaseTracker:
         if phase is not Phase.STEP and phase is not Phase.UPDATE:
             self.watch.moved = None
         if self.in_step and phase is not Phase.STEP:
-            fields.setdefault("inside", f"{self.in_step[-1]} closure")
+            fields.setdefault("inside", f"{self.in_step[-1]}.step closure")
         counter = self.counter
         where = location or user_location(3)
         event = PhaseEvent(

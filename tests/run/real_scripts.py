@@ -1,0 +1,140 @@
+"""The scripts shaped like real trainers (tests/scripts), what each must report, and the
+runs the tests compare: a plain run that records what the script computed, a run under
+``loopstep run --record``, and the replay of that recording."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+F, L, B, C, S, U, Z, V = "forward", "loss", "backward", "clip", "step", "update", "zero_grad", "validate"
+
+
+def _gan() -> list[str]:
+    out = []
+    for _epoch in range(2):
+        for i in range(3):
+            out += [Z, F, L, B, F, F, L, B, S]  # the discriminator on real, then fake data
+            out += [Z, F, L, B, S]  # the generator, through the discriminator
+            out += [V] if i % 2 == 0 else []  # samples from fixed noise, under no_grad
+    return out
+
+
+def _gpt() -> list[str]:
+    out = []
+    for iteration in range(7):
+        out += [V, V] if iteration % 3 == 0 else []  # estimate_loss: the train split, then val
+        out += [F, L, B] * 4 + [C, S, Z]
+    return out
+
+
+def _manual_sgd() -> list[str]:
+    out = []
+    for _epoch in range(3):
+        for _batch in range(4):
+            out += [Z, F, L, B, C, U]
+        out += [V]
+    return out
+
+
+def _lbfgs() -> list[str]:
+    return ([Z, F, L, B] * 3 + [S, V]) * 4
+
+
+def _plain(iterations: int) -> list[str]:
+    return [Z, F, L, B, S] * iterations
+
+
+def _backbone_head() -> list[str]:
+    return ([Z, F, F, L, B, S] * 3 + [V]) * 2
+
+
+#: script -> the phases loopstep reports over the whole run, in order.
+SCRIPTS: dict[str, list[str]] = {
+    "gan": _gan(),
+    "gpt_accum": _gpt(),
+    "manual_sgd_clip": _manual_sgd(),
+    "lbfgs_closure": _lbfgs(),
+    "save_midrun": _plain(6),
+    "sched_warmup": _plain(8),
+    "backbone_head": _backbone_head(),
+    "prefetch_loader": _plain(8),
+}
+
+ROOT = Path(__file__).resolve().parents[2]
+FOLDER = ROOT / "tests" / "scripts"
+
+
+def run_all(env: dict, work: Path) -> dict:
+    """Every script plainly (one process) and under loopstep (one process each, at once),
+    then each recording replayed. Returns {name: {"live", "replay", "records", ...}}."""
+    records = work / "records"
+    records.mkdir()
+    plain_args: list[str] = []
+    for name in SCRIPTS:
+        plain_args += ["--", str(FOLDER / f"{name}.py")]
+    plain = subprocess.Popen(
+        [sys.executable, str(ROOT / "tests" / "run" / "plain_runner.py"), str(records), *plain_args[1:]],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    live = {}
+    for name in SCRIPTS:
+        command = ["run", "--no-tui", "--format", "jsonl", "--record", str(work / f"{name}.rec")]
+        command += ["--record-tensors", "all", str(FOLDER / f"{name}.py")]
+        live[name] = subprocess.Popen(
+            [sys.executable, "-m", "loopstep", *command],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=FOLDER,
+        )  # fmt: skip
+    out = {}
+    for name, proc in live.items():
+        stdout, stderr = proc.communicate(timeout=240)
+        out[name] = {"status": proc.returncode, "live": stdout, "stderr": stderr}
+    plain_out, plain_err = plain.communicate(timeout=240)
+    replays = {
+        name: subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "loopstep",
+                "replay",
+                str(work / f"{name}.rec"),
+                "--no-tui",
+                "--format",
+                "jsonl",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )  # fmt: skip
+        for name in SCRIPTS
+    }
+    for name, proc in replays.items():
+        stdout, stderr = proc.communicate(timeout=240)
+        out[name].update(replay=stdout, replay_status=proc.returncode, replay_stderr=stderr)
+        path = records / f"{name}.jsonl"
+        out[name]["records"] = [json.loads(line) for line in path.read_text().splitlines()]
+        out[name]["plain_stdout"] = plain_out
+    out["_plain_stderr"] = plain_err
+    return out
+
+
+def events(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def kind(records: list[dict], what: str) -> list:
+    return [r for r in records if r["kind"] == what]
+
+
+def line_of(script: str, code: str, after: str = "") -> int:
+    """The number of the first line of a test script that starts with ``code`` (past its
+    indentation), after the first line that contains ``after``."""
+    lines = (FOLDER / f"{script}.py").read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if after in line) if after else 0
+    for number, line in enumerate(lines[start:], start=start + 1):
+        if line.lstrip().startswith(code):
+            return number
+    raise AssertionError(f"{code!r} is not in {script}.py")
