@@ -126,10 +126,15 @@ class Diagnostics:
             stale = probe.stale_grads() if probe is not None else None
             if stale:
                 names = ", ".join(stale[:3]) + (f" (+{len(stale) - 3} more)" if len(stale) > 3 else "")
+                by_hand = phase is Phase.UPDATE
+                who = "the update by hand" if by_hand else (event.detail or "the step")
                 self.add(
                     "zero-grad-missing",
                     event,
-                    f"{event.detail or 'the step'} used .grad that still held gradients an earlier step used ({names})",
+                    f"{who} used .grad that still held gradients an earlier {'update' if by_hand else 'step'} used ({names})",
+                    fix="call model.zero_grad() (or set each p.grad = None) before each backward"
+                    if by_hand
+                    else None,
                 )
             # Accumulation is over batches: a GAN's discriminator sums two backwards (real and
             # fake) of one batch, which is no accumulation.

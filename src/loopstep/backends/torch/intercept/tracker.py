@@ -420,16 +420,7 @@ class PhaseTracker:
             self.in_step.pop()
         params = [p for group in optimizer.param_groups for p in group["params"]]
         self.watch.stepped(params, copied=self._copied)
-        used = self.used_by_step
-        mine = {id(p) for p in params}
-        # The same .grad tensor an earlier step used (accumulated in place), not one made anew
-        # since; judged after the step, as a closure's zero_grad runs inside it.
-        self.stale_at_step = [
-            name
-            for name, p in self.watch.named
-            if id(p) in mine and p.grad is not None and used.get(id(p)) == id(p.grad)
-        ]
-        self.used_by_step.update((id(p), id(p.grad)) for p in params if p.grad is not None)
+        self._judge_stale(params)
         self.counter.stepped_now(id(optimizer))
         self.updates.stepped()
         self.facts.grads_stepped = True
@@ -444,11 +435,25 @@ class PhaseTracker:
             series=self.models.optimizer_series(optimizer),
         )
 
+    def _judge_stale(self, params: list) -> None:
+        """Which of the parameters a step (or an update by hand) just used had a .grad an
+        earlier one used: the same tensor, accumulated in place, not one made anew since.
+        Judged after the step, as a closure's zero_grad runs inside it."""
+        used = self.used_by_step
+        mine = {id(p) for p in params}
+        self.stale_at_step = [
+            name
+            for name, p in self.watch.named
+            if id(p) in mine and p.grad is not None and used.get(id(p)) == id(p.grad)
+        ]
+        used.update((id(p), id(p.grad)) for p in params if p.grad is not None)
+
     def _update_by_hand(self) -> None:
         changed = self.updates.changed()
         if not changed:
             return
         self.watch.stepped(changed, copied=self._update_copied)
+        self._judge_stale(changed)
         self.counter.stepped_now("by hand")
         self.facts.grads_stepped = True
         self.training_forward_since_step = False
