@@ -200,3 +200,33 @@ def test_zero_grad_switched_off_is_skipped(tmp_path):
     zero_grads = [e for e in seen if e.phase is Phase.ZERO_GRAD]
     assert zero_grads and all(e.skipped for e in zero_grads)
     assert stepper.grad_passes == 3  # three backwards piled up
+
+
+def test_an_error_names_the_phase_and_iteration_it_happened_in(tmp_path):
+    body = """
+        import torch
+        from torch import nn
+        class M(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.l, self.calls = nn.Linear(3, 1), 0
+            def forward(self, x):
+                self.calls += 1
+                if self.calls == 3:
+                    raise RuntimeError("boom")
+                return self.l(x)
+        model = M()
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        def training_step(batch):
+            return nn.functional.mse_loss(model(batch[0]), batch[1])
+        for i in range(5):
+            loss = training_step((torch.randn(4, 3), torch.randn(4, 1)))
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+    """
+    stepper, _ = _run(_write(tmp_path, body))
+    # The third forward is the third batch's: iteration 2, not the last zero_grad's iteration 1.
+    assert stepper.error.where == "during forward (epoch 0, iteration 2)"
+    stepper, _ = _run(_write(tmp_path, "import torch\ntorch.load('missing.pt')\n", "load.py"))
+    assert stepper.error.where == "before the first phase"

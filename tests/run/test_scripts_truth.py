@@ -81,4 +81,7 @@ def test_an_error_inside_a_phase_is_during_it(tmp_path):
         "model(x[i * 5 : i * 5 + 5])", "model(x[i * 5 : i * 5 + 5] if epoch == 0 else x[:, :2])"
     )
     stepper, _ = run(tmp_path, body)
-    assert stepper.error is not None and stepper.error.where == "during forward (epoch 0, iteration 1)"
+    # The forward of epoch 1's first batch: iteration 2. The user's own error, not one of loopstep's
+    # (a hook removed while torch iterates over them as the forward unwinds).
+    assert stepper.error is not None and stepper.error.where == "during forward (epoch 1, iteration 2)"
+    assert "mat1 and mat2 shapes cannot be multiplied" in str(stepper.error.exception)

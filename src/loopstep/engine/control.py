@@ -98,6 +98,9 @@ class TrainingError:
     phase: str
     last_event: PhaseEvent | None
     internal: bool = False
+    #: (epoch, iteration) of the phase that was running, where the source said (a forward
+    #: that starts a new batch is in the next iteration, not the last event's).
+    at: tuple[int, int] | None = None
 
     @property
     def summary(self) -> str:
@@ -114,7 +117,9 @@ class TrainingError:
             text = f"after {event.phase.value}"
         else:
             return "before the first phase"
-        if event is not None:
+        if self.phase and self.at is not None:
+            text += f" (epoch {self.at[0]}, iteration {self.at[1]})"
+        elif event is not None:
             text += f" (epoch {event.epoch}, iteration {event.iteration})"
         return text
 

@@ -14,7 +14,6 @@ import queue
 import threading
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from typing import Any
 
 from .control import (
@@ -41,11 +40,13 @@ from .history import LossHistory
 from .lookback import LookBack
 from .phase_order import PhaseOrder
 from .phases import Phase, PhaseEvent
-from .rewind import Checkpoint, CheckpointWindow, Rewind
+from .rewind import CheckpointWindow, Rewind
 from .snapshot import Snapshot
+from .snapshot_taking import take_snapshot
+from .stepping_back import SteppingBack
 
 
-class Stepper:
+class Stepper(SteppingBack):
     def __init__(
         self,
         source: PhaseSource,
@@ -87,6 +88,7 @@ class Stepper:
         self.ended = threading.Event()
         #: The phase the source is running now (see :meth:`entering`), for an error's "during".
         self.phase_running: Phase | None = None
+        self.phase_at: tuple[int, int] | None = None
         LIVE.add(self)
         self._pending_settings: Settings | None = None
         self._lock = threading.Lock()
@@ -124,10 +126,6 @@ class Stepper:
             return True
         return self.ended.wait(timeout)
 
-    def step_back(self, phases: int = 1) -> None:
-        """At a pause: go back ``phases`` phases (restore a checkpoint and replay)."""
-        self.send(Command.BACK, phases)
-
     def set_conditions(self, conditions: Sequence[StopCondition]) -> None:
         """Replace the stop conditions (call while paused); removed ones switch their watches off."""
         for old in self.conditions:
@@ -139,11 +137,6 @@ class Stepper:
     def _prepare_conditions(self) -> None:
         for condition in self.conditions:
             condition.prepare(self)
-
-    @property
-    def rewind_notice(self) -> str | None:
-        """Set when the memory cap keeps step back to fewer iterations than asked for."""
-        return self.checkpoints.notice if self.checkpoints is not None else None
 
     def request_pause(self) -> None:
         """Pause at the next phase (takes effect within one phase)."""
@@ -173,10 +166,12 @@ class Stepper:
         return self._mode.command in (Command.STEP, Command.NEXT) or self._pause_requested.is_set()
 
     # ----- the debuggee side: called by the source in the training thread -----------------------
-    def entering(self, phase: Phase) -> None:
+    def entering(self, phase: Phase, at: tuple[int, int] | None = None) -> None:
         """The source starts running ``phase`` (its at_phase follows): an error raised before
-        that is "during" it; one raised between two phases is "after" the last one."""
+        that is "during" it; one raised between two phases is "after" the last one. ``at``:
+        the (epoch, iteration) it runs in, where that is not the last event's."""
         self.phase_running = phase
+        self.phase_at = at
 
     def run(self) -> RunState:
         """Run the source to its end in this thread. Returns the final state."""
@@ -237,6 +232,7 @@ class Stepper:
 
     def _at_phase(self, event: PhaseEvent) -> None:
         self.phase_running = None
+        self.phase_at = None
         self._record(event)
         self.last_event = event
         self._log(event)
@@ -259,63 +255,11 @@ class Stepper:
         if reason is not None:
             self._pause(event, reason)
 
-    def checkpoint(
-        self, iteration: int, epoch: int, batch: int, state_of: Callable[[], dict], x: Any, y: Any
-    ) -> None:
-        """Called by a rewindable source at each iteration start, before the batch runs."""
-        window = self.checkpoints
-        if window is None or not window.wants(iteration, dense=self.wants_detail):
-            return
-        settings = self.settings
-        window.add(
-            Checkpoint(
-                iteration, epoch, batch, state_of(), x, y,
-                settings.zero_grad, settings.lr, self.grad_passes, seq=self._seq,
-            )
-        )  # fmt: skip
-
-    def _replay_settings(self) -> None:
-        """During a replay: put back a settings change the user made at this point."""
-        for seq, settings in self._settings_log:
-            if seq == self._seq:
-                self.settings = Settings(settings.zero_grad, settings.lr)
-                self.source.apply_settings(self.settings)
-
     # ----- internals --------------------------------------------------------------------------
     def _log(self, event: PhaseEvent) -> None:
         self._events.append(event)
         if len(self._events) > 8192:
             del self._events[:4096]
-
-    def _rewind(self, event: PhaseEvent | None, phases: int) -> str:
-        """Raise :class:`Rewind` towards the phase ``phases`` back, or say why not."""
-        if self.checkpoints is None:
-            return "cannot step back: this run keeps no history (--history 0)"
-        index = len(self._events) - 1 - phases
-        if event is None or index < 0:
-            return "cannot step back: no earlier phase"
-        target = self._events[index]
-        checkpoint = self.checkpoints.at_or_before(target.iteration)
-        if checkpoint is None:
-            span = self.checkpoints.span
-            held = f"iterations {span[0]}–{span[1]}" if span else "no iterations"
-            return f"cannot step back to iteration {target.iteration}: history holds {held}"
-        self.history.keep_original()
-        self.history.truncate(checkpoint.iteration)
-        self._events = [e for e in self._events if e.iteration < checkpoint.iteration]
-        self.grad_passes = checkpoint.grad_passes
-        self._seq = checkpoint.seq
-        with self._lock:
-            self._pending_settings = None
-            self.settings = Settings(checkpoint.zero_grad, checkpoint.lr)
-        self.source.apply_settings(self.settings)
-        self.checkpoints.drop_from(checkpoint.iteration)
-        for observer in self.observers:
-            observer.rewound(checkpoint.iteration, self)
-        self._replay_to = target
-        self._mode = Mode(Command.STEP)
-        self.state = RunState.RUNNING
-        raise Rewind(checkpoint)
 
     def _record(self, event: PhaseEvent) -> None:
         phase = event.phase
@@ -397,49 +341,7 @@ class Stepper:
 
     def snapshot(self, *, finished: bool = False) -> Snapshot:
         """Build a snapshot now. Call only from the training thread, or while it is paused."""
-        inspector = self.source.inspector
-        losses, val_losses = self.history.frozen()
-        extra: dict = {}
-        if self.history.original is not None:
-            extra["original_losses"] = tuple(self.history.original)
-        if self.rewind_notice:
-            extra["rewind_notice"] = self.rewind_notice
-        params = tuple(
-            replace(p, grad_passes=self.grad_passes if p.grad is not None else 0)
-            if p.grad_passes is None
-            else p
-            for p in inspector.param_states()
-        )
-        held = [p.grad_passes for p in params if p.grad is not None]
-        return Snapshot(
-            event=self.last_event,
-            model_mode=inspector.model_mode(),
-            grad_enabled=inspector.grad_enabled(),
-            params=params,
-            tensors=inspector.tensors(),
-            trace=inspector.trace(),
-            losses=losses,
-            val_losses=val_losses,
-            zero_grad_on=self.settings.zero_grad,
-            lr=self._learning_rate(),
-            grad_passes=max(held) if held else 0,
-            source=self.source.name,
-            finished=finished,
-            extra=extra,
-            previous_loss=self._previous_loss(),
-            phase_order=self.phase_order.phases,
-        )
-
-    def _previous_loss(self) -> float | None:
-        event = self.last_event
-        if event is None or event.phase is not Phase.LOSS:
-            return None
-        return self.history.previous_batch_loss(event.detail)
-
-    def _learning_rate(self) -> float | None:
-        """The lr the source has in force now (not the one the last pause saw)."""
-        lr = self.source.learning_rate()
-        return self.settings.lr if lr is None else lr
+        return take_snapshot(self, finished=finished)
 
     def _safe_snapshot(self, *, finished: bool = False) -> Snapshot | None:
         try:
@@ -453,8 +355,9 @@ class Stepper:
         if isinstance(exc, InternalError):
             exc = exc.cause
         self.error = TrainingError(
-            exc, "".join(traceback.format_exception(exc)), phase, self.last_event, internal=internal
-        )
+            exc, "".join(traceback.format_exception(exc)), phase, self.last_event, internal=internal,
+            at=self.phase_at if phase else None,
+        )  # fmt: skip
         self.state = RunState.FAILED
         snapshot = self._safe_snapshot()
         if snapshot is not None:

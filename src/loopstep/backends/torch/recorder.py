@@ -72,13 +72,27 @@ class OpRecorder(TorchFunctionMode):
     def __exit__(self, *exc):
         for handle in self._handles:
             handle.remove()
+        self._handles = []
         return super().__exit__(*exc)
 
+    def abandon(self) -> list:
+        """Stop recording now, from inside torch's own loop over the global forward hooks (a
+        forward that raised runs them as it unwinds): removing a hook there would raise
+        "OrderedDict mutated during iteration" in place of the user's error. The hooks go
+        inert now; the caller removes the handles returned once that loop is over."""
+        self._inert = True
+        handles, self._handles = self._handles, []
+        super().__exit__(None, None, None)
+        return handles
+
+    _inert = False
+
     def _enter_module(self, module, args):
-        self._stack.append(self._paths.get(id(module), type(module).__name__))
+        if not self._inert:
+            self._stack.append(self._paths.get(id(module), type(module).__name__))
 
     def _leave_module(self, module, args, output):
-        if self._stack:
+        if self._stack and not self._inert:
             self._stack.pop()
 
     def __torch_function__(self, func, types, args=(), kwargs=None):

@@ -9,8 +9,7 @@ minus ``.grad`` before, not a hook on each parameter.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from operator import attrgetter
 from typing import Protocol
 
@@ -57,6 +56,32 @@ class FixedParams:
 def _grad_key(param: torch.Tensor) -> tuple:
     grad = param.grad
     return (None, -1) if grad is None else (id(grad), grad._version)
+
+
+class OpsRecording:
+    """The ops of one phase, recorded into a watch's trace."""
+
+    def __init__(self, watch: RunWatch, recorder: OpRecorder) -> None:
+        self.watch = watch
+        self.recorder = recorder
+
+    def __enter__(self) -> OpsRecording:
+        self.recorder.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.recorder.__exit__(*exc)
+        self._keep()
+
+    def abandon(self) -> list:
+        """Stop from inside a forward that raised; returns hook handles to remove later."""
+        handles = self.recorder.abandon()
+        self._keep()
+        return handles
+
+    def _keep(self) -> None:
+        self.watch.ops.extend(self.recorder.ops)
+        self.watch.ops_recorded = True
 
 
 class RunWatch:
@@ -116,16 +141,9 @@ class RunWatch:
         if isinstance(value, torch.Tensor):
             self.tensors_live[name] = value.detach()
 
-    @contextlib.contextmanager
-    def recording(self, phase: str, module: nn.Module | None = None) -> Iterator[None]:
-        """Record the ops that run inside, tagged with the module they ran in."""
-        recorder = OpRecorder(module or self.model or nn.Module(), phase, start=len(self.ops))
-        try:
-            with recorder:
-                yield
-        finally:
-            self.ops.extend(recorder.ops)
-            self.ops_recorded = True
+    def recording(self, phase: str, module: nn.Module | None = None) -> OpsRecording:
+        """Record the ops that run inside (a ``with`` block), tagged with the module they ran in."""
+        return OpsRecording(self, OpRecorder(module or self.model or nn.Module(), phase, start=len(self.ops)))
 
     def keep_graph(self, tensor: torch.Tensor) -> None:
         """The tensor backward runs from: the trace's graph starts at its grad_fn."""

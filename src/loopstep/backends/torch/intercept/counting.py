@@ -118,3 +118,19 @@ def _ref(obj: Any):
         return weakref.ref(obj)
     except TypeError:
         return None
+
+
+def epoch_variable() -> Any:
+    """The script's own ``epoch`` loop variable, where it has one (used without a DataLoader)."""
+    import sys
+
+    from .frames import is_user_file
+
+    frame = sys._getframe(3)
+    while frame is not None:
+        if is_user_file(frame.f_code.co_filename):
+            value = frame.f_locals.get("epoch")
+            if isinstance(value, int):
+                return value
+        frame = frame.f_back
+    return None

@@ -130,6 +130,7 @@ class ScriptSource:
                 self.tracker.finish()
         finally:
             self._probe.close()  # its watches' hooks go with the run
+            self.tracker.close()
 
     def _optimizer_appeared(self, optimizer) -> None:
         """Show the script's learning rate as soon as its first optimizer exists."""
@@ -160,6 +161,8 @@ class ScriptSource:
             self.interceptor.remove()
         if self._probe is not None:
             self._probe.close()
+        if self.tracker is not None:
+            self.tracker.close()
 
     # ----- Inspector: every model of the run -------------------------------------------------------
     @property

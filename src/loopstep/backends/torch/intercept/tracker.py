@@ -26,82 +26,17 @@ from torch import nn
 
 from ....engine.phases import Phase, PhaseEvent, SourceLocation
 from ..watch import RunWatch
-from .counting import Counter
+from .counting import Counter, epoch_variable
 from .facts import BackwardFact, ForwardFact, RunFacts
-from .frames import assigned_name, call_site, framework_location, site_line, user_location
+from .frames import assigned_name, framework_location, user_location
 from .models import RunModels, unwrap_optimizer, variable_name
+from .outputs import first_tensor, holds
 from .positions import position
-from .updates import UpdateWatch
-from .validation import ValidationPass, loader_name, split_of
+from .updates import UpdateWatch, update_line
+from .validation import ValidationPass, ValidationPhases
 
 
-def first_tensor(value: Any) -> torch.Tensor | None:
-    """The first tensor in a model's input or output (a tensor, a tuple, a dict...)."""
-    if isinstance(value, torch.Tensor):
-        return value
-    if isinstance(value, list | tuple):
-        for item in value:
-            found = first_tensor(item)
-            if found is not None:
-                return found
-    if isinstance(value, dict):
-        for item in value.values():
-            found = first_tensor(item)
-            if found is not None:
-                return found
-    loss = getattr(value, "logits", None)  # a transformers ModelOutput: logits first
-    return loss if isinstance(loss, torch.Tensor) else None
-
-
-def holds(output: Any, tensor: torch.Tensor) -> bool:
-    """Whether ``tensor`` is one of the values a forward returned (a tuple, a dict, a
-    ModelOutput with ``.loss``)."""
-    if output is tensor:
-        return True
-    if isinstance(output, list | tuple):
-        return any(item is tensor for item in output)
-    if isinstance(output, dict):
-        return any(item is tensor for item in output.values())
-    return getattr(output, "loss", None) is tensor
-
-
-def _epoch_variable() -> Any:
-    """The script's own ``epoch`` loop variable, where it has one (used without a DataLoader)."""
-    import sys
-
-    from .frames import is_user_file
-
-    frame = sys._getframe(3)
-    while frame is not None:
-        if is_user_file(frame.f_code.co_filename):
-            value = frame.f_locals.get("epoch")
-            if isinstance(value, int):
-                return value
-        frame = frame.f_back
-    return None
-
-
-#: What a hand-written update looks like in a line of code.
-_UPDATE_MARKS = (".data", "-=", "+=", ".add_(", ".sub_(", ".copy_(", ".mul_(")
-
-
-def update_line(after: PhaseEvent | None) -> SourceLocation | None:
-    """Where a hand-written update most likely is: the first line after the last phase's that
-    changes a tensor in place (``p.data.add_(...)``, ``p -= ...``), within a few lines. The
-    update itself is seen only at the next phase, which says nothing of where it ran."""
-    import linecache
-
-    where = after.location if after is not None else None
-    if where is None:
-        return None
-    for line in range(where.line + 1, where.line + 12):
-        text = linecache.getline(where.path, line)
-        if any(mark in text for mark in _UPDATE_MARKS) and not text.lstrip().startswith("#"):
-            return SourceLocation(where.path, line, where.function)
-    return None
-
-
-class PhaseTracker:
+class PhaseTracker(ValidationPhases):
     def __init__(self, stepper, *, detail: bool = True) -> None:
         self.stepper = stepper
         self.detail = detail  # False: never record ops or per-pass grads (text streams show neither)
@@ -118,6 +53,7 @@ class PhaseTracker:
         self.inner_loss: torch.Tensor | None = None  # computed inside the forward in progress
         self._unnamed_sites: dict[tuple, str] = {}
         self._update_copied = False
+        self._stale_hooks: list = []  # of a recording abandoned inside torch's hook loop
         self.training_forward_since_step = False
         self.step_losses: dict[int, float] = {}  # id(optimizer) -> what its next step descends
         self.manual_loss = 0.0
@@ -174,28 +110,19 @@ class PhaseTracker:
             self._update_by_hand()
         self.stepper.entering(phase)
 
-    def _flush_validation(self) -> None:
-        validation, self.validation = self.validation, None
-        self.watch.shown_mode = (validation.mode, validation.grad_enabled)
-        self.watch.model = validation.model
-        shown = {name: t for name, t in validation.tensors.items() if isinstance(t, torch.Tensor)}
-        if validation.loss is not None:
-            shown["val_loss"] = torch.tensor(validation.loss, dtype=torch.float64)
-        self.watch.show_validation(shown)
-        self._emit(
-            Phase.VALIDATE,
-            validation.location,
-            loss=validation.loss,
-            detail=validation.label,
-            series=validation.series,
-        )
-
     def finish(self) -> None:
         """The script returned: report a validation pass or a hand-written update it ended with."""
         if self.validation is not None:
             self._flush_validation()
         self._update_by_hand()
         self.facts.finish()
+
+    def close(self) -> None:
+        """The run is over, however it ended: nothing of a recording stays installed."""
+        recording, self._recording = self._recording, None
+        if recording is not None:
+            self._stale_hooks.extend(recording.abandon())
+        self._remove_stale_hooks()
 
     # ----- batches ---------------------------------------------------------------------------------
     def note_fetch(self, iterator: Any) -> None:
@@ -229,9 +156,10 @@ class PhaseTracker:
         model = self.models.model_of(module)
         self.watch.model = model.module
         if not self.in_step:
-            if self.counter.training_forward(position(3), _epoch_variable()):
+            if self.counter.training_forward(position(3), epoch_variable()):
                 self.facts.new_batch()
                 self.watch.new_batch()
+                self.stepper.entering(Phase.FORWARD, (self.counter.epoch, self.counter.iteration))
             self.training_forward_since_step = True
         self.loss_seen = False  # each forward's first loss is a loss phase (a GAN has several)
         self._fetched_for_validation = False
@@ -265,54 +193,19 @@ class PhaseTracker:
         if isinstance(output, torch.Tensor) and output.numel() == 1 and self.inner_loss is None:
             self.inner_loss = output
 
-    def _validation_forward(self, module: nn.Module, output: Any, args: tuple) -> None:
-        latest = self._latest() if self._fetched_for_validation else None
-        split = split_of()
-        function, site = call_site(3)
-        current = self.validation
-        if current is not None and (
-            current.loader is not latest or current.split != split or current.site != site
-        ):
-            self._flush_validation()
-            current = None
-        if current is None:
-            self.validation = current = ValidationPass(
-                user_location(3), "train" if module.training else "eval", torch.is_grad_enabled(), module,
-                loader=latest, split=split, name=loader_name(latest, self.loaders) if latest is not None else "",
-                site=site, function=function,
-            )  # fmt: skip
-            if not current.name and not current.split:
-                current.site_series = self._site_series(site, function)
-        if latest is not None:
-            self.counter.validated_from(latest)
-        pred = first_tensor(output)
-        current.last_batch = int(pred.shape[0]) if pred is not None and pred.dim() else 1
-        current.forwards += 1
-        current.tensors = {"x_val": first_tensor(args), "pred_val": pred}
-        model = self.models.model_of(module)
-        self.facts.forward(
-            ForwardFact(self.counter.iteration, self.counter.epoch, model.name, module.training, False, True),
-            model.module,
-        )
-        inner, self.inner_loss = self.inner_loss, None
-        if inner is not None and holds(output, inner):
-            current.add(float(inner.detach()))
-
-    def _site_series(self, site: tuple, function: str) -> str:
-        """One validation curve per place that runs an unnamed pass: the first is the run's
-        "val" curve, any other is named after where it is called from."""
-        known = self._unnamed_sites.get(site)
-        if known is None:
-            line = site_line(site)
-            where = f"{function}() from line {line}" if line else f"{function or 'pass'} at line {line}"
-            known = self._unnamed_sites[site] = "" if not self._unnamed_sites else where
-        return known
-
     def abort_call(self) -> None:
-        """A forward or loss call raised: close what its start opened."""
-        self._stop_recording()
+        """A forward or loss call raised: close what its start opened (the hooks it added are
+        removed at the next call: torch is iterating over them now)."""
+        recording, self._recording = self._recording, None
+        if recording is not None:
+            self._stale_hooks.extend(recording.abandon())
+
+    def _remove_stale_hooks(self) -> None:
+        while self._stale_hooks:
+            self._stale_hooks.pop().remove()
 
     def _stop_recording(self) -> None:
+        self._remove_stale_hooks()
         recording, self._recording = self._recording, None
         if recording is not None:
             recording.__exit__(None, None, None)

@@ -14,6 +14,8 @@ from operator import attrgetter
 import torch
 from torch import nn
 
+from ....engine.phases import PhaseEvent, SourceLocation
+
 _VERSION = attrgetter("_version")
 
 
@@ -57,3 +59,23 @@ class UpdateWatch:
             now = torch.stack([n.double() for n in torch._foreach_norm([p.detach() for p in params])])
         differs = (now != norms).tolist()
         return [p for p, moved in zip(params, differs) if moved]
+
+
+#: What a hand-written update looks like in a line of code.
+_UPDATE_MARKS = (".data", "-=", "+=", ".add_(", ".sub_(", ".copy_(", ".mul_(")
+
+
+def update_line(after: PhaseEvent | None) -> SourceLocation | None:
+    """Where a hand-written update most likely is: the first line after the last phase's that
+    changes a tensor in place (``p.data.add_(...)``, ``p -= ...``), within a few lines. The
+    update itself is seen only at the next phase, which says nothing of where it ran."""
+    import linecache
+
+    where = after.location if after is not None else None
+    if where is None:
+        return None
+    for line in range(where.line + 1, where.line + 12):
+        text = linecache.getline(where.path, line)
+        if any(mark in text for mark in _UPDATE_MARKS) and not text.lstrip().startswith("#"):
+            return SourceLocation(where.path, line, where.function)
+    return None

@@ -14,8 +14,13 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from ....engine.phases import SourceLocation
-from .frames import is_user_file
+import torch
+from torch import nn
+
+from ....engine.phases import Phase, SourceLocation
+from .facts import ForwardFact
+from .frames import call_site, is_user_file, site_line, user_location
+from .outputs import first_tensor, holds
 
 #: A user variable with one of these names whose value is a string names the split.
 SPLIT_NAMES = ("split", "split_name", "phase", "stage", "mode")
@@ -103,3 +108,67 @@ def loader_name(iterator: Any, loaders: dict[int, Any]) -> str:
                         return name
         frame = frame.f_back
     return ""
+
+
+class ValidationPhases:
+    """The tracker's validation half (mixed into :class:`~.tracker.PhaseTracker`): forwards
+    without grad gather into passes, each reported as one validate phase when it ends."""
+
+    def _flush_validation(self) -> None:
+        validation, self.validation = self.validation, None
+        self.watch.shown_mode = (validation.mode, validation.grad_enabled)
+        self.watch.model = validation.model
+        shown = {name: t for name, t in validation.tensors.items() if isinstance(t, torch.Tensor)}
+        if validation.loss is not None:
+            shown["val_loss"] = torch.tensor(validation.loss, dtype=torch.float64)
+        self.watch.show_validation(shown)
+        self._emit(
+            Phase.VALIDATE,
+            validation.location,
+            loss=validation.loss,
+            detail=validation.label,
+            series=validation.series,
+        )
+
+    def _validation_forward(self, module: nn.Module, output: Any, args: tuple) -> None:
+        latest = self._latest() if self._fetched_for_validation else None
+        split = split_of()
+        function, site = call_site(3)
+        current = self.validation
+        if current is not None and (
+            current.loader is not latest or current.split != split or current.site != site
+        ):
+            self._flush_validation()
+            current = None
+        if current is None:
+            self.validation = current = ValidationPass(
+                user_location(3), "train" if module.training else "eval", torch.is_grad_enabled(), module,
+                loader=latest, split=split, name=loader_name(latest, self.loaders) if latest is not None else "",
+                site=site, function=function,
+            )  # fmt: skip
+            if not current.name and not current.split:
+                current.site_series = self._site_series(site, function)
+        if latest is not None:
+            self.counter.validated_from(latest)
+        pred = first_tensor(output)
+        current.last_batch = int(pred.shape[0]) if pred is not None and pred.dim() else 1
+        current.forwards += 1
+        current.tensors = {"x_val": first_tensor(args), "pred_val": pred}
+        model = self.models.model_of(module)
+        self.facts.forward(
+            ForwardFact(self.counter.iteration, self.counter.epoch, model.name, module.training, False, True),
+            model.module,
+        )
+        inner, self.inner_loss = self.inner_loss, None
+        if inner is not None and holds(output, inner):
+            current.add(float(inner.detach()))
+
+    def _site_series(self, site: tuple, function: str) -> str:
+        """One validation curve per place that runs an unnamed pass: the first is the run's
+        "val" curve, any other is named after where it is called from."""
+        known = self._unnamed_sites.get(site)
+        if known is None:
+            line = site_line(site)
+            where = f"{function}() from line {line}" if line else f"{function or 'pass'} at line {line}"
+            known = self._unnamed_sites[site] = "" if not self._unnamed_sites else where
+        return known
