@@ -5,6 +5,7 @@ runs the tests compare: a plain run that records what the script computed, a run
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -67,20 +68,20 @@ ROOT = Path(__file__).resolve().parents[2]
 FOLDER = ROOT / "tests" / "scripts"
 
 
-def run_all(env: dict, work: Path) -> dict:
+def run_all(env: dict, work: Path, scripts: dict = SCRIPTS) -> dict:
     """Every script plainly (one process) and under loopstep (one process each, at once),
     then each recording replayed. Returns {name: {"live", "replay", "records", ...}}."""
     records = work / "records"
     records.mkdir()
     plain_args: list[str] = []
-    for name in SCRIPTS:
+    for name in scripts:
         plain_args += ["--", str(FOLDER / f"{name}.py")]
     plain = subprocess.Popen(
         [sys.executable, str(ROOT / "tests" / "run" / "plain_runner.py"), str(records), *plain_args[1:]],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
     live = {}
-    for name in SCRIPTS:
+    for name in scripts:
         command = ["run", "--no-tui", "--format", "jsonl", "--record", str(work / f"{name}.rec")]
         command += ["--record-tensors", "all", str(FOLDER / f"{name}.py")]
         live[name] = subprocess.Popen(
@@ -109,7 +110,7 @@ def run_all(env: dict, work: Path) -> dict:
             text=True,
             env=env,
         )  # fmt: skip
-        for name in SCRIPTS
+        for name in scripts
     }
     for name, proc in replays.items():
         stdout, stderr = proc.communicate(timeout=240)
@@ -138,3 +139,29 @@ def line_of(script: str, code: str, after: str = "") -> int:
         if line.lstrip().startswith(code):
             return number
     raise AssertionError(f"{code!r} is not in {script}.py")
+
+
+def _check(env: dict, path: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "loopstep", "check", "--format", "jsonl", str(path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=path.parent,
+    )  # fmt: skip
+
+
+def check_all(env: dict, work: Path, scripts, planted: dict) -> dict:
+    """``loopstep check`` on each script as written, and on a copy of a script with a bug
+    planted (``planted``: label -> (script, text, replacement, ...)), all at once. Returns
+    {name or label: (status, findings, stderr)}."""
+    shutil.copy(FOLDER / "_record.py", work / "_record.py")
+    procs = {name: _check(env, FOLDER / f"{name}.py") for name in scripts}
+    for label, (script, old, new, *_) in planted.items():
+        text = (FOLDER / f"{script}.py").read_text()
+        assert old in text, label
+        path = work / f"planted_{len(procs)}.py"
+        path.write_text(text.replace(old, new, 1))
+        procs[label] = _check(env, path)
+    out = {}
+    for name, proc in procs.items():
+        stdout, stderr = proc.communicate(timeout=300)
+        out[name] = (proc.returncode, [json.loads(line) for line in stdout.splitlines()], stderr)
+    return out

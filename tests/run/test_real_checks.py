@@ -3,14 +3,9 @@ planted bug found, with the right finding at the right line, and no other."""
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
-import sys
-
 import pytest
 
-from .real_scripts import FOLDER, SCRIPTS, line_of
+from .real_scripts import SCRIPTS, check_all, line_of
 
 pytest.importorskip("torch")
 
@@ -47,29 +42,9 @@ PLANTED = {
 }  # fmt: skip
 
 
-def _check(env, path):
-    return subprocess.Popen(
-        [sys.executable, "-m", "loopstep", "check", "--format", "jsonl", str(path)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=path.parent,
-    )  # fmt: skip
-
-
 @pytest.fixture(scope="module")
 def checks(loopstep_env, tmp_path_factory):
-    work = tmp_path_factory.mktemp("planted")
-    shutil.copy(FOLDER / "_record.py", work / "_record.py")
-    procs = {name: _check(loopstep_env, FOLDER / f"{name}.py") for name in SCRIPTS}
-    for label, (script, old, new, _, _) in PLANTED.items():
-        text = (FOLDER / f"{script}.py").read_text()
-        assert old in text, label
-        path = work / f"planted_{len(procs)}.py"
-        path.write_text(text.replace(old, new, 1))
-        procs[label] = _check(loopstep_env, path)
-    out = {}
-    for name, proc in procs.items():
-        stdout, stderr = proc.communicate(timeout=240)
-        out[name] = (proc.returncode, [json.loads(line) for line in stdout.splitlines()], stderr)
-    return out
+    return check_all(loopstep_env, tmp_path_factory.mktemp("planted"), SCRIPTS, PLANTED)
 
 
 @pytest.mark.parametrize("name", SCRIPTS)

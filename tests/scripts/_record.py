@@ -31,6 +31,11 @@ class Recorder:
         if self.path is not None:
             self._write({"kind": "position", "epoch": int(epoch), "batch": int(batch)})
 
+    def logged(self, kind, value):
+        """A number a framework logged (its own name for it as the kind)."""
+        if self.path is not None:
+            self._write({"kind": kind, "value": float(value)})
+
     def lr(self, value):
         if self.path is not None:
             self._write({"kind": "lr", "value": float(value)})

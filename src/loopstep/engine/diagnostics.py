@@ -53,6 +53,7 @@ class Diagnostics:
         self._backwards = 0  # since the last zero_grad
         self._batches: set[tuple[int, int]] = set()  # (epoch, batch) of those backwards
         self._scales: list[float] = []  # of those backwards: what .backward() got / the loss
+        self._rescaled_inside = False  # the last loss: a model's, scaled inside its forward
         self._stepped = False  # a step ran since the last zero_grad
         self._accumulated = 0  # k of a step that followed k > 1 backwards
         self._backward_count = 0
@@ -110,6 +111,7 @@ class Diagnostics:
                 self._nonfinite(event, probe)
         elif phase is Phase.LOSS:
             if event.loss is not None:
+                self._rescaled_inside = event.detail.endswith(", rescaled there")
                 if math.isfinite(event.loss):
                     self._losses.setdefault(event.detail, []).append(event.loss)
                     self._trend(event)
@@ -158,6 +160,9 @@ class Diagnostics:
         if scales and all(abs(scale * k - 1) < 1e-3 for scale in scales):
             message += f"; each backward ran on the loss / {k}, so the step follows their mean"
             fix = "nothing to fix: the loss is already scaled by 1/k"
+        elif scales and all(abs(scale - 1) < 1e-6 for scale in scales) and self._rescaled_inside:
+            message += "; the model scales its own loss (as transformers does, over the window's tokens)"
+            fix = "nothing to fix: the model scales its loss itself"
         elif scales and all(abs(scale - 1) < 1e-6 for scale in scales):
             message += f"; the loss is not scaled, so the step follows their sum ({k}× one batch's gradient)"
             fix = None

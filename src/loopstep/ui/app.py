@@ -68,6 +68,8 @@ class LoopstepApp(RunControl, App[int]):
         self.view = View(title=session.title, zero_grad=session.settings.zero_grad)
         #: Pauses drawn so far; tests and the benchmark wait on it.
         self.pauses_drawn = 0
+        #: The code pane shows the framework's frame that ran the phase, not the user's line (f).
+        self.framework_frame = False
         self._live_timer = None
         self._built_stepper: Stepper | None = None
         #: A command was sent (or the run is starting) and its pause has not come yet.
@@ -198,10 +200,26 @@ class LoopstepApp(RunControl, App[int]):
         self.pauses_drawn += 1
 
     def _code_for(self, snapshot):
-        """The code pane's text for this pause, written with the settings in force now."""
+        """The code pane's text for this pause, written with the settings in force now: the
+        user's line, or with f the framework's own frame that ran the phase."""
         lr = snapshot.lr if snapshot is not None else self.session.settings.lr
         settings = Settings(zero_grad=self.view.zero_grad, lr=lr)
-        return self.session.code_for(snapshot.event if snapshot is not None else None, settings)
+        event = snapshot.event if snapshot is not None else None
+        if self.framework_frame and event is not None and event.framework is not None:
+            event = replace(event, location=event.framework)
+        return self.session.code_for(event, settings)
+
+    def action_toggle_framework_frame(self) -> None:
+        event = self.view.snapshot.event if self.view.snapshot is not None else None
+        if not self.framework_frame and (event is None or event.framework is None):
+            self.notify("Your own code ran this phase: there is no framework frame to show.", timeout=3)
+            return
+        self.framework_frame = not self.framework_frame
+        if self.session.code_for is not None:
+            self.view = replace(self.view, code=self._code_for(self.view.snapshot))
+            self._draw()
+        where = "the framework's frame" if self.framework_frame else "your line"
+        self.notify(f"code: {where} (f switches back)", timeout=2)
 
     def _findings(self) -> tuple:
         from ..engine.diagnostics import diagnostics_of  # not before the first frame

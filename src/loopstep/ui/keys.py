@@ -28,6 +28,13 @@ KEYS: tuple[Key, ...] = (
     Key("z", "toggle_zero_grad", "zero_grad", "switch optimizer.zero_grad() on or off"),
     Key("l", "toggle_log", "log", "loss chart: switch between linear and log scale"),
     Key(
+        "f",
+        "toggle_framework_frame",
+        "frame",
+        "code: the framework's frame that ran the phase (Lightning, transformers, accelerate), or your line",
+        footer=False,
+    ),
+    Key(
         "u,left",
         "step_back",
         "back",
@@ -54,9 +61,11 @@ PHASE_HELP: dict[Phase, str] = {
     Phase.FORWARD: "run the model on the batch: x goes in, predictions pred come out",
     Phase.LOSS: "score the predictions against the targets y: one number, L",
     Phase.BACKWARD: "work out dL/dθ for every parameter θ and add it into θ.grad",
+    Phase.CLIP: "clip_grad_norm_ / clip_grad_value_: shrink .grad before the step uses it",
     Phase.STEP: "move every parameter a little downhill: θ ← θ − lr·θ.grad",
+    Phase.UPDATE: "the script changed the parameters itself, outside any optimizer (p.data.add_…)",
     Phase.ZERO_GRAD: "wipe .grad, so the next backward does not add onto this one",
-    Phase.VALIDATE: "at the end of an epoch: eval() mode and no_grad, loss on held-out data",
+    Phase.VALIDATE: "a pass without grad (no_grad, inference_mode): loss on held-out data, or sampling",
 }
 
 #: Keys that are not app bindings but that the help screen lists.

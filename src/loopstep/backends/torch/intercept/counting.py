@@ -1,9 +1,11 @@
 """Epoch, batch and iteration of a script, counted as the script trains.
 
-- A **batch** (micro-batch) starts at the first training forward after a backward, when it
-  came round the loop since that backward (:mod:`.positions`): the forwards of a backbone and
-  a head, or of a GAN's two models on one batch, are one batch; with gradient accumulation
-  each micro-step is one.
+- A **batch** (micro-batch) starts at the first training forward after the training
+  DataLoader gave a batch; without a DataLoader, at the first training forward after a
+  backward, when it came round the loop since that backward (:mod:`.positions`): the forwards
+  of a backbone and a head, or of a GAN's two models on one batch, are one batch; with
+  gradient accumulation each micro-step is one. (A framework's loop frames die and are made
+  anew for each batch, at the same addresses: a fetch is the surer sign there.)
 - An **iteration** is the batches one round of optimizer steps used: it starts at the first
   batch after a step, or at a step of an optimizer that already stepped in it (an LBFGS
   loop of ``step(closure)`` calls). Several optimizers stepping on one batch (a GAN) are one
@@ -42,6 +44,8 @@ class Counter:
     _latest_fetch: Any = None
     _validation_iterators: weakref.WeakSet = field(default_factory=weakref.WeakSet)
     _epoch_variable: Any = None
+    #: The training DataLoader gave a batch since the last training forward.
+    _fetched_since_forward: bool = False
 
     # ----- what the tracker reports ------------------------------------------------------------
     def fetched(self, iterator: Any, validating: bool) -> None:
@@ -53,6 +57,7 @@ class Counter:
             return
         if iterator not in self._validation_iterators:
             self._latest_fetch = ref
+            self._fetched_since_forward = True
 
     def validated_from(self, iterator: Any) -> None:
         """A validation forward ran on the latest fetch: that iterator is validation's."""
@@ -63,7 +68,12 @@ class Counter:
 
     def training_forward(self, now: tuple, epoch_variable: Any = None) -> bool:
         """A training forward at position ``now``; True when it starts a new batch."""
-        if self.batch >= 0 and (self._forward_since_backward or not came_round(now, self._last_backward)):
+        fetched, self._fetched_since_forward = self._fetched_since_forward, False
+        if (
+            self.batch >= 0
+            and not fetched
+            and (self._forward_since_backward or not came_round(now, self._last_backward))
+        ):
             self._forward_since_backward = True
             return False  # more of the same batch: a backbone's head, a GAN's other model
         self._forward_since_backward = True

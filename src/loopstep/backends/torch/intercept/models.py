@@ -61,19 +61,28 @@ def _user_frames(skip: int = 2):
 
 def variable_name(obj: Any) -> str | None:
     """The name the script's code gives ``obj``: a local or global variable, or an attribute
-    of one (``self.model`` → ``model``); the innermost user frame that has one wins."""
+    of one (``self.model`` → ``model``); the innermost user frame that has one wins. ``self``
+    names nothing (a LightningModule's own methods call it that): the search goes on outwards."""
     for frame in _user_frames(3):
         for scope in (frame.f_locals, frame.f_globals):
             for name, value in scope.items():
-                if value is obj and not name.startswith("__"):
+                if value is obj and not name.startswith("__") and name not in ("self", "cls"):
                     return name
-        for value in frame.f_locals.values():
+        for holder, value in frame.f_locals.items():
             attributes = getattr(value, "__dict__", None)
             if isinstance(attributes, dict) and not isinstance(value, type):
                 for name, inner in attributes.items():
                     if inner is obj and not name.startswith("__"):
+                        # A wrapper the script holds (Lightning's opt_g, accelerate's
+                        # prepared model) is named by the script's variable for it.
+                        if name in _WRAPPED and holder not in ("self", "cls"):
+                            return holder
                         return name.lstrip("_")
     return None
+
+
+#: Attributes through which a framework's wrapper holds the user's optimizer or model.
+_WRAPPED = ("_optimizer", "optimizer", "module", "_module", "_orig_mod")
 
 
 def outermost_holder(module: nn.Module, known: list[nn.Module]) -> nn.Module:

@@ -36,3 +36,27 @@ def holds(output: Any, tensor: torch.Tensor) -> bool:
     if isinstance(output, dict):
         return any(item is tensor for item in output.values())
     return getattr(output, "loss", None) is tensor
+
+
+def returned_loss(output: Any, inner: torch.Tensor | None) -> torch.Tensor | None:
+    """The loss a model computed inside its forward and returned: the loss function's own
+    result, or, where the model went on from it (transformers divides a summed cross-entropy
+    by the tokens of the whole accumulation window), the scalar it returns as ``loss`` (a
+    ModelOutput's ``.loss``, a dict's ``"loss"``, the one scalar of a tuple). None when no loss
+    function ran inside the forward."""
+    if inner is None:
+        return None
+    if holds(output, inner):
+        return inner
+    if isinstance(output, dict):
+        candidate = output.get("loss")
+    elif isinstance(output, list | tuple):
+        scalars = [item for item in output if _is_scalar(item)]
+        candidate = scalars[0] if len(scalars) == 1 else None
+    else:
+        candidate = getattr(output, "loss", None)
+    return candidate if _is_scalar(candidate) else None
+
+
+def _is_scalar(value: Any) -> bool:
+    return isinstance(value, torch.Tensor) and value.dim() == 0 and value.is_floating_point()

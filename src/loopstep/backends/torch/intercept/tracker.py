@@ -30,7 +30,7 @@ from .counting import Counter, epoch_variable
 from .facts import BackwardFact, ForwardFact, RunFacts
 from .frames import assigned_name, framework_location, user_location
 from .models import RunModels, unwrap_optimizer, variable_name
-from .outputs import first_tensor, holds
+from .outputs import first_tensor, returned_loss
 from .positions import position
 from .updates import UpdateWatch, update_line
 from .validation import ValidationPass, ValidationPhases
@@ -53,6 +53,7 @@ class PhaseTracker(ValidationPhases):
         self.inner_loss: torch.Tensor | None = None  # computed inside the forward in progress
         self._unnamed_sites: dict[tuple, str] = {}
         self._update_copied = False
+        self._forward_in_step = False  # the current step(closure) ran a forward already
         self._stale_hooks: list = []  # of a recording abandoned inside torch's hook loop
         self.training_forward_since_step = False
         self.step_losses: dict[int, float] = {}  # id(optimizer) -> what its next step descends
@@ -155,7 +156,10 @@ class PhaseTracker(ValidationPhases):
         self._phase_starts(Phase.FORWARD)
         model = self.models.model_of(module)
         self.watch.model = model.module
-        if not self.in_step:
+        # Inside step(closure) only the closure's first forward may start a batch: LBFGS
+        # evaluates it again on the same batch; Lightning runs a micro-batch's closure there.
+        if not self.in_step or not self._forward_in_step:
+            self._forward_in_step = bool(self.in_step)
             if self.counter.training_forward(position(3), epoch_variable()):
                 self.facts.new_batch()
                 self.watch.new_batch()
@@ -185,8 +189,14 @@ class PhaseTracker(ValidationPhases):
         detail = model.label if len(self.models.models) > 1 else ""
         self._emit(Phase.FORWARD, detail=detail)
         inner, self.inner_loss = self.inner_loss, None
-        if inner is not None and holds(output, inner) and not self.loss_seen:
-            self._report_loss(inner, None, f"inside {type(module).__name__}.forward")
+        loss = returned_loss(output, inner)
+        if loss is not None and not self.loss_seen:
+            # A model that went on from its loss function's result scaled it itself
+            # (transformers divides a summed cross-entropy by the window's tokens).
+            how = f"inside {type(module).__name__}.forward" + (
+                ", rescaled there" if loss is not inner else ""
+            )
+            self._report_loss(loss, None, how)
 
     def inner_loss_computed(self, output: Any) -> None:
         """A loss function ran inside a forward (nanoGPT's, a transformers model's)."""
@@ -307,6 +317,7 @@ class PhaseTracker(ValidationPhases):
         self._copied = self.wants_detail
         self._closure_loss = None
         self.in_step.append(type(optimizer).__name__)
+        self._forward_in_step = False
 
     def after_step(self, optimizer: torch.optim.Optimizer) -> None:
         if self.in_step:

@@ -20,7 +20,7 @@ from torch import nn
 from ....engine.phases import Phase, SourceLocation
 from .facts import ForwardFact
 from .frames import call_site, is_user_file, site_line, user_location
-from .outputs import first_tensor, holds
+from .outputs import first_tensor, returned_loss
 
 #: A user variable with one of these names whose value is a string names the split.
 SPLIT_NAMES = ("split", "split_name", "phase", "stage", "mode")
@@ -160,8 +160,9 @@ class ValidationPhases:
             model.module,
         )
         inner, self.inner_loss = self.inner_loss, None
-        if inner is not None and holds(output, inner):
-            current.add(float(inner.detach()))
+        loss = returned_loss(output, inner)
+        if loss is not None:
+            current.add(float(loss.detach()))
 
     def _site_series(self, site: tuple, function: str) -> str:
         """One validation curve per place that runs an unnamed pass: the first is the run's
