@@ -165,3 +165,11 @@ def check_all(env: dict, work: Path, scripts, planted: dict) -> dict:
         stdout, stderr = proc.communicate(timeout=300)
         out[name] = (proc.returncode, [json.loads(line) for line in stdout.splitlines()], stderr)
     return out
+
+
+def batches_seen(run: dict) -> tuple[list, list]:
+    """The (epoch, batch) each run of forwards was at, and the script's own positions: every
+    forward of one batch (a GAN's four, a backbone and its head) counts once."""
+    forwards = [(e["epoch"], e["batch"]) for e in events(run["live"]) if e["phase"] == "forward"]
+    seen = [pair for i, pair in enumerate(forwards) if i == 0 or pair != forwards[i - 1]]
+    return seen, [(r["epoch"], r["batch"]) for r in kind(run["records"], "position")]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from .real_scripts import B, C, F, L, S, V, Z, check_all, events, kind, line_of, run_all
+from .real_scripts import B, C, F, L, S, V, Z, batches_seen, check_all, events, kind, line_of, run_all
 from .test_real_scripts import assert_same
 
 pytest.importorskip("lightning")
@@ -57,10 +57,8 @@ def test_the_phases_the_framework_runs(runs, name):
 
 @pytest.mark.parametrize("name", ["lightning_auto", "lightning_gan", "accelerate_loop"])
 def test_epoch_and_batch_as_the_framework_counts_them(runs, name):
-    run = runs[name]
-    forwards = [(e["epoch"], e["batch"]) for e in events(run["live"]) if e["phase"] == "forward"]
-    batches = [pair for i, pair in enumerate(forwards) if i == 0 or pair != forwards[i - 1]]
-    assert batches == [(r["epoch"], r["batch"]) for r in kind(run["records"], "position")]
+    seen, expected = batches_seen(runs[name])
+    assert seen == expected
 
 
 @pytest.mark.parametrize("name", FRAMEWORKS)

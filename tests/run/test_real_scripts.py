@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from .real_scripts import SCRIPTS, events, kind, line_of, run_all
+from .real_scripts import SCRIPTS, batches_seen, events, kind, line_of, run_all
 
 pytest.importorskip("torch")
 
@@ -31,10 +31,8 @@ def test_the_exact_phases(runs, name):
 def test_epoch_and_batch_are_the_scripts_own(runs, name):
     """Every forward of a batch (a GAN's four, a backbone and its head) is one batch; a loader
     that reads ahead shifts nothing."""
-    run = runs[name]
-    forwards = [(e["epoch"], e["batch"]) for e in events(run["live"]) if e["phase"] == "forward"]
-    batches = [pair for i, pair in enumerate(forwards) if i == 0 or pair != forwards[i - 1]]
-    assert batches == [(r["epoch"], r["batch"]) for r in kind(run["records"], "position")]
+    seen, expected = batches_seen(runs[name])
+    assert seen == expected
 
 
 @pytest.mark.parametrize("name", SCRIPTS)

@@ -89,9 +89,9 @@ def _backward(current: Snapshot) -> str:
     with_grad = tuple(p for p in current.params if p.grad is not None)
     names = _names(with_grad or current.params)
     event = current.event
-    scaled = ""
+    scaled = ""  # last: the least needed part of the sentence when the line is short
     if event.backpropagated is not None:
-        scaled = f" (.backward() ran on {fmt(event.backpropagated)}, the loss as the script scaled it)"
+        scaled = f" .backward() ran on the loss as the script scaled it, {fmt(event.backpropagated)}."
     passes = current.grad_passes
     if passes > 1:
         why = (
@@ -100,10 +100,10 @@ def _backward(current: Snapshot) -> str:
             else "since the last zero_grad (accumulated for one step)"
         )
         return (
-            f"backward{scaled}: this batch's gradient was added to .grad of {names}, which now sums "
-            f"{passes} backward passes {why}; nothing moved yet."
+            f"backward: this batch's gradient was added to .grad of {names}, which now sums "
+            f"{passes} backward passes {why}; nothing moved yet.{scaled}"
         )
-    return f"backward{scaled}: the gradient of L filled .grad of {names}; nothing moved yet."
+    return f"backward: the gradient of L filled .grad of {names}; nothing moved yet.{scaled}"
 
 
 def _clip(current: Snapshot) -> str:
@@ -145,12 +145,15 @@ def _step(current: Snapshot) -> str:
         parts = ", ".join(f"{p.name} by {_signed(p.change.mean)}" for p in moved)
         return f"step: each parameter moved by {rule}: {parts}. .grad is unchanged."
     if moved:
-        biggest = max(moved, key=lambda p: p.change.norm)
         return (
-            f"step: {count(len(moved), 'parameter')} moved by {rule}; the biggest move was "
-            f"{biggest.name} (‖Δ‖={fmt(biggest.change.norm)}). .grad is unchanged."
+            f"step: {count(len(moved), 'parameter')} moved by {rule}; {_biggest(moved)}. .grad is unchanged."
         )
     return f"step: {who} updated the parameters from .grad ({lr}{summed})."
+
+
+def _biggest(moved: list) -> str:
+    biggest = max(moved, key=lambda p: p.change.norm)
+    return f"the biggest move was {biggest.name} (‖Δ‖={fmt(biggest.change.norm)})"
 
 
 def _update(current: Snapshot) -> str:
@@ -159,11 +162,7 @@ def _update(current: Snapshot) -> str:
     line = f" (line {where.line})" if where is not None else ""
     what = current.event.detail or "the parameters changed outside any optimizer"
     if moved:
-        biggest = max(moved, key=lambda p: p.change.norm)
-        return (
-            f"update: {what}{line}, by the script's own code; the biggest move was {biggest.name} "
-            f"(‖Δ‖={fmt(biggest.change.norm)})."
-        )
+        return f"update: {what}{line}, by the script's own code; {_biggest(moved)}."
     return f"update: {what}{line}, by the script's own code; their new values are shown."
 
 
