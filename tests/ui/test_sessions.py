@@ -150,7 +150,7 @@ async def test_many_big_parameters_are_one_line_each_and_scroll(ui):
         text = ui.text(params.query_one("#params-text"))
         rows = [line for line in text.splitlines() if "layers." in line]
         assert len(rows) == 40  # one line per tensor
-        assert "[64,64]" in rows[39] and "float32 μ=39 σ=0 [39, 39]" in rows[39]
+        assert "[64,64]" in rows[39] and "x∈[39, 39] μ=39 σ=0" in rows[39]
         assert params.virtual_size.height > params.size.height  # scrolls
         tree = app.query_one(TraceTree)
         # a 60-deep graph opens one level; the rest is added on expansion

@@ -27,7 +27,7 @@ def test_counts_agree_with_their_nouns():
 def test_a_column_writes_all_its_numbers_one_way():
     small, plain = summarize_array(np.array([-8.842e-4])), summarize_array(np.array([0.02453]))
     number = column_format([small, plain])
-    cells = [one_line(small, number=number), one_line(plain, number=number)]
+    cells = [str(one_line(small, number=number)), str(one_line(plain, number=number))]
     assert cells == ["-8.842e-04", "2.453e-02"]
     assert number_format([0.5, 123.0])(0.5) == "0.5"  # no number needs more: plain digits
 

@@ -43,7 +43,7 @@ def grad_look(grad, number: NumberFormat | None = None) -> Text:
         return Text("None", style="italic dim")
     if grad.zeros:
         return Text("0 (zeroed)", style="dim")
-    return Text(one_line(grad, number=number), style="bold")
+    return one_line(grad, number=number, style="bold")
 
 
 def render_grads(view: View) -> Group:
@@ -60,8 +60,8 @@ def render_grads(view: View) -> Group:
         parts.append(Text("zero_grad is OFF: the next backward adds onto .grad", style="bold"))
     table = Table(box=None, expand=True, pad_edge=False, padding=(0, 1), show_edge=False)
     table.add_column("name", no_wrap=True, overflow="ellipsis", max_width=28)
-    table.add_column("this batch", no_wrap=True, overflow="ellipsis", ratio=2)
-    table.add_column(".grad (stored)", no_wrap=True, overflow="ellipsis", ratio=2)
+    table.add_column("this batch", no_wrap=True, ratio=2)
+    table.add_column(".grad (stored)", no_wrap=True, ratio=2)
     table.add_column("‖.grad‖", no_wrap=True)
     table.add_column("passes", no_wrap=True, justify="right")
     formats = (
@@ -80,7 +80,7 @@ def grad_row(
 ) -> tuple:
     batch_format, grad_format, norm_format = formats or (None, None, number_format([]))
     batch = (
-        Text(one_line(param.batch_grad, number=batch_format))
+        one_line(param.batch_grad, number=batch_format)
         if param.batch_grad is not None
         else Text("—", style="dim")
     )

@@ -53,13 +53,13 @@ def render_params(view: View) -> Table | Text:
     table = Table(box=None, expand=True, pad_edge=False, padding=(0, 1), show_edge=False)
     table.add_column("name", no_wrap=True, overflow="ellipsis", max_width=28)
     table.add_column("shape", no_wrap=True)
-    table.add_column("value", no_wrap=True, overflow="ellipsis", ratio=3)
+    table.add_column("value", no_wrap=True, ratio=3)
     table.add_column("Δ last step", no_wrap=True, overflow="ellipsis", ratio=1)
     values = column_format(p.value for p in snapshot.params)
     changes = change_format(p.change for p in snapshot.params)
     for param in snapshot.params:
         changed = param.name in changed_now
-        value = Text(one_line(param.value, dtype=True, number=values), style=CHANGED if changed else "")
+        value = one_line(param.value, dtype=True, number=values, style=CHANGED if changed else "")
         change = Text(change_text(param.change, changes), style="" if param.change else "dim")
         table.add_row(param.name, shape_text(param.shape), value, change)
     return table

@@ -8,39 +8,52 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.measure import Measurement
+from rich.text import Text
+
 from ...engine.summary import NumberFormat, TensorSummary, number_format
-
-#: Tensors with at most this many elements are written out value by value.
-INLINE_NUMEL = 6
-
-
-def shown_numbers(summary: TensorSummary | None) -> list[float]:
-    """The numbers a cell shows for this summary (its values when tiny, else its statistics)."""
-    if summary is None or summary.numel == 0 or summary.zeros:
-        return []
-    values = summary.values()
-    if values is not None and summary.numel <= INLINE_NUMEL:
-        return [float(v) for v in values.reshape(-1)]
-    return [summary.mean, summary.std, summary.min, summary.max, summary.norm]
+from ...engine.tensor_line import INLINE_NUMEL, Field, fit, shown_numbers, tensor_fields, tensor_line
 
 
 def column_format(summaries: Iterable[TensorSummary | None]) -> NumberFormat:
     """One number format for a column of summaries."""
-    return number_format(v for s in summaries for v in shown_numbers(s))
+    return number_format(v for s in summaries if s is not None for v in shown_numbers(s))
+
+
+class FittedLine:
+    """A tensor's one line as a table cell: it takes the width the table gives it and drops
+    whole fields to fit (:func:`~loopstep.engine.tensor_line.fit`), never cutting a number."""
+
+    def __init__(
+        self, fields: list[Field], style: str = "", *, name: str = "", name_style: str = "bold"
+    ) -> None:
+        self.fields = fields
+        self.style = style
+        self.name = name  # written before the line, whatever the width ("x    ")
+        self.name_style = name_style
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        shortest = len(self.name) + min((len(f.text) for f in self.fields if f.rank == 0), default=1)
+        return Measurement(min(shortest, options.max_width), min(len(self.plain), options.max_width))
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        line = fit(self.fields, max(1, options.max_width - len(self.name)))
+        yield Text.assemble((self.name, self.name_style), (line, self.style), no_wrap=True, end="")
+
+    @property
+    def plain(self) -> str:
+        return self.name + fit(self.fields, None)
+
+    def __str__(self) -> str:
+        return self.plain
 
 
 def short(summary: TensorSummary | None, number: NumberFormat | None = None) -> str:
-    """Values for a tiny tensor, otherwise the one-line summary."""
+    """Values for a tiny tensor, otherwise the statistics (no shape: it is said beside)."""
     if summary is None:
         return "None"
-    number = number or column_format([summary])
-    values = summary.values()
-    if values is not None and summary.numel <= INLINE_NUMEL:
-        flat = values.reshape(-1)
-        if flat.size == 1 and summary.shape in ((), (1,)):
-            return number(float(flat[0]))
-        return "[" + ", ".join(number(float(v)) for v in flat) + "]"
-    return summary.describe()
+    return tensor_line(summary, shape=False, number=number or column_format([summary]))
 
 
 def shape_text(shape: tuple[int, ...]) -> str:
@@ -66,36 +79,22 @@ def same_values(a: TensorSummary | None, b: TensorSummary | None) -> bool:
     return True
 
 
-def brief(summary: TensorSummary) -> str:
-    """A shorter line than ``describe`` for a narrow list: shape, range and mean, plus flags."""
-    number = column_format([summary])
-    if summary.numel == 1:
-        return f"{shape_text(summary.shape)} {number(summary.mean)}{summary.flags}"
-    if summary.zeros:
-        return f"{shape_text(summary.shape)} all zeros"
-    return (
-        f"{shape_text(summary.shape)} [{number(summary.min)}, {number(summary.max)}] "
-        f"μ={number(summary.mean)}{summary.flags}"
-    )
+def brief(summary: TensorSummary, width: int | None = None) -> str:
+    """The tensor's line with its shape, for a list of tensors."""
+    return tensor_line(summary, width, number=column_format([summary]))
 
 
 def one_line(
-    summary: TensorSummary | None, *, dtype: bool = False, number: NumberFormat | None = None
-) -> str:
-    """For a table cell: values when tiny, else the statistics on one line (the shape is in
-    its own column): μ, σ, range, and flags for NaN, Inf and all-zeros."""
+    summary: TensorSummary | None, *, dtype: bool = False, number: NumberFormat | None = None, style: str = ""
+) -> FittedLine:
+    """For a table cell (the shape is in its own column): values when tiny, else the
+    statistics, fitted to the column; flags for NaN, Inf and all-zeros."""
     if summary is None:
-        return "None"
-    number = number or column_format([summary])
-    if summary.numel <= INLINE_NUMEL and summary.values() is not None:
-        return short(summary, number)
-    if summary.zeros:
-        return "all zeros"
-    kind = f"{summary.dtype} " if dtype else ""
-    return (
-        f"{kind}μ={number(summary.mean)} σ={number(summary.std)} "
-        f"[{number(summary.min)}, {number(summary.max)}]{summary.flags}"
+        return FittedLine([Field("None", 0)], style)
+    fields = tensor_fields(
+        summary, shape=False, dtype="auto" if dtype else "never", number=number or column_format([summary])
     )
+    return FittedLine(fields or [Field("", 0)], style)
 
 
 def change_format(changes: Iterable[TensorSummary | None]) -> NumberFormat:

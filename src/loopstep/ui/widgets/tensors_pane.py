@@ -12,8 +12,9 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from ...engine.summary import TensorSummary
+from ...engine.tensor_line import tensor_fields
 from ..view import View
-from .tensor_text import brief
+from .tensor_text import FittedLine, column_format, tensor_line
 
 #: Most values printed by the viewer; numpy elides the middle of anything bigger.
 SHOWN_VALUES = 400
@@ -80,7 +81,9 @@ class TensorsPane(Vertical):
         elif (summary := self._tensors.get(self.selected)) is None:
             text = Text(f"{self.selected}: not computed in this phase yet.", style="dim")
         else:
-            text = Text(f"{self.selected} {summary.describe()}\n") + Text(values_text(summary))
+            text = Text(
+                f"{self.selected} {tensor_line(summary, max(20, self.size.width - len(self.selected) - 2))}\n"
+            ) + Text(values_text(summary))
         if text == self._values_shown:
             return
         self._values_shown = text
@@ -91,10 +94,10 @@ class TensorsPane(Vertical):
         self._value_lines = lines
 
 
-def prompt_for(name: str, summary: TensorSummary | None) -> Text:
+def prompt_for(name: str, summary: TensorSummary | None) -> Text | FittedLine:
     if summary is None:
         return Text.assemble((f"{name:<5}", "bold"), (" not computed yet in this iteration", "dim"))
-    return Text.assemble((f"{name:<5}", "bold"), " ", brief(summary))
+    return FittedLine(tensor_fields(summary, number=column_format([summary])), name=f"{name:<5} ")
 
 
 def values_text(summary: TensorSummary) -> str:
