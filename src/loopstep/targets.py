@@ -66,6 +66,7 @@ class RunOptions:
     lr: float | None = None
     iterations: int | None = None
     breaks: list[str] = field(default_factory=list)
+    watches: list[str] = field(default_factory=list)
     history: int | None = None
     history_mb: float | None = None
     record: str | None = None
@@ -156,6 +157,7 @@ def session_for(target: Target, options: RunOptions) -> Session:
 def prepared(session: Session, options: RunOptions) -> Session:
     """Stop conditions, step-back history and recording, the same for every kind of target."""
     session.conditions = parse_breaks(options.breaks)
+    session.watches = parse_watches(options.watches)
     if options.history is not None:
         session.history = options.history
     if options.history_mb is not None:
@@ -166,6 +168,16 @@ def prepared(session: Session, options: RunOptions) -> Session:
         check_writable(options.record)
         session = record_session(session, options.record, options.record_tensors)
     return session
+
+
+def parse_watches(texts: list[str]) -> tuple[str, ...]:
+    """The watch expressions, or a usage error for one that is not an expression."""
+    from .engine.watches import WatchError, check_watch
+
+    try:
+        return tuple(check_watch(text) for text in texts)
+    except WatchError as exc:
+        raise TargetError(f"loopstep: {exc}") from None
 
 
 def parse_breaks(texts: list[str]) -> list:

@@ -19,6 +19,7 @@ from ..engine.probes import ForwardFacts
 from ..engine.snapshot import ParamState
 from ..engine.summary import TensorSummary, fmt, summarize_array
 from ..engine.trace import Trace, TraceOp
+from ..engine.training_frame import TrainingFrame
 from .numpy_probe import NumpyProbe
 from .numpy_trace import IterationRecord, StepRecord, formulas, graph, scalars
 
@@ -194,6 +195,54 @@ class NumpyLinReg:
         self._new_iteration()  # a checkpoint is the start of an iteration: nothing ran in it yet
 
     # ----- inspection ------------------------------------------------------------------------
+    def training_frame(self, position: dict[str, int]) -> TrainingFrame:
+        """The lesson's names: w and b, their grads, the batch, L and lr, as the code pane has them."""
+        grads = self.grads
+
+        def scalar(array):
+            return None if array is None else float(array.reshape(-1)[0])
+
+        names = {
+            "w": scalar(self.params["w"]),
+            "b": scalar(self.params["b"]),
+            "w_grad": scalar(grads["w"]),
+            "b_grad": scalar(grads["b"]),
+            "x": self.x,
+            "y": self.y,
+            "pred": self.pred,
+            "L": self.loss,
+            "lr": self.lr,
+            **position,
+        }
+
+        def write_back(changed) -> None:
+            for key, value in changed.items():
+                if key in ("w", "b"):
+                    self.params[key][...] = float(value)
+                elif key in ("w_grad", "b_grad"):
+                    grads[key[0]] = None if value is None else np.array([float(value)])
+                elif key == "lr":
+                    self.lr = float(value)
+
+        def fingerprint():
+            return (
+                tuple(float(v[0]) for v in self.params.values()),
+                tuple(None if g is None else float(g[0]) for g in grads.values()),
+                self.lr,
+            )
+
+        return TrainingFrame(
+            names=names,
+            globals={"np": np},
+            where="the lesson's loop (NumPy)",
+            describe=lambda v: (
+                (summarize_array(v), False) if isinstance(v, np.ndarray) and v.dtype.kind in "biuf" else None
+            ),
+            fingerprint=fingerprint,
+            write_back=write_back,
+            first=("w", "b", "w_grad", "b_grad", "x", "y", "pred", "L", "lr"),
+        )
+
     def model_mode(self) -> str:
         return self.mode
 

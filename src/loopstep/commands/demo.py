@@ -14,6 +14,7 @@ from .options import (
     add_settings_options,
     add_target,
     add_text_options,
+    add_watch_option,
 )
 from .start import start, text_mode
 
@@ -25,6 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_iterations(parser)
     add_text_options(parser)
     add_break_options(parser)
+    add_watch_option(parser)
     add_history_options(parser)
     add_record_options(parser)
 

@@ -71,6 +71,16 @@ def add_break_options(parser: argparse.ArgumentParser, *, on_stop: bool = True) 
         )
 
 
+def add_watch_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--watch",
+        dest="watches",
+        action="append",
+        metavar="EXPR",
+        help="an expression shown at every pause (repeatable), e.g. --watch 'loss.item()'",
+    )
+
+
 def add_history_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--history", type=_history, metavar="K", help="iterations step back can reach (default 32)"
@@ -124,6 +134,7 @@ def run_options(args: argparse.Namespace, *, detail: bool = True, build_now: boo
         lr=get(args, "lr", None),
         iterations=get(args, "iterations", None),
         breaks=list(get(args, "breaks", []) or []),
+        watches=list(get(args, "watches", []) or []),
         history=get(args, "history", None),
         history_mb=get(args, "history_mb", None),
         record=get(args, "record", None),

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from ..targets import Kind, Target, open_recording
-from .options import add_break_options, add_text_options
+from .options import add_break_options, add_text_options, add_watch_option
 from .start import start, text_mode
 
 
@@ -14,6 +14,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("target", metavar="PATH", help="a file written with --record")
     add_text_options(parser)
     add_break_options(parser)
+    add_watch_option(parser)
 
 
 def main(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ from .options import (
     add_settings_options,
     add_target,
     add_text_options,
+    add_watch_option,
 )
 from .start import start, text_mode
 
@@ -27,6 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_settings_options(parser)
     add_scenario_options(parser)
     add_break_options(parser)
+    add_watch_option(parser)
     add_record_options(parser)
     add_history_options(parser)
 

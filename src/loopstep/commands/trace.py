@@ -17,6 +17,7 @@ from .options import (
     add_settings_options,
     add_target,
     add_text_options,
+    add_watch_option,
 )
 from .start import start
 
@@ -28,6 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_iterations(parser)
     add_text_options(parser, always=True)
     add_break_options(parser)
+    add_watch_option(parser)
     add_record_options(parser)
 
 

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from .probes import Probe
     from .protocols import TrainingBackend
     from .stepper import Stepper
+    from .training_frame import TrainingFrame
 
 
 @dataclass
@@ -57,6 +58,13 @@ class OwnedLoop:
     def close(self) -> None:
         """The probe's watches (torch's global hooks, while a condition needed them) come off."""
         self.backend.probe.close()
+
+    def training_frame(self, stepper: Stepper) -> TrainingFrame:
+        event = stepper.last_event
+        position = {"epoch": 0, "batch": 0, "iteration": 0}
+        if event is not None:
+            position = {"epoch": event.epoch, "batch": event.batch, "iteration": event.iteration}
+        return self.backend.training_frame(position)
 
     def apply_settings(self, settings: Settings) -> None:
         if settings.lr is not None:

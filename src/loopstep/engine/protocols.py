@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from .stepper import Stepper
     from .summary import TensorSummary
     from .trace import Trace
+    from .training_frame import TrainingFrame
 
 
 class Inspector(Protocol):
@@ -95,6 +96,11 @@ class PhaseSource(Protocol):
         """Undo whatever the source installed (hooks, wrappers); safe to call twice."""
         ...
 
+    def training_frame(self, stepper: Stepper) -> TrainingFrame:
+        """The names of the pause the training thread is in, for expressions and watches
+        (called in the training thread, while paused); raises NoFrame where there is none."""
+        ...
+
 
 class StopCondition(Protocol):
     """A breakpoint: the reason to pause at this phase, or None."""
@@ -151,3 +157,8 @@ class TrainingBackend(Inspector, Protocol):
     def get_state(self) -> dict: ...
 
     def set_state(self, state: dict) -> None: ...
+
+    def training_frame(self, position: dict[str, int]) -> TrainingFrame:
+        """The loop's objects by the names its code pane uses (``model``, ``x``, ``loss``; the
+        NumPy lesson's ``w``, ``b``, ``w_grad``), plus ``position`` (epoch, batch, iteration)."""
+        ...

@@ -40,6 +40,8 @@ class Session:
     #: Step back: iterations kept (0: none) and their memory cap; used by loops loopstep owns.
     history: int = 32
     history_mb: float = 512.0
+    #: Watch expressions (``--watch``), shown at every pause and in every printed record.
+    watches: tuple[str, ...] = ()
     #: Run the diagnostics (:mod:`.diagnostics`) alongside; ``diagnostics_of(stepper)`` finds them.
     diagnose: bool = True
 

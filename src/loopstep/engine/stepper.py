@@ -40,13 +40,14 @@ from .history import LossHistory
 from .lookback import LookBack
 from .phase_order import PhaseOrder
 from .phases import Phase, PhaseEvent
+from .questions import AnsweringQuestions, answer_question
 from .rewind import CheckpointWindow, Rewind
 from .snapshot import Snapshot
 from .snapshot_taking import take_snapshot
 from .stepping_back import SteppingBack
 
 
-class Stepper(SteppingBack):
+class Stepper(SteppingBack, AnsweringQuestions):
     def __init__(
         self,
         source: PhaseSource,
@@ -187,6 +188,7 @@ class Stepper(SteppingBack):
             self._close_source()
             self._fail(exc)
             self.ended.set()
+            self._drop_questions()
             return self.state
         self._close_source()
         self.state = RunState.FINISHED
@@ -196,6 +198,7 @@ class Stepper(SteppingBack):
                 self.listener.on_finish(snapshot)
         finally:
             self.ended.set()
+            self._drop_questions()
         return self.state
 
     def _close_source(self) -> None:
@@ -321,7 +324,11 @@ class Stepper(SteppingBack):
             answer = self.controller(snapshot, reason)
             command, n = answer if isinstance(answer, tuple) else (answer, 0)
         else:
-            command, n = self._commands.get()
+            while True:
+                command, n = self._commands.get()
+                if command is not None:
+                    break
+                answer_question(*n)  # a question about this pause (an expression): the run stays here
         command = Command(command)
         self._apply_pending()
         if command is Command.QUIT or self._quit.is_set():

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import TextIO
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, TextIO
 
 from .snapshot import Snapshot
 from .summary import fmt
+
+if TYPE_CHECKING:
+    from .watches import WatchValue
 
 #: Up to this many scalar-ish parameters are printed by name on each line.
 INLINE_PARAMS = 4
@@ -60,6 +64,14 @@ def jsonl_line(snapshot: Snapshot) -> str:
     return json.dumps(snapshot.to_json(), separators=(",", ":"), allow_nan=False)
 
 
+def _watch_json(watch: WatchValue):
+    return {"disabled": True} if watch.answer is None else watch.answer.to_json()
+
+
+def _watch_text(watch: WatchValue) -> str:
+    return "(disabled)" if watch.answer is None else watch.answer.line()
+
+
 class StreamWriter:
     """Writes one whole line per phase and flushes it, so a reader never sees half a record."""
 
@@ -68,19 +80,28 @@ class StreamWriter:
         self.format = fmt_name
         self._header_done = False
 
-    def write(self, snapshot: Snapshot, reason: str | None = None) -> None:
-        """One record; ``reason`` (why the run stopped here) is added when given."""
+    def write(
+        self, snapshot: Snapshot, reason: str | None = None, watches: Sequence[WatchValue] = ()
+    ) -> None:
+        """One record; ``reason`` (why the run stopped here) and the watches' values are
+        added when given."""
         if self.format == "jsonl":
-            if reason is None:
+            if reason is None and not watches:
                 line = jsonl_line(snapshot)
             else:
-                record = dict(snapshot.to_json(), reason=reason)
+                record = snapshot.to_json()
+                if reason is not None:
+                    record["reason"] = reason
+                if watches:
+                    record["watch"] = {w.expression: _watch_json(w) for w in watches}
                 line = json.dumps(record, separators=(",", ":"), allow_nan=False)
         else:
             if not self._header_done:
                 self.out.write(text_header() + "\n")
                 self._header_done = True
             line = text_line(snapshot)
+            if watches:
+                line += "  " + "  ".join(f"{w.expression}={_watch_text(w)}" for w in watches)
             if reason is not None:
                 line += f"\n  ^ {reason}"
         self.out.write(line + "\n")

@@ -136,16 +136,20 @@ def run_stream(
     """Print the session's phases (every one; or, with stop conditions, the stops) and
     return the exit status."""
     from ..engine.text_format import StreamWriter
+    from ..engine.watches import Watches
 
+    watches = Watches(session.watches)
     stops_only = bool(session.conditions)
     stopped: list[str] = []
     refused: list[str] = []
     with stream_target(output, redirect_stdout) as out:
         writer = StreamWriter(out, fmt)
 
-        def write(snapshot, reason: str | None = None) -> None:
+        def write(snapshot, reason: str | None = None, *, paused: bool = True) -> None:
+            # The controller runs in the training thread, at the pause: the watches can be read.
+            values = watches.evaluate_at(stepper) if paused else watches.evaluate(None, "the run has ended")
             try:
-                writer.write(snapshot, reason)
+                writer.write(snapshot, reason, values)
             except BrokenPipeError:  # the reader went away (| head): stop quietly
                 raise StopRun from None
 
@@ -168,7 +172,7 @@ def run_stream(
 
         def at_finish(snapshot) -> None:
             if keep_going and snapshot is not None and not stops_only:
-                write(snapshot)
+                write(snapshot, paused=False)
 
         stepper = session.new_stepper(
             Listener(on_finish=at_finish),

@@ -13,6 +13,7 @@ from torch import nn
 from ...engine.snapshot import ParamState
 from ...engine.summary import TensorSummary
 from ...engine.trace import Trace
+from ...engine.training_frame import TrainingFrame
 from .probe import TorchProbe
 from .watch import FixedParams, RunWatch
 
@@ -134,6 +135,30 @@ class TorchBackend:
         groups = self.optimizer.param_groups
         lr = groups[0].get("lr") if groups else None
         return float(lr) if lr is not None else None
+
+    def training_frame(self, position: dict[str, int]) -> TrainingFrame:
+        """The loop's objects by the names its code pane uses."""
+        from .frame import describe, fingerprint, same_random_numbers
+
+        names = {
+            "model": self.model,
+            "optimizer": self.optimizer,
+            "loss_fn": self.loss_fn,
+            "x": self.x,
+            "y": self.y,
+            "pred": self.pred,
+            "loss": self.loss,
+            **position,
+        }
+        return TrainingFrame(
+            names=names,
+            globals={"torch": torch, "nn": torch.nn, "F": torch.nn.functional},
+            where="the loop loopstep runs (torch)",
+            describe=describe,
+            quiet=same_random_numbers,
+            fingerprint=lambda: fingerprint([self.model], [self.optimizer]),
+            first=tuple(names),
+        )
 
     # ----- checkpoints (step back) ----------------------------------------------------------
     def get_state(self) -> dict:

@@ -19,6 +19,7 @@ from ..snapshot import ParamState
 from ..stepper import Settings
 from ..summary import TensorSummary, summarize_array
 from ..trace import Trace
+from ..training_frame import TrainingFrame
 from .reader import Recording
 
 
@@ -268,6 +269,12 @@ class ReplaySource:
     def close(self) -> None:
         """Nothing to undo: the recording was only read."""
 
+    def training_frame(self, stepper: Any) -> TrainingFrame:
+        """What the recording holds at this phase, as NumPy arrays (or, where only summaries
+        were recorded, as those): ``x``, ``y``, ``pred``, ``loss``, ``params``/``grads`` by
+        name, and each parameter whose name is a plain identifier (``w``, ``b``)."""
+        return recorded_frame(self.inspector, stepper.last_event, self._settings[1])
+
     def run(self, stepper: Any) -> None:
         stepper.at_start()
         start = 0
@@ -312,6 +319,38 @@ class ReplaySource:
     def _saved(self, index: int) -> dict:
         """Everything a step back to phase ``index`` restores: references, no copies."""
         return dict(self.inspector.save(), index=index, settings=self._settings)
+
+
+def recorded_frame(inspector: ReplayInspector, event: PhaseEvent | None, lr: float | None) -> TrainingFrame:
+    state = inspector.state
+    params = {name: state.get(name) for name, *_ in inspector.params}
+    grads = {name: state.get(name + ".grad") for name, *_ in inspector.params}
+    names: dict[str, Any] = {"params": params, "grads": grads, "loss": inspector.loss, "lr": lr}
+    for key in ("x", "y", "pred"):
+        if key in state:
+            names[key] = state[key]
+    for name, value in params.items():
+        if name.isidentifier() and name not in names:
+            names[name] = value
+    if event is not None:
+        names.update(epoch=event.epoch, batch=event.batch, iteration=event.iteration)
+    held = ", ".join(sorted(names))
+
+    def describe(value: Any):
+        if isinstance(value, TensorSummary):
+            return value, False
+        if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+            return summarize_array(value), False
+        return None
+
+    return TrainingFrame(
+        names=names,
+        globals={"np": np},
+        where="the recording",
+        describe=describe,
+        missing_hint=f"the recording holds {held}",
+        first=tuple(names),
+    )
 
 
 def replay_session(recording: Recording) -> Session:

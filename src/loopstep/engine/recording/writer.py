@@ -360,6 +360,9 @@ class RecordingSource:
     def close(self) -> None:
         self.inner.close()
 
+    def training_frame(self, stepper: Any) -> Any:
+        return self.inner.training_frame(stepper)
+
     @property
     def inspector(self) -> Any:
         return self.inner.inspector

@@ -10,16 +10,18 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from ....engine.phases import PhaseEvent
+from ....engine.phases import Phase, PhaseEvent
 from ....engine.probes import ForwardFacts, UnusedForward
 from ....engine.session import CodeView, Session
 from ....engine.snapshot import ParamState
 from ....engine.stepper import Settings
 from ....engine.summary import TensorSummary
 from ....engine.trace import Trace
+from ....engine.training_frame import NoFrame, TrainingFrame
+from ..frame import describe, fingerprint, frame_write_back, same_random_numbers
 from ..probe import TorchProbe
 from .facts import RunFacts
-from .frames import user_traceback
+from .frames import assigned_name, is_user_file, user_traceback
 from .hooks import Interceptor
 from .tracker import PhaseTracker
 
@@ -164,6 +166,51 @@ class ScriptSource:
         if self.tracker is not None:
             self.tracker.close()
 
+    def training_frame(self, stepper) -> TrainingFrame:
+        """The user's own frame the training thread is paused in: the innermost frame of the
+        script's code on the stack (``train()`` at the line of ``loss.backward()``)."""
+        frame = paused_frame(stepper)
+        if frame is None or self.tracker is None:
+            raise NoFrame("the script's own code is not running now (it has returned)")
+        tracker, interceptor = self.tracker, self.interceptor
+        name = frame.f_code.co_name
+        where = "the script's top level" if name == "<module>" else f"{name}()"
+        where += f" at {os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
+
+        @contextmanager
+        def quiet() -> Iterator[None]:
+            was = interceptor.active
+            interceptor.active = False  # a model(x) typed at the prompt is not a forward of the run
+            try:
+                with same_random_numbers():
+                    yield
+            finally:
+                interceptor.active = was
+
+        names = dict(frame.f_locals)
+        event = stepper.last_event
+        location = event.location if event is not None else None
+        if location is not None and (location.path, location.line) == (
+            frame.f_code.co_filename,
+            frame.f_lineno,
+        ):
+            # Paused inside the call on this line: the name it assigns gets the phase's value.
+            value = {Phase.FORWARD: tracker.forward_output, Phase.LOSS: tracker.loss_tensor}.get(event.phase)
+            target = assigned_name(location)
+            if target and value is not None:
+                names[target] = value
+        return TrainingFrame(
+            names=names,
+            globals=frame.f_globals,
+            where=where,
+            describe=describe,
+            quiet=quiet,
+            fingerprint=lambda: fingerprint(
+                [m.module for m in tracker.models.models], tracker.models.live_optimizers()
+            ),
+            write_back=frame_write_back(frame),
+        )
+
     # ----- Inspector: every model of the run -------------------------------------------------------
     @property
     def params_version(self) -> int:
@@ -192,6 +239,18 @@ class ScriptSource:
 
     def export_packed(self, names: Sequence[str], max_numel: int | None = None) -> bytes | str | None:
         return self.tracker.watch.export_packed(names, max_numel) if self.tracker is not None else None
+
+
+def paused_frame(stepper):
+    """The innermost frame of the user's code outside the stepper's pause: the one whose call
+    reported the phase (a controller's own frames, inside the pause, do not count)."""
+    entries = {type(stepper).at_phase.__code__, type(stepper).at_start.__code__}
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code not in entries:
+        frame = frame.f_back
+    while frame is not None and not is_user_file(frame.f_code.co_filename):
+        frame = frame.f_back
+    return frame
 
 
 def script_code(default_path: str):

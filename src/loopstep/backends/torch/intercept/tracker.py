@@ -50,6 +50,7 @@ class PhaseTracker(ValidationPhases):
         self.loss_seen = False  # the loss of the current batch was reported
         self.last_loss: float | None = None
         self.loss_tensor: torch.Tensor | None = None
+        self.forward_output: Any = None
         self.inner_loss: torch.Tensor | None = None  # computed inside the forward in progress
         self._unnamed_sites: dict[tuple, str] = {}
         self._update_copied = False
@@ -180,6 +181,7 @@ class PhaseTracker(ValidationPhases):
             self._validation_forward(module, output, args)
             return
         model = self.models.model_of(module)
+        self.forward_output = output  # for the prompt: the value the paused line is assigning
         self.watch.set_tensor("pred", first_tensor(output))
         self.facts.forward(
             ForwardFact(self.counter.iteration, self.counter.epoch, model.name, module.training, True, False,

@@ -1,0 +1,174 @@
+"""The expression prompt's engine: what an expression typed at a pause sees, that it never
+changes the run unless a statement was allowed, and that it runs in the training thread."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from loopstep.backends.torch.intercept.script import script_session
+from loopstep.engine import Command
+from loopstep.engine.expressions import complete, evaluate
+from loopstep.engine.phases import Phase
+from loopstep.scenarios import scenario_session
+
+SCRIPT = str(Path(__file__).parents[1] / "scripts" / "prompt_loop.py")
+
+
+def run_script(at, capsys, *, phase=Phase.BACKWARD, iteration=2):
+    """Run prompt_loop.py, call ``at(stepper)`` at one pause; return (answers, script output)."""
+    answers = []
+
+    def controller(snapshot, reason):
+        event = snapshot.event
+        if event is not None and event.phase is phase and event.iteration == iteration:
+            answers.append(at(stepper, snapshot))
+        return Command.STEP
+
+    stepper = script_session(SCRIPT).new_stepper(controller=controller, history=0)
+    stepper.run()
+    assert stepper.error is None, stepper.error and stepper.error.traceback
+    return answers[0], capsys.readouterr().out
+
+
+def test_a_script_frame_has_the_loops_own_locals(capsys):
+    def at(stepper, snapshot):
+        frame = stepper.training_frame()
+        norm = {p.name: p.grad.norm for p in snapshot.params}["fc1.weight"]
+        return (
+            frame.where,
+            evaluate(frame, "running_loss"),
+            evaluate(frame, "model.fc1.weight.grad.norm()"),
+            norm,
+        )
+
+    (where, running, grad_norm, norm), out = run_script(at, capsys)
+    assert where.startswith("train() at prompt_loop.py:")
+    losses_so_far = float(running.text)
+    assert losses_so_far > 0 and running.number == losses_so_far
+    assert grad_norm.summary is not None and grad_norm.summary.numel == 1
+    assert grad_norm.number == pytest.approx(norm, rel=1e-6)
+
+
+def test_the_value_being_assigned_at_the_pause_is_the_phases(capsys):
+    """Paused inside `loss = mse_loss(...)`, `loss` is this batch's loss, not the last one's."""
+
+    def at(stepper, snapshot):
+        return evaluate(stepper.training_frame(), "loss.item()").number, snapshot.loss
+
+    (value, loss), _ = run_script(at, capsys, phase=Phase.LOSS)
+    assert value == pytest.approx(loss, rel=1e-6)
+
+
+def test_an_error_is_one_line_and_the_run_goes_on(capsys):
+    def at(stepper, snapshot):
+        return evaluate(stepper.training_frame(), "model.fc3.weight")
+
+    answer, out = run_script(at, capsys)
+    assert answer.error.startswith("AttributeError: ") and "fc3" in answer.error
+    assert "\n" not in answer.error
+    assert "running_loss=" in out  # the script ran to its end
+
+
+def test_reading_changes_nothing_of_the_run(capsys):
+    """A forward, random numbers and a DataLoader-free model call typed at the prompt: the run
+    prints exactly what it prints untouched (same losses, same random numbers)."""
+    _, untouched = run_script(lambda stepper, snapshot: None, capsys)
+
+    def at(stepper, snapshot):
+        frame = stepper.training_frame()
+        return [evaluate(frame, text) for text in ("model(xb).sum()", "torch.randn(5)", "torch.rand(1)")]
+
+    answers, out = run_script(at, capsys)
+    assert all(not a.error for a in answers), answers
+    assert out == untouched
+    assert not any(a.modified for a in answers)  # no BatchNorm: the forward changed no buffer
+
+
+def test_a_statement_waits_for_the_opt_in_and_then_changes_the_frame(capsys):
+    def at(stepper, snapshot):
+        frame = stepper.training_frame()
+        refused = evaluate(frame, "marker = 'set at the prompt'")
+        zeroing = evaluate(frame, "model.fc1.weight.grad.zero_()")
+        allowed = evaluate(frame, "marker = 'set at the prompt'", statements=True)
+        return refused, zeroing, allowed
+
+    (refused, zeroing, allowed), out = run_script(at, capsys)
+    assert "allow statements" in refused.error and not refused.modified
+    assert "allow statements" in zeroing.error  # an in-place call is a statement too
+    assert not allowed.error and allowed.modified
+    assert "marker=set at the prompt " in out  # the assignment reached the script's own local
+
+
+def test_a_change_made_by_an_expression_is_reported():
+    """BatchNorm in train mode updates its running stats on a forward: the answer says so."""
+    answers = []
+
+    def controller(snapshot, reason):
+        if snapshot.event is not None and snapshot.event.phase is Phase.BACKWARD:
+            frame = stepper.training_frame()
+            answers.append((evaluate(frame, "model(x).mean()"), evaluate(frame, "model.training")))
+            return Command.QUIT
+        return Command.STEP
+
+    stepper = scenario_session("mlp").new_stepper(controller=controller, history=0)
+    stepper.run()
+    forward, mode = answers[0]
+    assert forward.modified and not mode.modified and mode.text == "True"
+
+
+def test_the_numpy_lesson_has_its_names():
+    seen = {}
+
+    def controller(snapshot, reason):
+        if snapshot.event is not None and snapshot.event.phase is Phase.BACKWARD:
+            frame = stepper.training_frame()
+            for text in ("w", "b", "w_grad", "L", "lr", "x.shape", "iteration"):
+                seen[text] = evaluate(frame, text)
+            seen["snapshot"] = snapshot
+            return Command.QUIT
+        return Command.STEP
+
+    stepper = scenario_session("linreg", "numpy").new_stepper(controller=controller, history=0)
+    stepper.run()
+    params = {p.name: p for p in seen["snapshot"].params}
+    assert seen["w"].number == params["w"].value.scalar()
+    assert seen["w_grad"].number == params["w"].grad.scalar()
+    assert seen["L"].number == seen["snapshot"].loss
+    assert seen["lr"].number == 0.1 and seen["x.shape"].text == "(32, 1)" and seen["iteration"].text == "0"
+
+
+def test_completion_of_names_and_attributes(capsys):
+    def at(stepper, snapshot):
+        frame = stepper.training_frame()
+        return (
+            complete(frame, "runn"),
+            complete(frame, "model.f"),
+            complete(frame, "(out.argmax(1) == yb).floa"),
+        )
+
+    (names, attributes, nested), _ = run_script(at, capsys)
+    assert names == ["running_loss"]
+    assert {"model.fc1", "model.fc2"} <= set(attributes)
+    assert nested[:2] == ["(out.argmax(1) == yb).float", "(out.argmax(1) == yb).float_power"]
+
+
+def test_asked_from_another_thread_answered_by_the_training_thread():
+    """The UI's way: ask() from its thread; the answer is computed in the training thread."""
+    stepper = scenario_session("mlp").new_stepper(history=0)
+    worker = threading.Thread(target=stepper.run, daemon=True)
+    worker.start()
+    try:
+        stepper.send(Command.STEP, 3)
+        threads = stepper.ask(lambda: threading.current_thread()).result(timeout=30)
+        answer = stepper.ask(lambda: evaluate(stepper.training_frame(), "loss.item()")).result(timeout=30)
+        assert threads is worker
+        assert answer.number == pytest.approx(stepper.last_snapshot.loss)
+    finally:
+        stepper.quit()
+        worker.join(30)
+    late = stepper.ask(lambda: 1)
+    with pytest.raises(Exception, match="the run has ended"):
+        late.result(timeout=5)
