@@ -22,10 +22,11 @@ PATIENCE_S = 30
 
 
 class Tmux:
-    def __init__(self, width: int, height: int) -> None:
+    def __init__(self, width: int, height: int, args: tuple[str, ...] = ("demo",)) -> None:
         self.socket = f"loopstep-test-{os.getpid()}-{width}x{height}"
         env = f"PYTHONPATH={shlex.quote(str(SRC))} TERM=xterm-256color"
-        command = f"env {env} {shlex.quote(sys.executable)} -m loopstep demo; sleep 60"
+        loopstep = " ".join(shlex.quote(a) for a in args)
+        command = f"env {env} {shlex.quote(sys.executable)} -m loopstep {loopstep}; sleep 60"
         self._tmux("new-session", "-d", "-x", str(width), "-y", str(height), command)
 
     def _tmux(self, *args: str) -> str:
@@ -78,3 +79,26 @@ def test_keys_move_the_phase_and_the_numbers(terminal):
     terminal.wait_for("zero_grad: OFF")
     terminal.keys("q")
     terminal.wait_for(r"^\s*$(?![\s\S]*▶)")  # the app is gone
+
+
+def test_the_prompt_reads_a_value_back_at_80x24():
+    tmux = Tmux(80, 24)
+    try:
+        tmux.wait_for(r"paused.*start")
+        tmux.keys("s", "s", "s")
+        tmux.wait_for(r"▶ backward ◀")
+        tmux.keys("!")
+        tmux.wait_for(r"read-only")
+        tmux.keys("-l", "w_grad * 2")
+        tmux.keys("Enter")
+        shown = tmux.wait_for(r"-47\.43")  # 2 × the first batch's dL/dw, -23.72
+        assert "› w_grad * 2" in shown
+        tmux.keys("-l", "nope")
+        tmux.keys("Enter")
+        tmux.wait_for("NameError: name 'nope' is not defined")
+        tmux.keys("Escape")
+        tmux.wait_for(r"\A(?![\s\S]*read-only)")  # closed (a key sent at once would read as alt+key)
+        tmux.keys("s")
+        tmux.wait_for(r"▶ step ◀")  # the run goes on after an error at the prompt
+    finally:
+        tmux.close()

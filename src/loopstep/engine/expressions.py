@@ -141,7 +141,11 @@ def evaluate(
                 value = _run_statement(frame, text, scope)
             else:
                 value = eval(compile(text, "<expression>", "eval"), scope)
-            answer = describe_value(text, value, frame, pretty)
+            answer = (
+                Answer(text, "done")
+                if changing and value is None
+                else describe_value(text, value, frame, pretty)
+            )
     except Exception as exc:  # noqa: BLE001 - the user's expression raised: shown, never raised
         answer = Answer(text, "", error=_error_line(exc, frame, text))
     modified = changing or frame.fingerprint() != before

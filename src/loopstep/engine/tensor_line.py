@@ -64,7 +64,7 @@ def tensor_fields(
     if summary.inf:
         fields.append(Field(f"{summary.inf} Inf!" if numel > 1 else "Inf!", 1))
     if grad:
-        fields.append(Field("grad", 6))
+        fields.append(Field("grad", 3))
     return fields
 
 

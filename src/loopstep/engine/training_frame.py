@@ -51,6 +51,9 @@ class TrainingFrame:
     missing_hint: str = ""
     #: Names worth listing first in the variables pane (the loop's own objects).
     first: tuple[str, ...] = field(default_factory=tuple)
+    #: The parts of a value the variables pane opens it into, as (label, value) pairs; None
+    #: when the source has nothing special to say (a model's children and parameters).
+    expand: Callable[[Any], list[tuple[str, Any]] | None] = lambda value: None
 
     def scope(self) -> dict[str, Any]:
         """Globals and locals as one mapping, the locals winning (as Python looks names up)."""

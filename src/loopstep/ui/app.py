@@ -25,6 +25,7 @@ from ..engine.control import REFUSED
 from ..engine.phases import Phase
 from ..engine.session import Session
 from ..engine.stepper import Command, Listener, Settings, Stepper, TrainingError
+from .inspecting import Inspecting
 from .keys import KEYS, bindings
 from .messages import Failed, Finished, Paused, StepperReady
 from .pending import PendingKeys
@@ -45,7 +46,7 @@ SCREENSHOTS_FOLDER = "loopstep-screenshots"
 FIRST_FRAME_GRACE_S = 0.05
 
 
-class LoopstepApp(RunControl, App[int]):
+class LoopstepApp(RunControl, Inspecting, App[int]):
     CSS_PATH = "loopstep.tcss"
     BINDINGS = bindings()
     TITLE = "loopstep"
@@ -78,6 +79,7 @@ class LoopstepApp(RunControl, App[int]):
         self._pending = PendingKeys()
         self._running_notice = None  # timer that shows "running" when a pause is slow to come
         self._comparison = Comparison()
+        self._init_inspecting()
 
     # ----- layout ------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -114,8 +116,9 @@ class LoopstepApp(RunControl, App[int]):
         self._in_flight = True  # the pause at the start answers "start"
         loading = "loading PyTorch…" if self.session.backend == "torch" else "starting…"
         self.view = replace(
-            self.view, state=RunView.LOADING, loading_text=loading, error=None, snapshot=None, previous=None
-        )
+            self.view, state=RunView.LOADING, loading_text=loading, error=None, snapshot=None, previous=None,
+            modified=False, variables=None,
+        )  # fmt: skip
         self._draw()
         self.worker = self.run_worker(
             lambda: self._train(generation), thread=True, name=f"training-{generation}", group="training"
@@ -123,8 +126,14 @@ class LoopstepApp(RunControl, App[int]):
 
     def _train(self, generation: int) -> None:
         """Runs in the worker thread: build the source, then run it to its end."""
+        made: list[Stepper] = []  # the stepper, once made: the pause reads the watches through it
+
+        def paused(snapshot, reason: str) -> None:
+            watches, variables = self._read_at_pause(made[0]) if made else ((), None)
+            self.post_message(Paused(generation, snapshot, reason, watches, variables))
+
         listener = Listener(
-            on_pause=lambda snapshot, reason: self.post_message(Paused(generation, snapshot, reason)),
+            on_pause=paused,
             on_finish=lambda snapshot: self.post_message(Finished(generation, snapshot)),
             on_error=lambda error, snapshot: self.post_message(Failed(generation, error, snapshot)),
         )
@@ -135,6 +144,7 @@ class LoopstepApp(RunControl, App[int]):
             self.post_message(Failed(generation, error, None))
             return
         self._built_stepper = stepper  # stop_run finds it here even before StepperReady is handled
+        made.append(stepper)
         if generation != self.generation:
             return
         if stepper.settings.zero_grad != self.view.zero_grad:
@@ -155,6 +165,7 @@ class LoopstepApp(RunControl, App[int]):
             self._running_notice.stop()
             self._running_notice = None
         self._in_flight = False
+        self.view = replace(self.view, watches=message.watches, variables=message.variables)
         if message.snapshot.finished:  # the last pause of a rewindable run: u still steps back
             self._forget_pending()
             self._show_snapshot(message.snapshot, RunView.FINISHED, message.reason)

@@ -26,10 +26,34 @@ class StepperReady(RunMessage):
 
 
 class Paused(RunMessage):
-    def __init__(self, generation: int, snapshot: Snapshot, reason: str) -> None:
+    def __init__(
+        self,
+        generation: int,
+        snapshot: Snapshot,
+        reason: str,
+        watches: tuple = (),
+        variables: tuple | None = None,
+    ) -> None:
+        """``watches`` and ``variables``: what the training thread read at this pause for the
+        watch and variables panes, before it posted the pause (no second round trip)."""
         super().__init__(generation)
         self.snapshot = snapshot
         self.reason = reason
+        self.watches = watches
+        self.variables = variables
+
+
+class InspectionRead(RunMessage):
+    """Watches, variables (and, after a statement changed the run, a fresh snapshot) read at
+    the pause the run is still in."""
+
+    def __init__(
+        self, generation: int, watches: tuple, variables: tuple | None, snapshot: Snapshot | None = None
+    ) -> None:
+        super().__init__(generation)
+        self.watches = watches
+        self.variables = variables
+        self.snapshot = snapshot
 
 
 class Finished(RunMessage):

@@ -35,6 +35,11 @@ class View:
     error: TrainingError | None = None
     loading_text: str = ""
     findings: tuple = ()  # the diagnostics' findings so far (engine.diagnostics.Finding)
+    watches: tuple = ()  # the watches' values at this pause (engine.watches.WatchValue)
+    #: The variables pane's rows at this pause (engine.variables.Variable); None: not read.
+    variables: tuple | None = None
+    #: A statement typed at the prompt changed the run (until the next restart).
+    modified: bool = False
 
 
 class Comparison:

@@ -138,7 +138,7 @@ class TorchBackend:
 
     def training_frame(self, position: dict[str, int]) -> TrainingFrame:
         """The loop's objects by the names its code pane uses."""
-        from .frame import describe, fingerprint, same_random_numbers
+        from .frame import describe, expand, fingerprint, same_random_numbers
 
         names = {
             "model": self.model,
@@ -155,6 +155,7 @@ class TorchBackend:
             globals={"torch": torch, "nn": torch.nn, "F": torch.nn.functional},
             where="the loop loopstep runs (torch)",
             describe=describe,
+            expand=expand,
             quiet=same_random_numbers,
             fingerprint=lambda: fingerprint([self.model], [self.optimizer]),
             first=tuple(names),

@@ -30,6 +30,20 @@ def describe(value: Any) -> tuple[TensorSummary, bool] | None:
     return None
 
 
+def expand(value: Any) -> list[tuple[str, Any]] | None:
+    """What a model opens into in the variables pane: its children, then its own parameters
+    and buffers; an optimizer: its param groups' settings and how much state it holds."""
+    if isinstance(value, nn.Module):
+        parts: list[tuple[str, Any]] = list(value.named_children())
+        parts += list(value.named_parameters(recurse=False))
+        parts += list(value.named_buffers(recurse=False))
+        return parts
+    if isinstance(value, torch.optim.Optimizer):
+        groups = [{k: v for k, v in group.items() if k != "params"} for group in value.param_groups]
+        return [("param_groups", groups), ("state", {"parameters with state": len(value.state)})]
+    return None
+
+
 def fingerprint(modules: Iterable[nn.Module], optimizers: Iterable[torch.optim.Optimizer]) -> Hashable:
     """Changes when anything the run trains with does: a parameter's or buffer's values (torch
     counts in-place changes in ``_version``), a ``.grad`` set, replaced or changed, a module's

@@ -31,6 +31,8 @@ def panes() -> tuple:
     from .params_pane import ParamsPane
     from .tensors_pane import TensorsPane
     from .trace_tree import TraceTree
+    from .variables_pane import VariablesPane
+    from .watch_pane import WatchPane
 
     return (
         ("code", "code", CodePane),
@@ -39,6 +41,8 @@ def panes() -> tuple:
         ("chart", "loss", LossChart),
         ("tensors", "tensors", TensorsPane),
         ("trace", "trace", TraceTree),
+        ("watch", "watch", WatchPane),
+        ("variables", "vars", VariablesPane),
         ("diagnostics", "diag", DiagnosticsPane),
     )
 
@@ -53,6 +57,7 @@ class Panes(Widget):
     def __init__(self, mode: str) -> None:
         super().__init__(id="panes")
         self.mode = mode  # "pending", "wide" or "tabs"
+        self.variables = False  # the variables pane is shown (v)
 
     def compose(self):
         if self.mode == "pending":  # the first frame: the panes are built right after it
@@ -69,7 +74,12 @@ class Panes(Widget):
                 with Vertical(id="right-column"):
                     yield built["chart"]
                     yield built["tensors"]
+                    built["watch"].add_class("optional")  # shown once there is a watch
+                    yield built["watch"]
                     yield built["trace"]
+                    built["variables"].display = self.variables  # v: in the trace's place
+                    built["trace"].display = not self.variables
+                    yield built["variables"]
                     yield built["diagnostics"]
         else:
             with TabbedContent(id="tabs"):
@@ -93,6 +103,17 @@ class Panes(Widget):
     def show(self, view: View) -> None:
         for widget in self.query(".pane"):
             widget.show(view)
+
+    def show_variables(self, shown: bool) -> None:
+        """v: the variables pane in the trace's place (wide), or its tab brought forward."""
+        self.variables = shown
+        if self.mode == "wide":
+            for pane in self.query("#pane-variables"):
+                pane.display = shown
+            for pane in self.query("#pane-trace"):
+                pane.display = not shown
+        elif shown:
+            self.show_tab("variables")
 
     def show_tab(self, key: str) -> None:
         """In the tabbed layout, bring one pane to the front (no-op when all are shown)."""

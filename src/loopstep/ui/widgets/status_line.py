@@ -88,6 +88,8 @@ def render_status(view: View, event: PhaseEvent | None, mode: str, grad: str, wi
             zero_grad,
             (f"{mode}·{grad}" if compact else f"{mode} · {grad}", ""),
         ]
+        if view.modified:
+            fields.insert(3, ("modified" if compact else "modified by you", "bold reverse"))
         if view.findings:
             found = f"⚠ {len(view.findings)}" if compact else f"⚠ {count(len(view.findings), 'finding')}"
             fields.append((found + (f" ({count(errors, 'error')})" if errors else ""), "bold"))

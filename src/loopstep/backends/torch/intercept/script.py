@@ -18,7 +18,7 @@ from ....engine.stepper import Settings
 from ....engine.summary import TensorSummary
 from ....engine.trace import Trace
 from ....engine.training_frame import NoFrame, TrainingFrame
-from ..frame import describe, fingerprint, frame_write_back, same_random_numbers
+from ..frame import describe, expand, fingerprint, frame_write_back, same_random_numbers
 from ..probe import TorchProbe
 from .facts import RunFacts
 from .frames import assigned_name, is_user_file, user_traceback
@@ -204,6 +204,7 @@ class ScriptSource:
             globals=frame.f_globals,
             where=where,
             describe=describe,
+            expand=expand,
             quiet=quiet,
             fingerprint=lambda: fingerprint(
                 [m.module for m in tracker.models.models], tracker.models.live_optimizers()
