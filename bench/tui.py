@@ -8,7 +8,10 @@
 3. Bytes written to the terminal per phase step at 120x40 (target ≤ 8 KB median), against the
    bytes of one full-screen paint of the same app.
 
-Run: python bench/tui.py [--steps 200] [--repeats 5]
+4. With ``--watches``: the step latency with five watch expressions set against none (target
+   ≤ 1.2×), runs alternated.
+
+Run: python bench/tui.py [--steps 200] [--repeats 5] [--watches]
 """
 
 from __future__ import annotations
@@ -114,9 +117,13 @@ def median_first_frame(argv: list[str], marker: bytes, repeats: int) -> float:
     return statistics.median(first_frame(argv, marker) for _ in range(repeats))
 
 
-def step_run(steps: int, truecolor: bool = True) -> tuple[list[float], list[int], int]:
+#: Five watches of the kinds users set: numbers, a tensor's statistic, an array's mean.
+WATCHES = ("L", "w", "b_grad", "w_grad * 2", "x.mean()")
+
+
+def step_run(steps: int, truecolor: bool = True, extra: tuple[str, ...] = ()) -> tuple[list[float], list[int], int]:
     """Step linreg under a pty: per-step latency (s) and bytes, and the first full paint's bytes."""
-    proc, master = spawn(DEMO + ["linreg", "--epochs", "100"], truecolor=truecolor)
+    proc, master = spawn(DEMO + ["linreg", "--epochs", "100", *extra], truecolor=truecolor)
     try:
         paint = 0
         deadline = time.monotonic() + 30
@@ -139,6 +146,20 @@ def step_run(steps: int, truecolor: bool = True) -> tuple[list[float], list[int]
         if proc.poll() is None:
             proc.kill()
         os.close(master)
+
+
+def watch_cost(steps: int, repeats: int) -> None:
+    """Step latency with five watches against none, runs alternated (target ratio <= 1.2)."""
+    extra = tuple(arg for w in WATCHES for arg in ("--watch", w))
+    plain, watched = [], []
+    for _ in range(repeats):
+        plain.append(statistics.median(step_run(steps)[0]))
+        watched.append(statistics.median(step_run(steps, extra=extra)[0]))
+    none_ms, five_ms = statistics.median(plain) * 1000, statistics.median(watched) * 1000
+    print(
+        f"step latency, 5 watches vs none ({repeats} alternated runs of {steps} steps): "
+        f"{five_ms:.1f} ms vs {none_ms:.1f} ms  ratio {five_ms / none_ms:.2f}x  (target <= 1.2x)"
+    )
 
 
 def engine_phase_time(phases: int) -> float:
@@ -169,7 +190,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--watches", action="store_true", help="only the cost of five watches on the step latency")
     args = parser.parse_args()
+    if args.watches:
+        watch_cost(min(args.steps, 100), max(3, args.repeats // 2))
+        return 0
 
     bare = median_first_frame([sys.executable, "-c", BARE_APP], BARE_MARKER, args.repeats)
     demo = median_first_frame(DEMO + ["linreg"], DEMO_MARKER, args.repeats)

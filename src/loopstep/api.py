@@ -23,6 +23,7 @@ def debug(
     fmt: str = "text",
     breaks: Iterable[str] = (),
     on_stop: str = "stop",
+    watches: Iterable[str] = (),
 ) -> int:
     """Step through training of ``model`` in the app (or, ``tui=False``, print every phase).
 
@@ -44,7 +45,7 @@ def debug(
         restartable(experiment), experiment.title, first=experiment, max_iterations=iterations
     )
     try:
-        session = prepared(session, RunOptions(breaks=list(breaks)))
+        session = prepared(session, RunOptions(breaks=list(breaks), watches=list(watches)))
         if tui:
             return run_app(session, command="loopstep.debug", returns_to_caller=True)
         return run_stream(session, fmt=fmt, on_stop=on_stop, redirect_stdout=False, returns_to_caller=True)

@@ -8,6 +8,7 @@ import torch
 
 from loopstep.backends.torch.stats import summarize_many
 from loopstep.engine.summary import summarize_array
+from loopstep.engine.tensor_line import tensor_line
 
 
 @pytest.mark.parametrize("shape", [(1,), (7,), (32, 3), (200, 300)])
@@ -25,14 +26,14 @@ def test_nonfinite_values_are_counted():
     t = torch.tensor([1.0, float("nan"), float("inf"), float("-inf"), float("nan")])
     s = summarize_many([t])[0]
     assert (s.nan, s.inf) == (2, 2)
-    assert "2 NaN!" in s.describe() and "2 Inf!" in s.describe()
+    assert "2 NaN!" in tensor_line(s) and "2 Inf!" in tensor_line(s)
     a = summarize_array(t.numpy())
     assert (a.nan, a.inf) == (2, 2)
 
 
 def test_zeros_none_and_previews():
     zero, missing, big = summarize_many([torch.zeros(3, 3), None, torch.arange(10000.0)])
-    assert zero.zeros and "all zeros" in zero.describe()
+    assert zero.zeros and "all zeros" in tensor_line(zero)
     assert missing is None
     assert big.preview.size == 4096 and big.values() is None
     assert big.max == 9999.0 and not big.is_small

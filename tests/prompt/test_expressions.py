@@ -172,3 +172,22 @@ def test_asked_from_another_thread_answered_by_the_training_thread():
     late = stepper.ask(lambda: 1)
     with pytest.raises(Exception, match="the run has ended"):
         late.result(timeout=5)
+
+
+def test_watches_mark_a_change_a_slow_one_and_skip_a_disabled_one(monkeypatch):
+    from loopstep.engine import watches as watch_module
+    from loopstep.engine.training_frame import TrainingFrame
+
+    frame = TrainingFrame(names={"n": 1}, globals={}, where="a test")
+    watches = watch_module.Watches(["n * 2", "n"])
+    first = watches.evaluate(frame)
+    assert [w.answer.number for w in first] == [2, 1] and not any(w.changed for w in first)
+    frame.names["n"] = 5
+    assert [w.changed for w in watches.evaluate(frame)] == [True, True]
+    assert [w.changed for w in watches.evaluate(frame)] == [False, False]
+    watches.toggle("n")
+    monkeypatch.setattr(watch_module, "SLOW_SECONDS", -1.0)  # every evaluation counts as slow
+    doubled, off = watches.evaluate(frame)
+    assert doubled.slow and doubled.answer.number == 10
+    assert off.answer is None  # disabled: not evaluated
+    assert watches.evaluate(None, "the run has ended")[0].answer.error == "the run has ended"

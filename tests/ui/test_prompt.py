@@ -156,3 +156,25 @@ async def test_the_variables_pane_lists_the_frame_and_opens_a_model(ui):
         assert [str(n.label).split()[0] for n in tree.root.children] == ["pred"]
         await pilot.press("v")
         assert app.query_one("#pane-trace").display
+
+
+async def test_space_switches_a_watch_off_and_on(ui):
+    app = ui.linreg_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ui.started(app, pilot)
+        await pilot.press("w")
+        await pilot.pause()
+        for text in ("L", "w"):
+            app.screen.query_one("#watch-input").value = text
+            await pilot.press("enter")
+        options = app.screen.query_one("#watch-list")
+        options.focus()
+        options.highlighted = 0
+        await pilot.press("space")
+        assert app.watches.disabled == {"L"}
+        assert str(options.get_option_at_index(0).prompt) == "L (off)"
+        await pilot.press("escape")
+        await ui.press_step(app, pilot, "s")
+        off, on = app.view.watches
+        assert off.answer is None and on.answer.number == app.view.snapshot.params[0].value.scalar()
+        assert "(off)" in ui.text(app.query_one("#watch-text"))

@@ -64,21 +64,6 @@ class TensorSummary:
         out = f" {self.nan} NaN!" if self.nan else ""
         return out + (f" {self.inf} Inf!" if self.inf else "")
 
-    def describe(self) -> str:
-        """One line: shape, dtype and the statistics, with flags for NaN/Inf and all-zeros."""
-        shape = "[" + ",".join(str(d) for d in self.shape) + "]"
-        if self.numel == 0:
-            return f"{shape} {self.dtype} empty"
-        if self.zeros:
-            return f"{shape} {self.dtype} all zeros"
-        number = number_format((self.mean, self.std, self.min, self.max, self.norm))
-        if self.numel == 1:
-            return f"{shape} {self.dtype} {number(self.mean)}{self.flags}"
-        return (
-            f"{shape} {self.dtype} x∈[{number(self.min)}, {number(self.max)}] "
-            f"μ={number(self.mean)} σ={number(self.std)} norm={number(self.norm)}{self.flags}"
-        )
-
     def to_json(self, *, with_values: bool | None = None) -> dict:
         out: dict = {"shape": list(self.shape), "norm": json_float(self.norm)}
         if with_values is None:

@@ -79,11 +79,6 @@ def same_values(a: TensorSummary | None, b: TensorSummary | None) -> bool:
     return True
 
 
-def brief(summary: TensorSummary, width: int | None = None) -> str:
-    """The tensor's line with its shape, for a list of tensors."""
-    return tensor_line(summary, width, number=column_format([summary]))
-
-
 def one_line(
     summary: TensorSummary | None, *, dtype: bool = False, number: NumberFormat | None = None, style: str = ""
 ) -> FittedLine:
