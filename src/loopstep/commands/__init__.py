@@ -9,4 +9,6 @@ COMMANDS: dict[str, str] = {
     "export": "export a recording's losses as CSV",
     "serve": "serve the app to a web browser (127.0.0.1 by default)",
     "check": "run a training loop for a few iterations and report likely bugs",
+    "attach": "attach to a run started with loopstep run --listen",
+    "ls": "list the runs that listen for loopstep attach",
 }

@@ -64,11 +64,20 @@ def add_break_options(parser: argparse.ArgumentParser, *, on_stop: bool = True) 
     if on_stop:
         parser.add_argument(
             "--on-stop",
-            choices=("stop", "continue"),
-            default="stop",
+            choices=("stop", "continue", "wait"),
+            default=None,
             help="text mode: at a stop condition, end the run there with exit status 3 (stop, "
-            "default) or print it and go on (continue)",
+            "default) or print it and go on (continue); with --listen: wait for an attach "
+            "(wait, default) or go on (continue)",
         )
+
+
+def add_listen_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--listen",
+        action="store_true",
+        help="run at full speed with the stop conditions armed; loopstep attach PID steps it",
+    )
 
 
 def add_watch_option(parser: argparse.ArgumentParser) -> None:

@@ -11,6 +11,7 @@ from .options import (
     add_break_options,
     add_history_options,
     add_iterations,
+    add_listen_option,
     add_record_options,
     add_scenario_options,
     add_settings_options,
@@ -29,6 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_scenario_options(parser)
     add_break_options(parser)
     add_watch_option(parser)
+    add_listen_option(parser)
     add_record_options(parser)
     add_history_options(parser)
 

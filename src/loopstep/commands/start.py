@@ -42,6 +42,13 @@ def start(
     target = target or target_of(args)
     check_kind(target, kinds, f"loopstep {command}")
     parse_breaks(args.breaks)
+    listen = getattr(args, "listen", False)
+    on_stop = _on_stop(args, listen=listen, text=text)
+    if listen:
+        from ..frontend.listen import run_listening
+
+        session = session_for(target, run_options(args, detail=False, build_now=True))
+        return run_listening(session, on_stop=on_stop, script=" ".join([target.spec, *target.args]).strip())
     # Bad input is reported before the terminal is looked at, except that a factory is not
     # called (and torch loaded, seconds) only to learn that there is no terminal for the app.
     if not text and target.kind is Kind.FACTORY:
@@ -54,5 +61,21 @@ def start(
         fmt=args.format or "text",
         output=args.output,
         keep_going=args.keep_going,
-        on_stop=args.on_stop,
+        on_stop=on_stop,
     )
+
+
+def _on_stop(args: argparse.Namespace, *, listen: bool, text: bool) -> str:
+    """--on-stop as the mode allows it: stop|continue for a text stream, wait|continue listening."""
+    on_stop = getattr(args, "on_stop", None)
+    if listen:
+        if text:
+            raise UsageError(
+                "loopstep: --listen runs without a screen: --no-tui and its options do not go with it"
+            )
+        if on_stop == "stop":
+            raise UsageError("loopstep: with --listen, --on-stop is wait (for an attach) or continue")
+        return on_stop or "wait"
+    if on_stop == "wait":
+        raise UsageError("loopstep: --on-stop wait goes with --listen (it waits for loopstep attach)")
+    return on_stop or "stop"

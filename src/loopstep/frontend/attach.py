@@ -1,0 +1,144 @@
+"""``loopstep attach``: the front end of a run that listens (``loopstep run --listen``).
+
+Text mode streams the live phases as ``loopstep run --no-tui`` prints them, for
+``--iterations N`` iterations (or to the end of the run), then detaches: the run carries on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import sys
+from collections.abc import Iterator
+from typing import TextIO
+
+from ..engine.remote_protocol import (
+    MAX_LINE,
+    PROTOCOL,
+    RUN_MESSAGES,
+    STEPPING_REASONS,
+    ProtocolError,
+    check_hello,
+    decode,
+    encode,
+)
+from ..engine.text_format import text_header
+from .exits import EXIT_OK, EXIT_USAGE
+from .runs import RunState, list_runs
+
+
+class AttachError(Exception):
+    """Nothing to attach to, or the run refused: one line, exit status 2."""
+
+
+def choose_run(pid: int | None) -> RunState:
+    """The run with this pid, or the only one there is; else AttachError naming the choices."""
+    runs = list_runs()
+    if pid is not None:
+        for run in runs:
+            if run.pid == pid:
+                return run
+        raise AttachError(f"loopstep attach: no listening run with pid {pid} (loopstep ls lists them)")
+    if not runs:
+        raise AttachError("loopstep attach: no listening run (start one with loopstep run --listen SCRIPT)")
+    if len(runs) > 1:
+        listed = "; ".join(f"{r.pid} {r.script}" for r in runs)
+        raise AttachError(f"loopstep attach: {len(runs)} runs listen, name one: {listed}")
+    return runs[0]
+
+
+class Connection:
+    """One attach: the socket, the hello both ways, then messages line by line."""
+
+    def __init__(self, run: RunState, *, no_pause: bool = False) -> None:
+        self.run = run
+        self.socket = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            self.socket.connect(run.socket)
+        except OSError as exc:
+            raise AttachError(f"loopstep attach: cannot reach run {run.pid}: {exc.strerror or exc}") from None
+        self._lines = self.socket.makefile("rb")
+        self.send("hello", protocol=PROTOCOL, no_pause=no_pause)
+        first = self.receive()
+        if first is None:
+            raise AttachError(f"loopstep attach: run {run.pid} closed the connection")
+        if first["type"] == "error":
+            raise AttachError(f"loopstep attach: {first.get('message')}")
+        try:
+            check_hello(first, f"run {run.pid}")
+        except ProtocolError as exc:
+            raise AttachError(f"loopstep attach: {exc}") from None
+        self.hello = first
+
+    def send(self, kind: str, **fields) -> None:
+        self.socket.sendall(encode(kind, **fields))
+
+    def receive(self) -> dict | None:
+        line = self._lines.readline(MAX_LINE)
+        if not line:
+            return None
+        try:
+            return decode(line, RUN_MESSAGES)
+        except ProtocolError as exc:
+            raise AttachError(f"loopstep attach: {exc}") from None
+
+    def messages(self) -> Iterator[dict]:
+        while (message := self.receive()) is not None:
+            yield message
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.socket.close()
+
+
+def stream_attached(
+    pid: int | None, *, fmt: str = "text", iterations: int | None = None, out: TextIO | None = None
+) -> int:
+    """Print the run's phases as they come, stepping it one phase at a time, then detach."""
+    out = out or sys.stdout
+    try:
+        connection = Connection(choose_run(pid))
+    except AttachError as exc:
+        sys.stderr.write(f"{exc}\n")
+        return EXIT_USAGE
+    first_iteration: int | None = None
+    header = False
+    try:
+        for message in connection.messages():
+            kind = message["type"]
+            if kind == "finished":
+                return EXIT_OK
+            if kind == "error":
+                sys.stderr.write(f"loopstep attach: {message.get('message')}\n")
+                return EXIT_USAGE
+            if kind != "pause":
+                continue
+            record = message["record"]
+            iteration = record.get("iteration") or 0
+            if first_iteration is None:
+                first_iteration = iteration
+            if iterations is not None and iteration >= first_iteration + iterations:
+                break
+            if fmt == "jsonl":
+                record = dict(record)  # as loopstep run --no-tui prints it
+                if message.get("watch"):
+                    record["watch"] = message["watch"]
+                if message["reason"] not in STEPPING_REASONS:
+                    record["reason"] = message["reason"]
+                line = json.dumps(record, separators=(",", ":"))
+            else:
+                if not header:
+                    out.write(text_header() + "\n")
+                    header = True
+                line = message["text"]
+            out.write(line + "\n")
+            out.flush()
+            connection.send("command", command="step", n=1)
+        return EXIT_OK
+    except BrokenPipeError:
+        return EXIT_OK
+    finally:
+        with contextlib.suppress(OSError):
+            connection.send("detach")
+        connection.close()

@@ -1,0 +1,300 @@
+"""``loopstep run --listen``: the run goes at full speed with its stop conditions armed, and a
+front end may attach to it (``loopstep attach``), step it, and detach again.
+
+The training thread's stepper is the one a local app would drive; this front end only turns
+the client's messages into the stepper's commands (``send``, ``ask``, ``change_settings``)
+and each pause into a message. Nobody attached: every pause but a stop condition's goes on
+at once; a stop condition's waits for an attach (``--on-stop wait``) or goes on. A client
+that goes away without a detach leaves the run where it was: paused, for the next attach.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import struct
+import sys
+import threading
+import time
+from concurrent.futures import Future
+
+from ..engine.control import REFUSED, Command, Listener
+from ..engine.expressions import evaluate
+from ..engine.remote_protocol import (
+    CLIENT_MESSAGES,
+    MAX_LINE,
+    PROTOCOL,
+    STEPPING_REASONS,
+    ProtocolError,
+    check_hello,
+    decode,
+    encode,
+)
+from ..engine.session import Session
+from ..engine.snapshot import Snapshot
+from ..engine.text_format import text_line
+from ..engine.watches import Watches
+from .runner import run_headless
+from .runs import RunState, remove_state, socket_path, write_state
+
+_COMMANDS = {c.value: c for c in (Command.STEP, Command.NEXT, Command.EPOCH, Command.CONTINUE, Command.RUN)}
+
+
+def peer_uid(connection: socket.socket) -> int:
+    """The uid of the process at the other end of a Unix socket (Linux's SO_PEERCRED)."""
+    credentials = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    _pid, uid, _gid = struct.unpack("3i", credentials)
+    return uid
+
+
+class Listening:
+    """The listening end of one run: its socket, the client attached (one at a time), and
+    the stepper's pauses sent to it."""
+
+    def __init__(self, session: Session, *, on_stop: str = "wait", script: str = "") -> None:
+        self.session = session
+        self.on_stop = on_stop
+        self.watches = Watches(session.watches)
+        self.pid = os.getpid()
+        self.path = socket_path(self.pid)
+        self.state = RunState(self.pid, script or session.title, self.path, time.time(), since=time.time())
+        self.stepper = None
+        self._client: socket.socket | None = None
+        self._lock = threading.Lock()
+        self._paused: bytes | None = None  # the pause message of the pause the run is in
+        self._server: socket.socket | None = None
+
+    # ----- the socket ---------------------------------------------------------------------------
+    def open(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path)
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        old = os.umask(0o177)  # the socket is born 0600: no window where others could connect
+        try:
+            server.bind(self.path)
+        finally:
+            os.umask(old)
+        os.chmod(self.path, 0o600)
+        server.listen(4)
+        self._server = server
+        write_state(self.state)
+        threading.Thread(target=self._accept, name="loopstep-listen", daemon=True).start()
+        sys.stderr.write(
+            f"loopstep: listening on {self.path} (pid {self.pid}); attach with: loopstep attach {self.pid}\n"
+        )
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None:
+            with contextlib.suppress(OSError):
+                client.close()
+        remove_state(self.pid)
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self._server.accept()
+            except OSError:
+                return  # closed: the run is over
+            threading.Thread(
+                target=self._serve, args=(connection,), daemon=True, name="loopstep-client"
+            ).start()
+
+    def _serve(self, connection: socket.socket) -> None:
+        stream = connection.makefile("rb")
+        try:
+            if peer_uid(connection) != os.getuid():
+                connection.sendall(encode("error", message="this run belongs to another user"))
+                return
+            try:
+                hello = decode(stream.readline(MAX_LINE), CLIENT_MESSAGES)
+                check_hello(hello, "loopstep attach")
+            except ProtocolError as exc:
+                connection.sendall(encode("error", message=str(exc)))
+                return
+            with self._lock:
+                if self._client is not None:
+                    connection.sendall(
+                        encode("error", message=f"run {self.pid} already has a front end attached")
+                    )
+                    return
+                self._client = connection
+                paused = self._paused
+            connection.sendall(encode("hello", protocol=PROTOCOL, pid=self.pid, script=self.state.script,
+                                      state=self.state.state))  # fmt: skip
+            self._note(attached=True)
+            if paused is not None:
+                connection.sendall(paused)  # the pause the run waited in for this attach
+            elif not hello.get("no_pause") and self.stepper is not None:
+                self.stepper.request_pause()
+            self._read(stream, connection)
+        except OSError:
+            pass
+        finally:
+            self._gone(connection)
+            with contextlib.suppress(OSError):
+                connection.close()
+
+    def _read(self, stream, connection: socket.socket) -> None:
+        stepper = self.stepper
+        while True:
+            line = stream.readline(MAX_LINE)
+            if not line:
+                return  # the client went away: a detach that leaves the run where it is
+            message = decode(line, CLIENT_MESSAGES)
+            kind = message["type"]
+            if kind == "command" and message.get("command") in _COMMANDS:
+                self._resume(connection, _COMMANDS[message["command"]], int(message.get("n", 0)))
+            elif kind == "detach":
+                self._detach(connection)
+                return
+            elif kind == "end":
+                stepper.quit("ended by the attached front end")
+            elif kind == "settings":
+                stepper.change_settings(zero_grad=message.get("zero_grad"), lr=message.get("lr"))
+            elif kind == "watches":
+                for old in self.watches.expressions:
+                    self.watches.remove(old)
+                for text in message.get("expressions", []):
+                    with contextlib.suppress(ValueError):
+                        self.watches.add(text)
+            elif kind == "evaluate":
+                self._evaluate(connection, message)
+
+    def _resume(self, connection: socket.socket, command: Command, n: int) -> None:
+        with self._lock:
+            if self._client is not connection or self._paused is None:
+                return  # not paused: nothing to resume (a key pressed twice)
+            self._paused = None
+        self.stepper.send(command, n)
+
+    def _evaluate(self, connection: socket.socket, message: dict) -> None:
+        text, ident = str(message.get("text", "")), message.get("id")
+        stepper = self.stepper
+        future: Future = stepper.ask(lambda: evaluate(stepper.training_frame(), text))
+
+        def done(answer: Future) -> None:
+            try:
+                result = answer.result()
+                reply = encode("answer", id=ident, value=result.to_json(), line=result.line())
+            except Exception as exc:  # noqa: BLE001 - no frame: said to the client
+                reply = encode("answer", id=ident, error=str(exc) or type(exc).__name__)
+            with contextlib.suppress(OSError):
+                connection.sendall(reply)
+
+        future.add_done_callback(done)
+
+    def _detach(self, connection: socket.socket) -> None:
+        """``d``: the run carries on at full speed, its conditions still armed."""
+        with self._lock:
+            if self._client is not connection:
+                return
+            self._client = None
+            paused, self._paused = self._paused, None
+        self._note(attached=False, state="running")
+        if paused is not None:
+            self.stepper.send(Command.CONTINUE)
+
+    def _gone(self, connection: socket.socket) -> None:
+        """The client went away without a detach: the run stays paused where it was (or,
+        with --on-stop continue, goes on)."""
+        with self._lock:
+            if self._client is not connection:
+                return
+            self._client = None
+            paused = self._paused
+            if paused is not None and self.on_stop == "continue":
+                self._paused = None
+        self._note(attached=False)
+        if paused is not None and self.on_stop == "continue":
+            self.stepper.send(Command.CONTINUE)
+
+    # ----- the training thread's side ---------------------------------------------------------
+    def at_pause(self, snapshot: Snapshot, reason: str) -> None:
+        """The stepper paused (training thread): send it to the client, wait for one, or go on."""
+        stepper = self.stepper
+        event = snapshot.event
+        where = (
+            f"paused at {event.phase.value} iter {event.iteration}"
+            if event is not None
+            else "paused at start"
+        )
+        with self._lock:
+            client = self._client
+        condition = reason not in STEPPING_REASONS
+        if client is None and not condition:
+            stepper.send(Command.CONTINUE)  # nobody is looking: full speed
+            return
+        if reason.startswith(REFUSED):
+            sys.stderr.write(f"loopstep: --break: {reason.removeprefix(REFUSED)}\n")
+        message = self._pause_message(snapshot, reason)
+        with self._lock:
+            client = self._client
+            self._paused = message if client is not None or self.on_stop == "wait" else None
+        if client is None:
+            if self.on_stop == "continue":
+                sys.stderr.write(
+                    f"loopstep: stop condition at iteration {event.iteration if event else 0}: {reason}\n"
+                )
+                stepper.send(Command.CONTINUE)
+                return
+            sys.stderr.write(
+                f"loopstep: stopped ({reason}); {where}: waiting for loopstep attach {self.pid}\n"
+            )
+            sys.stderr.flush()
+            self._note(state=f"{where}, waiting for an attach ({reason})")
+            return
+        self._note(state=where)
+        try:
+            client.sendall(message)
+        except OSError:
+            pass  # gone: _gone decides what happens to the pause
+
+    def _pause_message(self, snapshot: Snapshot, reason: str) -> bytes:
+        watches = self.watches.evaluate_at(self.stepper)
+        record = snapshot.to_json()
+        return encode(
+            "pause",
+            record=record,
+            text=text_line(snapshot),
+            reason=reason,
+            watch={w.expression: (None if w.answer is None else w.answer.to_json()) for w in watches},
+        )
+
+    def at_finish(self, status_text: str) -> None:
+        with self._lock:
+            client = self._client
+        if client is not None:
+            with contextlib.suppress(OSError):
+                client.sendall(encode("finished", status=status_text))
+
+    def _note(self, **changes) -> None:
+        for key, value in changes.items():
+            setattr(self.state, key, value)
+        self.state.since = time.time()
+        with contextlib.suppress(OSError):
+            write_state(self.state)
+
+
+def run_listening(session: Session, *, on_stop: str = "wait", script: str = "") -> int:
+    """Run the session headless, listening for ``loopstep attach``; the exit status as for a run."""
+    listening = Listening(session, on_stop=on_stop, script=script)
+    stepper = session.new_stepper(
+        Listener(on_pause=listening.at_pause, on_finish=lambda snapshot: listening.at_finish("finished")),
+        pause_at_start=True,
+        history=0,
+    )
+    listening.stepper = stepper
+    listening.open()
+    try:
+        status = run_headless(stepper)
+    finally:
+        if stepper.error is not None:
+            listening.at_finish("failed")
+        listening.close()
+    return status
