@@ -191,3 +191,47 @@ def test_watches_mark_a_change_a_slow_one_and_skip_a_disabled_one(monkeypatch):
     assert doubled.slow and doubled.answer.number == 10
     assert off.answer is None  # disabled: not evaluated
     assert watches.evaluate(None, "the run has ended")[0].answer.error == "the run has ended"
+
+
+def test_an_in_place_numpy_change_is_refused_or_reported():
+    answers = []
+
+    def controller(snapshot, reason):
+        if snapshot.event is not None and snapshot.event.phase is Phase.STEP:
+            frame = stepper.training_frame()
+            answers.append(evaluate(frame, "x.fill(0)"))
+            answers.append(evaluate(frame, "x.__setitem__(0, 5.0)", statements=True))
+            return Command.QUIT
+        return Command.STEP
+
+    stepper = scenario_session("linreg", "numpy").new_stepper(controller=controller, history=0)
+    stepper.run()
+    refused, changed = answers
+    assert "allow statements" in refused.error
+    assert changed.modified  # the batch's array changed: the fingerprint saw it
+
+
+def test_a_recording_refuses_statements(tmp_path):
+    from loopstep.engine.recording import read_recording, record_session
+    from loopstep.engine.recording.replay import replay_session
+
+    path = str(tmp_path / "run.lsr")
+    recorded = record_session(scenario_session("linreg", "numpy", max_iterations=1), path)
+    recorded.new_stepper(controller=lambda s, r: Command.CONTINUE, history=0).run()
+    answers = []
+
+    def controller(snapshot, reason):
+        if snapshot.event is not None and snapshot.event.phase is Phase.STEP:
+            frame = stepper.training_frame()
+            answers.extend(
+                [evaluate(frame, "w = 5", statements=True), evaluate(frame, "w"), evaluate(frame, "L")]
+            )
+            return Command.QUIT
+        return Command.STEP
+
+    stepper = replay_session(read_recording(path)).new_stepper(controller=controller, history=0)
+    stepper.run()
+    statement, w, loss = answers
+    assert "cannot be changed" in statement.error and not statement.modified
+    assert w.number == stepper.last_snapshot.params[0].value.scalar()
+    assert loss.number == stepper.last_snapshot.loss

@@ -66,7 +66,7 @@ def test_the_text_stream_puts_the_watch_on_the_line():
     done = loopstep("trace", "--iterations", "1", "--watch", "w_grad", "linreg")
     assert done.returncode == 0, done.stderr
     backward = next(line for line in done.stdout.splitlines() if " backward " in line)
-    assert "w_grad=-23.7168" in backward
+    assert "w_grad=-23.72" in backward  # rounded as the rest of the line
 
 
 def test_a_watch_on_a_replay_reads_the_recording(tmp_path):
@@ -78,9 +78,7 @@ def test_a_watch_on_a_replay_reads_the_recording(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     steps = [r for r in records(done.stdout) if r["phase"] == "step"]
-    assert [s["watch"]["w"]["summary"] for s in steps] == [
-        f"tensor[1] float64 {s['params']['w']['values'][0]:.4g}" for s in steps
-    ]
+    assert [s["watch"]["w"] for s in steps] == [s["params"]["w"]["values"][0] for s in steps]
     missing = steps[0]["watch"]["running_loss"]["error"]
     assert missing.startswith("NameError") and "the recording holds" in missing and " w" in missing
 
@@ -90,3 +88,11 @@ def test_a_watch_that_is_not_an_expression_is_one_line_and_exit_2(bad):
     done = loopstep("trace", "--watch", bad)
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and done.stderr.startswith("loopstep: ")
+
+
+def test_a_none_watch_is_null_in_jsonl():
+    done = loopstep(
+        "trace", "--format", "jsonl", "--iterations", "1", "--watch", "model[0].weight.grad", "mlp"
+    )
+    forward = next(r for r in records(done.stdout) if r["phase"] == "forward")
+    assert forward["watch"]["model[0].weight.grad"] is None

@@ -229,6 +229,7 @@ class NumpyLinReg:
                 tuple(float(v[0]) for v in self.params.values()),
                 tuple(None if g is None else float(g[0]) for g in grads.values()),
                 self.lr,
+                tuple(None if a is None else a.tobytes() for a in (self.x, self.y, self.pred)),
             )
 
         return TrainingFrame(

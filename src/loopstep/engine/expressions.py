@@ -29,7 +29,8 @@ from .training_frame import TrainingFrame
 CHANGING_METHODS = frozenset(
     "backward step zero_grad train eval apply load_state_dict add_module register_buffer "
     "register_parameter register_module append extend insert pop remove clear update setdefault "
-    "popitem add discard sort reverse write send close".split()
+    "popitem add discard sort reverse write send close fill put itemset resize setfield partition "
+    "byteswap setflags".split()
 )
 #: Builtins that change something or run code of their own.
 CHANGING_BUILTINS = frozenset(
@@ -61,6 +62,8 @@ class Answer:
     #: The statement or expression changed the run's state.
     modified: bool = False
     seconds: float = 0.0
+    #: A value JSON can hold as it is (None, True, a short string), for a JSONL record.
+    literal: Any = None
 
     def line(self, width: int | None = None) -> str:
         """The answer on one line of at most ``width`` columns, never cutting a number."""
@@ -78,6 +81,8 @@ class Answer:
             return {"summary": self.line(), "shape": list(self.summary.shape), "dtype": self.summary.dtype}
         if self.number is not None and math.isfinite(self.number):
             return self.number
+        if self.literal is not None or self.text == "None":
+            return self.literal
         return self.text
 
 
@@ -127,6 +132,8 @@ def evaluate(
     if not text:
         return Answer(text, "", error="type an expression, e.g. loss.item()")
     changing = is_statement(text)
+    if changing and not frame.writable:
+        return Answer(text, "", error=f"{frame.where} cannot be changed: only expressions that read it")
     if changing and not statements:
         return Answer(
             text,
@@ -159,6 +166,7 @@ def evaluate(
         answer.number,
         modified=modified,
         seconds=time.perf_counter() - started,
+        literal=answer.literal,
     )
 
 
@@ -202,8 +210,8 @@ def describe_value(
         summary, grad = tensor
         return Answer(text, tensor_line(summary, grad=grad), summary=summary, requires_grad=grad,
                       number=summary.scalar() if summary.numel == 1 else None)  # fmt: skip
-    if isinstance(value, bool):
-        return Answer(text, repr(value))
+    if value is None or isinstance(value, bool):
+        return Answer(text, repr(value), literal=value)
     if isinstance(value, int | float):
         return Answer(text, repr(value), number=float(value))
     try:

@@ -69,7 +69,12 @@ def _watch_json(watch: WatchValue):
 
 
 def _watch_text(watch: WatchValue) -> str:
-    return "(disabled)" if watch.answer is None else watch.answer.line()
+    answer = watch.answer
+    if answer is None:
+        return "(disabled)"
+    if answer.summary is None and answer.number is not None and not answer.error:
+        return fmt(answer.number)  # rounded as every other number on the line
+    return answer.line()
 
 
 class StreamWriter:

@@ -51,6 +51,8 @@ class TrainingFrame:
     missing_hint: str = ""
     #: Names worth listing first in the variables pane (the loop's own objects).
     first: tuple[str, ...] = field(default_factory=tuple)
+    #: False where nothing can be changed (a recording): statements are refused there.
+    writable: bool = True
     #: The parts of a value the variables pane opens it into, as (label, value) pairs; None
     #: when the source has nothing special to say (a model's children and parameters).
     expand: Callable[[Any], list[tuple[str, Any]] | None] = lambda value: None

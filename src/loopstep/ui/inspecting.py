@@ -28,8 +28,6 @@ class Inspecting:
         self.watches = Watches(self.session.watches)
         #: Lines typed at the prompt, for up/down, across openings of it.
         self.prompt_history: list[str] = []
-        #: ctrl+t at the prompt: statements may change the run.
-        self.statements_allowed = False
         #: The variables pane is on screen: the training thread reads its rows at each pause.
         self.variables_shown = False
 
@@ -68,7 +66,6 @@ class Inspecting:
             PromptScreen(
                 self.ask_in_frame,
                 self.prompt_history,
-                statements=self.statements_allowed,
                 on_modified=self._modified_by_you,
             )
         )

@@ -157,7 +157,7 @@ class TorchBackend:
             describe=describe,
             expand=expand,
             quiet=same_random_numbers,
-            fingerprint=lambda: fingerprint([self.model], [self.optimizer]),
+            fingerprint=lambda: fingerprint([self.model], [self.optimizer], names.values()),
             first=tuple(names),
         )
 

@@ -44,7 +44,9 @@ def expand(value: Any) -> list[tuple[str, Any]] | None:
     return None
 
 
-def fingerprint(modules: Iterable[nn.Module], optimizers: Iterable[torch.optim.Optimizer]) -> Hashable:
+def fingerprint(
+    modules: Iterable[nn.Module], optimizers: Iterable[torch.optim.Optimizer], tensors: Iterable[Any] = ()
+) -> Hashable:
     """Changes when anything the run trains with does: a parameter's or buffer's values (torch
     counts in-place changes in ``_version``), a ``.grad`` set, replaced or changed, a module's
     train/eval mode, an optimizer's learning rate or state."""
@@ -60,6 +62,9 @@ def fingerprint(modules: Iterable[nn.Module], optimizers: Iterable[torch.optim.O
     for optimizer in optimizers:
         marks.append(tuple(group.get("lr") for group in optimizer.param_groups))
         marks.append(len(optimizer.state))
+    for tensor in tensors:  # the frame's own tensors (the batch): an in-place change counts too
+        if isinstance(tensor, torch.Tensor):
+            marks.append((id(tensor), tensor._version))
     return tuple(marks)
 
 

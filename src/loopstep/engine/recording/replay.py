@@ -321,17 +321,31 @@ class ReplaySource:
         return dict(self.inspector.save(), index=index, settings=self._settings)
 
 
+def _number_or_array(value: Any) -> Any:
+    if isinstance(value, np.ndarray) and value.size == 1 and value.dtype.kind == "f":
+        return float(value.reshape(-1)[0])
+    return value
+
+
 def recorded_frame(inspector: ReplayInspector, event: PhaseEvent | None, lr: float | None) -> TrainingFrame:
     state = inspector.state
     params = {name: state.get(name) for name, *_ in inspector.params}
     grads = {name: state.get(name + ".grad") for name, *_ in inspector.params}
-    names: dict[str, Any] = {"params": params, "grads": grads, "loss": inspector.loss, "lr": lr}
+    names: dict[str, Any] = {
+        "params": params,
+        "grads": grads,
+        "loss": inspector.loss,
+        "L": inspector.loss,
+        "lr": lr,
+    }
     for key in ("x", "y", "pred"):
         if key in state:
             names[key] = state[key]
     for name, value in params.items():
         if name.isidentifier() and name not in names:
-            names[name] = value
+            # As the live loop names them: the NumPy lesson's w and b (one number each), w_grad.
+            names[name] = _number_or_array(value)
+            names[f"{name}_grad"] = _number_or_array(grads[name])
     if event is not None:
         names.update(epoch=event.epoch, batch=event.batch, iteration=event.iteration)
     held = ", ".join(sorted(names))
@@ -347,6 +361,7 @@ def recorded_frame(inspector: ReplayInspector, event: PhaseEvent | None, lr: flo
         names=names,
         globals={"np": np},
         where="the recording",
+        writable=False,
         describe=describe,
         missing_hint=f"the recording holds {held}",
         first=tuple(names),

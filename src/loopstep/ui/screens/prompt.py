@@ -22,8 +22,9 @@ from textual.widgets import Input, RichLog, Static
 from ...engine.expressions import Answer
 from ..widgets.tensors_pane import values_text
 
-#: Tensors up to this many elements show their values under the summary at once.
-VALUES_AT_ONCE = 64
+#: Tensors up to this many elements show their values under the summary at once (ctrl+o
+#: shows a bigger one's).
+VALUES_AT_ONCE = 16
 
 
 class Answered(Message):
@@ -71,7 +72,9 @@ class PromptScreen(ModalScreen[None]):
     BINDINGS = [
         Binding("escape", "close", "close"),
         Binding("ctrl+t", "toggle_statements", "statements"),
-        Binding("ctrl+e", "expand", "values"),
+        Binding("ctrl+o", "expand", "values"),
+        Binding("pageup", "scroll_log(-1)", show=False),
+        Binding("pagedown", "scroll_log(1)", show=False),
     ]
     DEFAULT_CSS = """
     PromptScreen { align: center bottom; }
@@ -81,7 +84,9 @@ class PromptScreen(ModalScreen[None]):
     PromptScreen RichLog { height: 1fr; }
     PromptScreen #prompt-where { height: 1; }
     PromptScreen #prompt-help { height: 1; color: $text-muted; }
-    PromptScreen ExpressionInput { border: none; height: 1; padding: 0 1; background: $boost; }
+    PromptScreen ExpressionInput, PromptScreen ExpressionInput:focus {
+        border: none; height: 1; padding: 0 1; background: $boost;
+    }
     """
 
     def __init__(
@@ -105,12 +110,12 @@ class PromptScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static("", id="prompt-where")
-            yield RichLog(id="prompt-log", wrap=False, markup=False, highlight=False)
+            yield RichLog(id="prompt-log", wrap=True, markup=False, highlight=False)
             yield ExpressionInput(
                 placeholder="a Python expression, e.g. loss.item() (enter)", id="prompt-input"
             )
             yield Static(
-                "enter evaluates · ↑↓ history · tab completes · ctrl+e values · ctrl+t statements · escape closes",
+                "enter · ↑↓ history · tab completes · ctrl+o values · ctrl+t statements · pgup/pgdn · esc",
                 id="prompt-help",
             )
 
@@ -176,7 +181,7 @@ class PromptScreen(ModalScreen[None]):
         self.answers.append(answer)
         width = max(20, log.size.width - 3)
         if answer.error:
-            log.write(Text(f"  ✗ {answer.line(width)}", style="bold"))
+            log.write(Text(f"  ✗ {answer.error}", style="bold"))  # whole, wrapped: it says what to do
         else:
             log.write(Text("  " + answer.line(width)))
             if (
@@ -189,7 +194,14 @@ class PromptScreen(ModalScreen[None]):
                 log.write(Text(_indent(answer.detail)))
             self._last = answer
         if answer.modified:
-            log.write(Text("  (this changed the run: the status line says modified by you)", style="bold"))
+            log.write(
+                Text(
+                    "  (this changed the run: a parameter, .grad, buffer such as BatchNorm's running"
+                    " statistics, a tensor of the frame or the train/eval mode; the status line says"
+                    " modified by you)",
+                    style="bold",
+                )
+            )
             self._on_modified()
 
     def action_expand(self) -> None:
@@ -238,9 +250,12 @@ class PromptScreen(ModalScreen[None]):
             more = f" … {len(candidates) - 40} more" if len(candidates) > 40 else ""
             self.query_one(RichLog).write(Text("  " + "  ".join(tails) + more, style="dim"))
 
+    def action_scroll_log(self, pages: int) -> None:
+        log = self.query_one(RichLog)
+        log.scroll_relative(y=pages * max(1, log.size.height - 1), animate=False)
+
     def action_toggle_statements(self) -> None:
-        self.statements = not self.statements
-        self.app.statements_allowed = self.statements
+        self.statements = not self.statements  # for this opening of the prompt only
         self._show_where("")
         self._send(lambda frame: frame.where, self._where_answered)
 

@@ -114,6 +114,9 @@ class Panes(Widget):
                 pane.display = not shown
         elif shown:
             self.show_tab("variables")
+        if shown:
+            for pane in self.query("#pane-variables"):
+                pane.focus_list()  # keys typed now go to the list, not to a filter nobody sees
 
     def show_tab(self, key: str) -> None:
         """In the tabbed layout, bring one pane to the front (no-op when all are shown)."""

@@ -106,6 +106,8 @@ def values_text(summary: TensorSummary) -> str:
     import numpy as np  # here, not at import: the app's first frame does not wait for NumPy
 
     full = summary.values()
+    if "int" in summary.dtype or "bool" in summary.dtype:  # kept as floats: shown as they are
+        full = full.astype(np.int64) if full is not None else None
     with np.printoptions(threshold=SHOWN_VALUES, edgeitems=4, precision=4, suppress=True, linewidth=72):
         if full is not None:
             return np.array2string(full)

@@ -1,11 +1,13 @@
-"""Variables (pudb's): the training frame's names, tensors first, each on one line; enter
-opens a model into its children and parameters, a dict or list into its items; typing in
-the filter keeps the names that contain it. Rows come from the training thread at each
+"""Variables (pudb's): the training frame's names (the loop's own objects first, then tensors),
+each on one line; enter opens a model into its children and parameters, a dict or list into
+its items; / then typing keeps the names that contain it (enter or escape goes back to the
+list, where the app's keys work again). Rows come from the training thread at each
 pause (only while the pane is shown); opening a row asks it for that row's parts."""
 
 from __future__ import annotations
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Input, Tree
@@ -27,12 +29,24 @@ class PartsRead(Message):
         self.key = key
 
 
+class FilterInput(Input):
+    """The filter: enter, escape or down hand the keys back to the list."""
+
+    BINDINGS = [
+        Binding("escape,enter,down", "back_to_list", show=False),
+    ]
+
+    def action_back_to_list(self) -> None:
+        self.parent.focus_list()
+
+
 class VariablesPane(Vertical):
     DEFAULT_CSS = """
     VariablesPane { height: 1fr; }
-    VariablesPane Input { height: 1; border: none; padding: 0 1; }
+    VariablesPane FilterInput, VariablesPane FilterInput:focus { height: 1; border: none; padding: 0 1; }
     VariablesPane Tree { height: 1fr; }
     """
+    BINDINGS = [Binding("slash", "filter", "filter", show=False)]
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -42,7 +56,7 @@ class VariablesPane(Vertical):
         self._opened: set[tuple[str, ...]] = set()
 
     def compose(self):
-        yield Input(placeholder="filter names", id="variables-filter")
+        yield FilterInput(placeholder="/ filters the names", id="variables-filter")
         tree: Tree = Tree("frame", id="variables-tree")
         tree.show_root = False
         yield tree
@@ -56,8 +70,18 @@ class VariablesPane(Vertical):
         self._rows = view.variables
         self._rebuild()
 
+    def action_filter(self) -> None:
+        self.query_one(FilterInput).focus()
+
+    def focus_list(self) -> None:
+        tree = self.query_one(Tree)
+        tree.focus()
+        if tree.cursor_line < 0 and tree.last_line >= 0:
+            tree.cursor_line = 0
+
     def _rebuild(self) -> None:
         tree = self.query_one(Tree)
+        line = tree.cursor_line
         tree.clear()
         rows = self._rows
         if rows is None:
@@ -70,7 +94,13 @@ class VariablesPane(Vertical):
                 continue
             node = self._add(tree.root, row, len(row.path) - 1)
             if row.path in self._opened:
-                node.expand()
+                self._reopen(node)
+        tree.cursor_line = max(0, line)
+
+    def _reopen(self, node) -> None:
+        """A row open before this pause opens again (its parts are read anew)."""
+        node.expand()
+        self.app.read_parts(node.data, self._rows)
 
     def _add(self, parent, row: Variable, depth: int):
         # The tree's guides (INDENT a level, the top level has none), the name, two spaces, the border.
@@ -89,10 +119,12 @@ class VariablesPane(Vertical):
         message.stop()
         node = message.node
         path = node.data
-        if path is None or node.children:
+        if path is None:
             return
+        fresh = path not in self._opened
         self._opened.add(path)
-        self.app.read_parts(path, self._rows)
+        if fresh and not node.children:
+            self.app.read_parts(path, self._rows)
 
     def on_tree_node_collapsed(self, message: Tree.NodeCollapsed) -> None:
         message.stop()
@@ -110,7 +142,7 @@ class VariablesPane(Vertical):
         for part in message.parts:
             child = self._add(node, part, len(part.path) - 1)
             if part.path in self._opened:
-                child.expand()
+                self._reopen(child)
 
     def _find(self, node, path):
         for child in node.children:

@@ -23,6 +23,8 @@ class WatchPane(KeyedPane):
         # In the wide layout the pane takes room only once there is something to watch.
         if self.has_class("optional"):
             self.display = bool(view.watches)
+            if self.parent is not None:
+                self.parent.set_class(bool(view.watches), "with-watches")
         super().show(view)
 
     def drawn(self, view: View) -> tuple:

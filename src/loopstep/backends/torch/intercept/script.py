@@ -207,7 +207,7 @@ class ScriptSource:
             expand=expand,
             quiet=quiet,
             fingerprint=lambda: fingerprint(
-                [m.module for m in tracker.models.models], tracker.models.live_optimizers()
+                [m.module for m in tracker.models.models], tracker.models.live_optimizers(), names.values()
             ),
             write_back=frame_write_back(frame),
         )
