@@ -235,3 +235,24 @@ def test_a_recording_refuses_statements(tmp_path):
     assert "cannot be changed" in statement.error and not statement.modified
     assert w.number == stepper.last_snapshot.params[0].value.scalar()
     assert loss.number == stepper.last_snapshot.loss
+
+
+def test_a_forward_inside_the_loss_call_is_not_the_lines_value(capsys):
+    """`loss = mse_loss(model(xb), yb)` paused at the forward: `loss` is not the model's output."""
+    script = str(Path(__file__).parents[1] / "scripts" / "long_loop.py")
+    seen = []
+
+    def controller(snapshot, reason):
+        event = snapshot.event
+        if event is not None and event.iteration == 1 and event.phase in (Phase.FORWARD, Phase.LOSS):
+            seen.append((event.phase, evaluate(stepper.training_frame(), "loss")))
+        if event is not None and event.iteration == 1 and event.phase is Phase.LOSS:
+            return Command.QUIT
+        return Command.STEP
+
+    stepper = script_session(script, ["--steps", "5"]).new_stepper(controller=controller, history=0)
+    stepper.run()
+    (_, at_forward), (_, at_loss) = seen
+    assert at_forward.summary.numel == 1  # still the last batch's loss, as the script's local has it
+    assert at_loss.summary.numel == 1 and at_loss.number == pytest.approx(stepper.last_snapshot.loss)
+    assert at_loss.number != at_forward.number

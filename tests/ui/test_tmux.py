@@ -3,55 +3,13 @@ screen comes back with capture-pane. Skipped where tmux is not installed."""
 
 from __future__ import annotations
 
-import os
 import re
-import shlex
 import shutil
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
+from tests.terminal import Tmux  # noqa: E402
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
-
-SRC = Path(__file__).resolve().parents[2] / "src"
-#: How long to wait for the screen to show something (a bound on the wait, not a speed check).
-PATIENCE_S = 30
-
-
-class Tmux:
-    def __init__(self, width: int, height: int, args: tuple[str, ...] = ("demo",)) -> None:
-        self.socket = f"loopstep-test-{os.getpid()}-{width}x{height}"
-        env = f"PYTHONPATH={shlex.quote(str(SRC))} TERM=xterm-256color"
-        loopstep = " ".join(shlex.quote(a) for a in args)
-        command = f"env {env} {shlex.quote(sys.executable)} -m loopstep {loopstep}; sleep 60"
-        self._tmux("new-session", "-d", "-x", str(width), "-y", str(height), command)
-
-    def _tmux(self, *args: str) -> str:
-        return subprocess.run(
-            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, check=True, timeout=10
-        ).stdout
-
-    def keys(self, *keys: str) -> None:
-        self._tmux("send-keys", *keys)
-
-    def screen(self) -> str:
-        return self._tmux("capture-pane", "-p")
-
-    def wait_for(self, pattern: str) -> str:
-        deadline = time.monotonic() + PATIENCE_S
-        while True:
-            text = self.screen()
-            if re.search(pattern, text):
-                return text
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{pattern!r} never appeared; the screen was:\n{text}")
-            time.sleep(0.1)
-
-    def close(self) -> None:
-        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=10)
 
 
 @pytest.fixture(params=[(80, 24), (120, 40)], ids=["80x24", "120x40"])

@@ -17,15 +17,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "pid", nargs="?", type=positive_int, metavar="PID", help="the run's pid (see loopstep ls)"
     )
     parser.add_argument("--no-tui", action="store_true", help="print the phases instead of opening the app")
-    parser.add_argument("--format", choices=("text", "jsonl"), default="text", help="text (default) or jsonl")
+    parser.add_argument(
+        "--format", choices=("text", "jsonl"), default="text", help="--no-tui: text (default) or jsonl"
+    )
     parser.add_argument(
         "--iterations", type=positive_int, metavar="N", help="stream N iterations, then detach"
     )
 
 
 def main(args: argparse.Namespace) -> int:
-    from ..frontend.attach import stream_attached
+    from ..frontend.attach import attach_app, stream_attached
 
     if not args.no_tui:
-        raise UsageError("loopstep attach: the app does not attach to a run yet; --no-tui streams its phases")
+        if args.iterations is not None or args.format != "text":
+            raise UsageError("loopstep attach: --iterations and --format go with --no-tui")
+        return attach_app(args.pid)
     return stream_attached(args.pid, fmt=args.format, iterations=args.iterations)

@@ -51,15 +51,16 @@ def choose_run(pid: int | None) -> RunState:
 class Connection:
     """One attach: the socket, the hello both ways, then messages line by line."""
 
-    def __init__(self, run: RunState, *, no_pause: bool = False) -> None:
+    def __init__(self, run: RunState, *, no_pause: bool = False, tui: dict | None = None) -> None:
         self.run = run
         self.socket = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             self.socket.connect(run.socket)
         except OSError as exc:
             raise AttachError(f"loopstep attach: cannot reach run {run.pid}: {exc.strerror or exc}") from None
-        self._lines = self.socket.makefile("rb")
-        self.send("hello", protocol=PROTOCOL, no_pause=no_pause)
+        # Unbuffered for the app: what follows the hello are the screen's bytes, read off the socket.
+        self._lines = self.socket.makefile("rb", buffering=0 if tui else -1)
+        self.send("hello", protocol=PROTOCOL, no_pause=no_pause, **({"tui": True, **tui} if tui else {}))
         first = self.receive()
         if first is None:
             raise AttachError(f"loopstep attach: run {run.pid} closed the connection")
@@ -142,3 +143,64 @@ def stream_attached(
         with contextlib.suppress(OSError):
             connection.send("detach")
         connection.close()
+
+
+def attach_app(pid: int | None) -> int:
+    """Show the run's app on this terminal: its screen comes over the socket, the keys go back.
+    The app itself runs in the run's process, over its stepper."""
+    import os
+    import select
+    import signal
+    import struct
+    import termios
+    import tty
+
+    from .terminal import LEAVE_APP_MODE, check_app_terminal
+
+    try:
+        check_app_terminal("loopstep attach")
+    except Exception as exc:  # noqa: BLE001 - FrontendError: one line
+        sys.stderr.write(f"{exc}\n")
+        return EXIT_USAGE
+    size = os.get_terminal_size(sys.stdout.fileno())
+    env = {key: os.environ[key] for key in ("TERM", "COLORTERM", "NO_COLOR") if key in os.environ}
+    try:
+        connection = Connection(choose_run(pid), tui={"size": [size.columns, size.lines], "env": env})
+    except AttachError as exc:
+        sys.stderr.write(f"{exc}\n")
+        return EXIT_USAGE
+    keys, screen = sys.stdin.fileno(), sys.stdout.fileno()
+    saved = termios.tcgetattr(keys)
+    resized = [False]
+    previous = signal.signal(signal.SIGWINCH, lambda *_: resized.__setitem__(0, True))
+    sock = connection.socket
+    try:
+        tty.setraw(keys)
+        while True:
+            if resized[0]:
+                resized[0] = False
+                now = os.get_terminal_size(screen)
+                sock.sendall(b"W" + struct.pack("!HH", now.columns, now.lines))
+            try:
+                ready, _, _ = select.select([keys, sock], [], [], 0.2)
+            except InterruptedError:
+                continue
+            if sock in ready:
+                data = sock.recv(1 << 16)
+                if not data:
+                    break
+                os.write(screen, data)
+            if keys in ready:
+                data = os.read(keys, 4096)
+                if not data:
+                    break
+                sock.sendall(b"D" + struct.pack("!I", len(data)) + data)
+    except OSError:
+        pass
+    finally:
+        termios.tcsetattr(keys, termios.TCSANOW, saved)
+        os.write(screen, LEAVE_APP_MODE.encode())
+        signal.signal(signal.SIGWINCH, previous)
+        connection.close()
+    sys.stderr.write(f"loopstep attach: detached from run {connection.run.pid}\n")
+    return EXIT_OK

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import socket
 import struct
 import sys
@@ -33,6 +34,7 @@ from ..engine.remote_protocol import (
 )
 from ..engine.session import Session
 from ..engine.snapshot import Snapshot
+from ..engine.stepper import RunState as StepperState
 from ..engine.text_format import text_line
 from ..engine.watches import Watches
 from .runner import run_headless
@@ -64,6 +66,12 @@ class Listening:
         self._lock = threading.Lock()
         self._paused: bytes | None = None  # the pause message of the pause the run is in
         self._server: socket.socket | None = None
+        #: The attached app (loopstep attach without --no-tui), while one is open.
+        self.app = None
+        #: Why the run paused last (an attached app shows it).
+        self.last_reason = ""
+        #: Attaches that want the app: the main thread opens it (Textual runs there only).
+        self._apps: queue.Queue = queue.Queue()
 
     # ----- the socket ---------------------------------------------------------------------------
     def open(self) -> None:
@@ -128,6 +136,11 @@ class Listening:
             connection.sendall(encode("hello", protocol=PROTOCOL, pid=self.pid, script=self.state.script,
                                       state=self.state.state))  # fmt: skip
             self._note(attached=True)
+            if hello.get("tui"):
+                done = threading.Event()
+                self._apps.put((connection, stream, hello, done))
+                done.wait()  # the main thread runs the app until it detaches or the client goes
+                return
             if paused is not None:
                 connection.sendall(paused)  # the pause the run waited in for this attach
             elif not hello.get("no_pause") and self.stepper is not None:
@@ -214,6 +227,29 @@ class Listening:
         if paused is not None and self.on_stop == "continue":
             self.stepper.send(Command.CONTINUE)
 
+    def open_waiting_app(self) -> None:
+        """In the main thread, a few times a second: open the app an attach asked for."""
+        from .attach_app import run_attached_app
+
+        try:
+            connection, stream, hello, done = self._apps.get_nowait()
+        except queue.Empty:
+            return
+        stepper = self.stepper
+        try:
+            choice = run_attached_app(self, connection, stream, hello)
+        finally:
+            with self._lock:
+                self._client = None
+            done.set()
+        paused = stepper.state is StepperState.PAUSED
+        if choice == "detach" or (choice is None and self.on_stop == "continue"):
+            self._note(attached=False, state="running")
+            if paused:
+                stepper.send(Command.CONTINUE)
+        else:
+            self._note(attached=False)  # gone without a word: paused where it was, for the next attach
+
     # ----- the training thread's side ---------------------------------------------------------
     def at_pause(self, snapshot: Snapshot, reason: str) -> None:
         """The stepper paused (training thread): send it to the client, wait for one, or go on."""
@@ -224,6 +260,12 @@ class Listening:
             if event is not None
             else "paused at start"
         )
+        self.last_reason = reason
+        app = self.app
+        if app is not None:
+            self._note(state=where)
+            app.paused_from_run(snapshot, reason)
+            return
         with self._lock:
             client = self._client
         condition = reason not in STEPPING_REASONS
@@ -266,7 +308,10 @@ class Listening:
             watch={w.expression: (None if w.answer is None else w.answer.to_json()) for w in watches},
         )
 
-    def at_finish(self, status_text: str) -> None:
+    def at_finish(self, status_text: str, snapshot: Snapshot | None = None) -> None:
+        app = self.app
+        if app is not None:
+            app.finished_from_run(snapshot)
         with self._lock:
             client = self._client
         if client is not None:
@@ -285,14 +330,20 @@ def run_listening(session: Session, *, on_stop: str = "wait", script: str = "") 
     """Run the session headless, listening for ``loopstep attach``; the exit status as for a run."""
     listening = Listening(session, on_stop=on_stop, script=script)
     stepper = session.new_stepper(
-        Listener(on_pause=listening.at_pause, on_finish=lambda snapshot: listening.at_finish("finished")),
+        Listener(
+            on_pause=listening.at_pause,
+            on_finish=lambda snapshot: listening.at_finish("finished", snapshot),
+            on_error=lambda error, snapshot: (
+                listening.app is not None and listening.app.failed_from_run(error, snapshot)
+            ),
+        ),
         pause_at_start=True,
         history=0,
     )
     listening.stepper = stepper
     listening.open()
     try:
-        status = run_headless(stepper)
+        status = run_headless(stepper, between=listening.open_waiting_app)
     finally:
         if stepper.error is not None:
             listening.at_finish("failed")

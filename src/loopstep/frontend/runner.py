@@ -192,16 +192,20 @@ def run_stream(
     return status
 
 
-def run_headless(stepper: Stepper, *, returns_to_caller: bool = False) -> int:
+def run_headless(
+    stepper: Stepper, *, returns_to_caller: bool = False, between: Callable[[], None] | None = None
+) -> int:
     """Run ``stepper`` to its end in a worker thread (its controller answers every pause)
-    and return the exit status; the training code's traceback is printed if it raised."""
+    and return the exit status; the training code's traceback is printed if it raised.
+    ``between()`` runs in this (the main) thread while it waits, a few times a second: a
+    listening run opens an attached app there."""
     worker = threading.Thread(target=stepper.run, name="loopstep-training", daemon=True)
     with (
         forwarding_interrupts(worker, lambda: stepper.quit("interrupted")) as interrupts,
         ending_on_hangup(returns_to_caller=returns_to_caller) as signals,
     ):
         worker.start()
-        _wait(worker, lambda: interrupts.interrupted, signals)
+        _wait(worker, lambda: interrupts.interrupted, signals, between)
     stepper.source.close()
     if interrupts.interrupted:
         return EXIT_INTERRUPTED
@@ -210,11 +214,18 @@ def run_headless(stepper: Stepper, *, returns_to_caller: bool = False) -> int:
     return failure_status(stepper.error)
 
 
-def _wait(worker: threading.Thread, interrupted: Callable[[], bool], signals: list[int]) -> None:
+def _wait(
+    worker: threading.Thread,
+    interrupted: Callable[[], bool],
+    signals: list[int],
+    between: Callable[[], None] | None = None,
+) -> None:
     """Join the training thread; after Ctrl+C or a signal, give it a grace period to unwind."""
     since: float | None = None
     while worker.is_alive():
         worker.join(0.1)
+        if between is not None and since is None:
+            between()
         if since is None and (interrupted() or signals):
             since = time.monotonic()
         if since is not None:

@@ -70,10 +70,18 @@ class CodePane(ScrollView, can_focus=True):
         for line in (old, index):
             if 0 <= line < len(self._lines):
                 self.refresh_line(line)  # a line of the text: the view subtracts the scroll itself
-        if 0 <= index < len(self._lines):
-            top, height = self.scroll_offset.y, self.scrollable_content_region.height
-            if height and not (top <= index < top + height):
-                self.scroll_to(y=max(0, index - height // 3), animate=False)
+        self._scroll_to_mark()
+
+    def on_resize(self) -> None:
+        self._scroll_to_mark()  # laid out only now (a first pause drawn at once): the mark in view
+
+    def _scroll_to_mark(self) -> None:
+        index = self._mark
+        if not 0 <= index < len(self._lines):
+            return
+        top, height = self.scroll_offset.y, self.scrollable_content_region.height
+        if height and not (top <= index < top + height):
+            self.scroll_to(y=max(0, index - height // 3), animate=False)
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset

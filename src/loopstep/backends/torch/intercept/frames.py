@@ -149,6 +149,23 @@ def _target_of(line: str) -> str:
     return ""
 
 
+def assigned_call(location: SourceLocation | None) -> str:
+    """What the user's line calls to get the value it assigns (``pred = model(x)`` →
+    ``model``; ``loss = criterion(model(x), y)`` → ``criterion``); "" when it cannot tell."""
+    if location is None:
+        return ""
+    import ast
+
+    try:
+        tree = ast.parse(linecache.getline(location.path, location.line).strip())
+    except SyntaxError:
+        return ""
+    statement = tree.body[0] if tree.body else None
+    if isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Call):
+        return ast.unparse(statement.value.func)
+    return ""
+
+
 _INLINE = ("<genexpr", "<listcomp", "<dictcomp", "<setcomp", "<lambda")
 
 

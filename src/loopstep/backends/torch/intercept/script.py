@@ -21,7 +21,7 @@ from ....engine.training_frame import NoFrame, TrainingFrame
 from ..frame import describe, expand, fingerprint, frame_write_back, same_random_numbers
 from ..probe import TorchProbe
 from .facts import RunFacts
-from .frames import assigned_name, is_user_file, user_traceback
+from .frames import assigned_call, assigned_name, is_user_file, user_traceback
 from .hooks import Interceptor
 from .tracker import PhaseTracker
 
@@ -195,8 +195,12 @@ class ScriptSource:
             frame.f_lineno,
         ):
             # Paused inside the call on this line: the name it assigns gets the phase's value.
-            value = {Phase.FORWARD: tracker.forward_output, Phase.LOSS: tracker.loss_tensor}.get(event.phase)
             target = assigned_name(location)
+            value = None
+            if event.phase is Phase.LOSS:
+                value = tracker.loss_tensor
+            elif event.phase is Phase.FORWARD and _calls_the_model(location, tracker.forward_name):
+                value = tracker.forward_output  # `pred = model(x)`, not `loss = criterion(model(x), y)`
             if target and value is not None:
                 names[target] = value
         return TrainingFrame(
@@ -240,6 +244,11 @@ class ScriptSource:
 
     def export_packed(self, names: Sequence[str], max_numel: int | None = None) -> bytes | str | None:
         return self.tracker.watch.export_packed(names, max_numel) if self.tracker is not None else None
+
+
+def _calls_the_model(location, model_name: str) -> bool:
+    callee = assigned_call(location)
+    return bool(model_name) and (callee == model_name or callee.endswith("." + model_name))
 
 
 def paused_frame(stepper):

@@ -51,6 +51,7 @@ class PhaseTracker(ValidationPhases):
         self.last_loss: float | None = None
         self.loss_tensor: torch.Tensor | None = None
         self.forward_output: Any = None
+        self.forward_name = ""
         self.inner_loss: torch.Tensor | None = None  # computed inside the forward in progress
         self._unnamed_sites: dict[tuple, str] = {}
         self._update_copied = False
@@ -182,6 +183,7 @@ class PhaseTracker(ValidationPhases):
             return
         model = self.models.model_of(module)
         self.forward_output = output  # for the prompt: the value the paused line is assigning
+        self.forward_name = model.name
         self.watch.set_tensor("pred", first_tensor(output))
         self.facts.forward(
             ForwardFact(self.counter.iteration, self.counter.epoch, model.name, module.training, True, False,
