@@ -18,6 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-tui", action="store_true", help="print the phases instead of opening the app")
     parser.add_argument(
+        "--no-pause", action="store_true", help="the app: watch the run go on (s, n, e or c pauses it)"
+    )
+    parser.add_argument(
         "--format", choices=("text", "jsonl"), default="text", help="--no-tui: text (default) or jsonl"
     )
     parser.add_argument(
@@ -31,5 +34,5 @@ def main(args: argparse.Namespace) -> int:
     if not args.no_tui:
         if args.iterations is not None or args.format != "text":
             raise UsageError("loopstep attach: --iterations and --format go with --no-tui")
-        return attach_app(args.pid)
+        return attach_app(args.pid, no_pause=args.no_pause)
     return stream_attached(args.pid, fmt=args.format, iterations=args.iterations)

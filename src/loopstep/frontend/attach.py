@@ -145,7 +145,7 @@ def stream_attached(
         connection.close()
 
 
-def attach_app(pid: int | None) -> int:
+def attach_app(pid: int | None, *, no_pause: bool = False) -> int:
     """Show the run's app on this terminal: its screen comes over the socket, the keys go back.
     The app itself runs in the run's process, over its stepper."""
     import os
@@ -165,7 +165,9 @@ def attach_app(pid: int | None) -> int:
     size = os.get_terminal_size(sys.stdout.fileno())
     env = {key: os.environ[key] for key in ("TERM", "COLORTERM", "NO_COLOR") if key in os.environ}
     try:
-        connection = Connection(choose_run(pid), tui={"size": [size.columns, size.lines], "env": env})
+        connection = Connection(
+            choose_run(pid), no_pause=no_pause, tui={"size": [size.columns, size.lines], "env": env}
+        )
     except AttachError as exc:
         sys.stderr.write(f"{exc}\n")
         return EXIT_USAGE

@@ -117,7 +117,11 @@ def run_attached_app(listening, connection: socket.socket, stream, hello: dict) 
         else:
             os.environ[key] = str(value)
     app = AttachedApp(
-        listening.session, listening.stepper, reason=listening.last_reason, driver_class=pty_driver(slave)
+        listening.session,
+        listening.stepper,
+        reason=listening.last_reason,
+        no_pause=bool(hello.get("no_pause")),
+        driver_class=pty_driver(slave),
     )
 
     def gone() -> None:

@@ -47,9 +47,11 @@ class DetachOrEnd(ModalScreen[str | None]):
 class AttachedApp(LoopstepApp):
     BINDINGS = [Binding("d", "detach", "detach")]
 
-    def __init__(self, session, stepper, *, reason: str = "", **kwargs) -> None:
-        """``reason``: why the run is paused now ("" when it is running)."""
+    def __init__(self, session, stepper, *, reason: str = "", no_pause: bool = False, **kwargs) -> None:
+        """``reason``: why the run is paused now ("" when it is running); ``no_pause``: watch a
+        running run run (its live view) instead of pausing it."""
         super().__init__(session, **kwargs)
+        self.no_pause = no_pause
         self.attached_stepper = stepper
         self._paused_reason = reason
         #: How the attach ended: "detach", "end", or None (the client went away).
@@ -66,6 +68,12 @@ class AttachedApp(LoopstepApp):
         self.post_message(StepperReady(self.generation, stepper))
         if stepper.state is RunState.PAUSED and stepper.last_snapshot is not None:
             self.paused_from_run(stepper.last_snapshot, self._paused_reason or "paused")
+        elif self.no_pause:
+            self.stepper = stepper
+            self._in_flight = False
+            self.view = replace(self.view, state=RunView.RUNNING)
+            self._draw()
+            self._start_live()  # s, n, e, c pause it from here as in continue mode
         else:
             stepper.request_pause()
 
