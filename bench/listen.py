@@ -31,7 +31,9 @@ def run_once(script: Path, size: str, iterations: int, how: str, folder: Path) -
         extra = ["--break", "nan"] if "nan" in how else []
         command = [sys.executable, "-m", "loopstep", "run", "--listen", *extra, *args]
     env = dict(os.environ, XDG_RUNTIME_DIR=str(folder))
-    env["PYTHONPATH"] = os.pathsep.join(p for p in [str(run_overhead.ROOT / "src"), env.get("PYTHONPATH", "")] if p)
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in [str(run_overhead.ROOT / "src"), env.get("PYTHONPATH", "")] if p
+    )
     subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return float(out.read_text())
 
@@ -57,7 +59,10 @@ def main() -> None:
                 f"{how} {best[how]:.3f} s, ratio {best[how] / best['plain']:.3f} (target <= {TARGETS[how]})"
                 for how in variants[1:]
             ]
-            print(f"{size:>5} model, {iterations} iterations, best of {args.repeats}: " + "; ".join(parts), flush=True)
+            print(
+                f"{size:>5} model, {iterations} iterations, best of {args.repeats}: " + "; ".join(parts),
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -8,10 +8,12 @@
 3. Bytes written to the terminal per phase step at 120x40 (target ≤ 8 KB median), against the
    bytes of one full-screen paint of the same app.
 
+5. With ``--attach``: the app attached to a listening run (``loopstep attach``) against the
+   in-process app: step latency and command-to-first-frame (target ≤ 1.5× each).
 4. With ``--watches``: the step latency with five watch expressions set against none (target
    ≤ 1.2×), runs alternated.
 
-Run: python bench/tui.py [--steps 200] [--repeats 5] [--watches]
+Run: python bench/tui.py [--steps 200] [--repeats 5] [--watches | --attach]
 """
 
 from __future__ import annotations
@@ -121,16 +123,27 @@ def median_first_frame(argv: list[str], marker: bytes, repeats: int) -> float:
 WATCHES = ("L", "w", "b_grad", "w_grad * 2", "x.mean()")
 
 
-def step_run(steps: int, truecolor: bool = True, extra: tuple[str, ...] = ()) -> tuple[list[float], list[int], int]:
-    """Step linreg under a pty: per-step latency (s) and bytes, and the first full paint's bytes."""
-    proc, master = spawn(DEMO + ["linreg", "--epochs", "100", *extra], truecolor=truecolor)
+def step_run(
+    steps: int,
+    truecolor: bool = True,
+    extra: tuple[str, ...] = (),
+    argv: list[str] | None = None,
+    quit_key: bytes = b"q",
+    first: list[float] | None = None,
+) -> tuple[list[float], list[int], int]:
+    """Step linreg under a pty: per-step latency (s) and bytes, and the first full paint's bytes;
+    ``first`` gets the seconds from the start to the first paused screen."""
+    started = time.perf_counter()
+    proc, master = spawn(argv or DEMO + ["linreg", "--epochs", "100", *extra], truecolor=truecolor)
     try:
         paint = 0
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:  # the first paint, then the start pause
-            data, _ = read_until_quiet(master, quiet=0.3)
+            data, at = read_until_quiet(master, quiet=0.3)
             paint = max(paint, len(data))
             if b"paused" in data or (paint and not data):
+                if first is not None:
+                    first.append(at - started)
                 break
         latencies, sizes = [], []
         for _ in range(steps):
@@ -139,7 +152,7 @@ def step_run(steps: int, truecolor: bool = True, extra: tuple[str, ...] = ()) ->
             data, last = read_until_quiet(master)
             latencies.append(last - sent)
             sizes.append(len(data))
-        os.write(master, b"q")
+        os.write(master, quit_key)
         drain(master, proc)
         return latencies, sizes, paint
     finally:
@@ -159,6 +172,41 @@ def watch_cost(steps: int, repeats: int) -> None:
     print(
         f"step latency, 5 watches vs none ({repeats} alternated runs of {steps} steps): "
         f"{five_ms:.1f} ms vs {none_ms:.1f} ms  ratio {five_ms / none_ms:.2f}x  (target <= 1.2x)"
+    )
+
+
+def attach_cost(steps: int, repeats: int) -> None:
+    """The attached app against the in-process one: step latency and the time from the command
+    to the first frame of the paused run (target: within 1.5x), runs alternated."""
+    import tempfile
+
+    local, attached, first_local, first_attached = [], [], [], []
+    with tempfile.TemporaryDirectory() as runtime:
+        env = dict(os.environ, PYTHONPATH=str(SRC), XDG_RUNTIME_DIR=runtime)
+        for _ in range(repeats):
+            latencies, _, _ = step_run(steps, first=first_local)
+            local.append(statistics.median(latencies))
+            run = subprocess.Popen(
+                [sys.executable, "-m", "loopstep", "run", "--listen", "--break", "iteration=0", "linreg", "--epochs", "100"],
+                env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+            )  # fmt: skip
+            run.stderr.readline()
+            run.stderr.readline()  # "waiting for loopstep attach": the run is paused
+            os.environ["XDG_RUNTIME_DIR"] = runtime
+            try:
+                attach = [sys.executable, "-m", "loopstep", "attach"]
+                latencies, _, _ = step_run(steps, argv=attach, quit_key=b"d", first=first_attached)
+                attached.append(statistics.median(latencies))
+            finally:
+                run.kill()
+                run.wait()
+    ratio = statistics.median(attached) / statistics.median(local)
+    first_ratio = statistics.median(first_attached) / statistics.median(first_local)
+    print(
+        f"attached app vs in-process ({repeats} alternated runs): step latency median "
+        f"{statistics.median(attached) * 1000:.1f} ms vs {statistics.median(local) * 1000:.1f} ms, ratio {ratio:.2f}x; "
+        f"command to the paused screen {statistics.median(first_attached) * 1000:.0f} ms vs "
+        f"{statistics.median(first_local) * 1000:.0f} ms, ratio {first_ratio:.2f}x  (targets <= 1.5x)"
     )
 
 
@@ -190,8 +238,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--watches", action="store_true", help="only the cost of five watches on the step latency")
+    parser.add_argument(
+        "--watches", action="store_true", help="only the cost of five watches on the step latency"
+    )
+    parser.add_argument(
+        "--attach", action="store_true", help="only the attached app against the in-process one"
+    )
     args = parser.parse_args()
+    if args.attach:
+        attach_cost(min(args.steps, 60), max(3, args.repeats // 2))
+        return 0
     if args.watches:
         watch_cost(min(args.steps, 100), max(3, args.repeats // 2))
         return 0

@@ -58,17 +58,21 @@ class Bridge:
         threading.Thread(target=self._from_client, daemon=True, name="loopstep-attach-in").start()
 
     def _to_client(self) -> None:
-        while not self.closed.is_set():
+        """Until the pseudo-terminal closes: with the client gone, what the app still writes
+        (its exit) is read and dropped, or a full terminal buffer would block the app."""
+        client = True
+        while True:
             try:
                 data = os.read(self.master, 1 << 16)
             except OSError:
                 break
             if not data:
                 break
-            try:
-                self.connection.sendall(data)
-            except OSError:
-                break
+            if client and not self.closed.is_set():
+                try:
+                    self.connection.sendall(data)
+                except OSError:
+                    client = False
 
     def _from_client(self) -> None:
         read = self.stream.read
@@ -125,8 +129,7 @@ def run_attached_app(listening, connection: socket.socket, stream, hello: dict) 
     )
 
     def gone() -> None:
-        with contextlib.suppress(RuntimeError):  # the app has already stopped
-            app.call_from_thread(app.exit, 0)
+        app.client_gone.set()  # the app exits at its next look (or as soon as it runs)
 
     bridge = Bridge(connection, stream, master, on_gone=gone)
     listening.app = app

@@ -8,6 +8,7 @@ detach or to end the run; ``d`` detaches at once.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 
 from textual.app import ComposeResult
@@ -20,6 +21,9 @@ from ..engine.stepper import RunState
 from .app import LoopstepApp
 from .messages import Failed, Finished, Paused, StepperReady
 from .view import RunView
+
+#: How often the app looks whether the client's terminal is still there.
+GONE_CHECK_S = 0.25
 
 
 class DetachOrEnd(ModalScreen[str | None]):
@@ -56,6 +60,16 @@ class AttachedApp(LoopstepApp):
         self._paused_reason = reason
         #: How the attach ended: "detach", "end", or None (the client went away).
         self.end_choice: str | None = None
+        #: Set by the bridge when the client's terminal went away (even before the app ran).
+        self.client_gone = threading.Event()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.set_interval(GONE_CHECK_S, self._exit_if_gone)
+
+    def _exit_if_gone(self) -> None:
+        if self.client_gone.is_set():
+            self.exit(0)
 
     def _start_run(self) -> None:
         """Adopt the run's stepper: show the pause it waits in, or have it pause at its next phase."""
