@@ -82,6 +82,14 @@ BAD_INPUTS = [
     (["check"], "the following arguments are required", 2),
     (["check", "--bogus", "x"], "unrecognized arguments: --bogus", 2),
     (["check", "linreg", "extra"], "are only for scripts", 2),
+    (["trace", "--watch", "x ="], "is not a Python expression", 2),
+    (["trace", "--watch", "opt.step()"], "would change the run; a watch only reads", 2),
+    (["run", "--on-stop", "wait", "{script}"], "--on-stop wait goes with --listen", 2),
+    (["run", "--listen", "--no-tui", "{script}"], "--listen runs without a screen", 2),
+    (["attach", "--no-tui", "99999999"], "no listening run with pid 99999999", 2),
+    (["attach", "0"], "expected a number of at least 1, got 0", 2),
+    (["attach", "--iterations", "3"], "--iterations and --format go with --no-tui", 2),
+    (["ls", "--format", "xml"], "invalid choice: 'xml'", 2),
 ]
 
 

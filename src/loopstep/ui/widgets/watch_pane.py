@@ -6,6 +6,7 @@ from __future__ import annotations
 from rich.table import Table
 from rich.text import Text
 
+from ...engine.summary import fmt
 from ...engine.tensor_line import tensor_fields
 from ..view import View
 from .keyed_pane import KeyedPane
@@ -44,8 +45,9 @@ def render_watches(view: View) -> Table | Text:
     if not view.watches:
         return Text("no watches: w adds one (an expression shown at every pause)", style="dim")
     table = Table(box=None, expand=True, show_header=False, pad_edge=False, padding=(0, 1), show_edge=False)
-    table.add_column("expression", no_wrap=True, overflow="ellipsis", max_width=36)
-    table.add_column("value", no_wrap=True, ratio=1)
+    # The value gets the larger share: an expression may be cut (it is yours), a number never.
+    table.add_column("expression", no_wrap=True, overflow="ellipsis", ratio=2, max_width=40)
+    table.add_column("value", no_wrap=True, ratio=3, min_width=12)
     for watch in view.watches:
         mark = "*" if watch.changed else " "
         style = CHANGED if watch.changed else ""
@@ -56,6 +58,8 @@ def render_watches(view: View) -> Table | Text:
             value = Text(f"✗ {answer.error}", style="italic", overflow="ellipsis", no_wrap=True)
         elif answer.summary is not None:
             value = FittedLine(tensor_fields(answer.summary, grad=answer.requires_grad), style)
+        elif answer.number is not None:
+            value = Text(fmt(answer.number), style=style, no_wrap=True)  # 4 digits: it fits whole
         else:
             value = Text(answer.text, style=style, overflow="ellipsis", no_wrap=True)
         slow = " (slow)" if watch.slow else ""
