@@ -15,14 +15,6 @@ from tests.terminal import Tmux
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
 
-@pytest.fixture
-def runs_home(tmp_path, monkeypatch):
-    home = tmp_path / "runtime"
-    home.mkdir(mode=0o700)
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(home))
-    return home
-
-
 def test_a_lost_terminal_leaves_the_pause_for_the_next_attach_and_q_can_end_the_run(runs_home):
     run, pid = listening()
     try:
@@ -84,6 +76,36 @@ def test_attach_without_a_terminal_is_one_line_and_exit_2(runs_home):
         )
         assert done.returncode == 2 and done.stderr.count("\n") == 1 and "--no-tui" in done.stderr
         assert json.loads(json.dumps(runs_listed()))[0]["pid"] == pid  # still there, not attached
+    finally:
+        run.kill()
+        run.communicate(timeout=PATIENCE_S)
+
+
+def test_a_client_killed_while_the_app_starts_leaves_the_run_free_for_the_next_attach(runs_home):
+    """The terminal goes away in the first second (the app still starting on the run's side):
+    the run is marked not attached again, and the next attach gets the same pause."""
+    import os
+    import pty
+
+    run, pid = listening()
+    try:
+        child, master = pty.fork()
+        if child == 0:  # the client, on a terminal of its own
+            os.execv(sys.executable, [sys.executable, "-m", "loopstep", "attach", str(pid)])
+        seen = b""
+        while b"paused" not in seen:
+            seen += os.read(master, 1 << 16)
+        os.kill(child, 9)
+        os.waitpid(child, 0)
+        os.close(master)
+        [listed] = wait_until(lambda: [r for r in runs_listed() if not r["attached"]], "the app to close")
+        assert listed["state"].startswith("paused at forward iter 1")
+        again = subprocess.run(
+            [sys.executable, "-m", "loopstep", "attach", "--no-tui", "--format", "jsonl", "--iterations", "1"],
+            capture_output=True, text=True, timeout=PATIENCE_S,
+        )  # fmt: skip
+        assert again.returncode == 0, again.stderr
+        assert json.loads(again.stdout.splitlines()[0])["phase"] == "forward"
     finally:
         run.kill()
         run.communicate(timeout=PATIENCE_S)

@@ -23,15 +23,6 @@ SCRIPT = str(Path(__file__).parents[1] / "scripts" / "long_loop.py")
 PATIENCE_S = 60
 
 
-@pytest.fixture
-def runs_home(tmp_path, monkeypatch):
-    """A runs directory of the test's own (XDG_RUNTIME_DIR), shared with the processes it starts."""
-    home = tmp_path / "runtime"
-    home.mkdir(mode=0o700)
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(home))
-    return home
-
-
 def loopstep(*args: str, **kwargs) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "loopstep", *args],
