@@ -63,9 +63,9 @@ class AttachedApp(LoopstepApp):
         #: Set by the bridge when the client's terminal went away (even before the app ran).
         self.client_gone = threading.Event()
 
-    def on_mount(self) -> None:
-        super().on_mount()
+    def on_mount(self) -> None:  # Textual runs LoopstepApp.on_mount too (handlers follow the MRO)
         self.set_interval(GONE_CHECK_S, self._exit_if_gone)
+        self.notify("Attached: d detaches (the run carries on), q asks: detach or end the run.", timeout=6)
 
     def _exit_if_gone(self) -> None:
         if self.client_gone.is_set():
