@@ -190,3 +190,50 @@ def test_listen_options_that_do_not_go_together_are_one_line_and_exit_2():
             [sys.executable, "-m", "loopstep", "run", *args, SCRIPT], capture_output=True, text=True
         )
         assert done.returncode == 2 and done.stderr.count("\n") == 1, (args, done.stderr)
+
+
+def test_the_protocol_evaluates_sets_watches_and_settings(runs_home):
+    run, pid = listening()
+    try:
+        client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        client.connect(str(runs_home / "loopstep" / f"{pid}.sock"))
+        lines = client.makefile("rb")
+
+        def send(kind, **fields):
+            client.sendall(encode(kind, **fields))
+
+        def receive():
+            return json.loads(lines.readline())
+
+        send("hello", protocol=PROTOCOL)
+        assert receive()["type"] == "hello"
+        pause = receive()
+        send("evaluate", id=7, text="model[0].weight.shape")
+        answer = receive()
+        assert answer == {
+            "type": "answer",
+            "id": 7,
+            "value": "torch.Size([16, 4])",
+            "line": "torch.Size([16, 4])",
+        }
+        send("evaluate", id=8, text="opt.step()")
+        assert "allow statements" in receive()["value"]["error"]  # read-only over the socket too
+        send("watches", expressions=["step * 2"])
+        send("settings", zero_grad=False)
+        seen = []
+        for _ in range(5):  # forward (paused here) → loss → backward → step → zero_grad
+            send("command", command="step", n=1)
+            seen.append(receive())
+        assert [m["record"]["phase"] for m in seen] == ["loss", "backward", "step", "zero_grad", "forward"]
+        assert all(m["watch"] == {"step * 2": 2} for m in seen[:4])
+        zero_grad = seen[3]["record"]
+        assert zero_grad["skipped"] and zero_grad["zero_grad"] is False
+        assert pause["record"]["iteration"] == 1 and seen[4]["record"]["iteration"] == 2
+        send("end")
+        out, _ = run.communicate(timeout=PATIENCE_S)
+        assert "after 3 steps" in out
+        lines.close()
+        client.close()
+    finally:
+        if run.poll() is None:
+            run.kill()
