@@ -75,7 +75,8 @@ def test_attach_without_a_terminal_is_one_line_and_exit_2(runs_home):
             [sys.executable, "-m", "loopstep", "attach", str(pid)], capture_output=True, text=True
         )
         assert done.returncode == 2 and done.stderr.count("\n") == 1 and "--no-tui" in done.stderr
-        assert json.loads(json.dumps(runs_listed()))[0]["pid"] == pid  # still there, not attached
+        [listed] = runs_listed()
+        assert listed["pid"] == pid and not listed["attached"]  # still there, nobody attached
     finally:
         run.kill()
         run.communicate(timeout=PATIENCE_S)

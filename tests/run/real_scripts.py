@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 F, L, B, C, S, U, Z, V = "forward", "loss", "backward", "clip", "step", "update", "zero_grad", "validate"
 
 
@@ -173,3 +175,28 @@ def batches_seen(run: dict) -> tuple[list, list]:
     forwards = [(e["epoch"], e["batch"]) for e in events(run["live"]) if e["phase"] == "forward"]
     seen = [pair for i, pair in enumerate(forwards) if i == 0 or pair != forwards[i - 1]]
     return seen, [(r["epoch"], r["batch"]) for r in kind(run["records"], "position")]
+
+
+def assert_replay_is_live(run: dict, name: str) -> None:
+    """The replay of a run's recording prints the stream the live run printed."""
+    assert run["replay_status"] == 0, run["replay_stderr"]
+    live, replay = events(run["live"]), events(run["replay"])
+    assert len(replay) == len(live)
+    for index, (a, b) in enumerate(zip(live, replay)):
+        assert_same(a, b, f"{name} phase {index} ({a['phase']})")
+
+
+def assert_same(live, replayed, where: str) -> None:
+    """Equal, floats to float32 rounding (a recording keeps a parameter's own dtype)."""
+    if isinstance(live, dict):
+        assert isinstance(replayed, dict) and live.keys() == replayed.keys(), (where, live, replayed)
+        for key in live:
+            assert_same(live[key], replayed[key], f"{where}.{key}")
+    elif isinstance(live, list):
+        assert isinstance(replayed, list) and len(live) == len(replayed), (where, live, replayed)
+        for index, (a, b) in enumerate(zip(live, replayed)):
+            assert_same(a, b, f"{where}[{index}]")
+    elif isinstance(live, float) and isinstance(replayed, float):
+        assert replayed == pytest.approx(live, rel=1e-5, abs=1e-7, nan_ok=True), where
+    else:
+        assert live == replayed, where

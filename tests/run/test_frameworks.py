@@ -9,8 +9,22 @@ from __future__ import annotations
 
 import pytest
 
-from .real_scripts import B, C, F, L, S, V, Z, batches_seen, check_all, events, kind, line_of, run_all
-from .test_real_scripts import assert_same
+from .real_scripts import (
+    B,
+    C,
+    F,
+    L,
+    S,
+    V,
+    Z,
+    assert_replay_is_live,
+    batches_seen,
+    check_all,
+    events,
+    kind,
+    line_of,
+    run_all,
+)
 
 pytest.importorskip("lightning")
 pytest.importorskip("transformers")
@@ -137,12 +151,7 @@ def test_a_phase_the_framework_ran_is_at_the_users_line_with_the_frameworks_fram
 
 @pytest.mark.parametrize("name", FRAMEWORKS)
 def test_the_replay_prints_the_live_stream(runs, name):
-    run = runs[name]
-    assert run["replay_status"] == 0, run["replay_stderr"]
-    live, replay = events(run["live"]), events(run["replay"])
-    assert len(replay) == len(live)
-    for index, (a, b) in enumerate(zip(live, replay)):
-        assert_same(a, b, f"{name} phase {index} ({a['phase']})")
+    assert_replay_is_live(runs[name], name)
 
 
 @pytest.mark.parametrize("name", FRAMEWORKS)

@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from .real_scripts import SCRIPTS, batches_seen, events, kind, line_of, run_all
+from .real_scripts import SCRIPTS, assert_replay_is_live, batches_seen, events, kind, line_of, run_all
 
 pytest.importorskip("torch")
 
@@ -181,25 +181,4 @@ def test_the_lr_is_the_one_in_force_at_the_step(runs, name):
 
 @pytest.mark.parametrize("name", SCRIPTS)
 def test_the_replay_prints_the_live_stream(runs, name):
-    run = runs[name]
-    assert run["replay_status"] == 0, run["replay_stderr"]
-    live, replay = events(run["live"]), events(run["replay"])
-    assert len(replay) == len(live)
-    for index, (a, b) in enumerate(zip(live, replay)):
-        assert_same(a, b, f"{name} phase {index} ({a['phase']})")
-
-
-def assert_same(live, replayed, where: str) -> None:
-    """Equal, floats to float32 rounding (a recording keeps a parameter's own dtype)."""
-    if isinstance(live, dict):
-        assert isinstance(replayed, dict) and live.keys() == replayed.keys(), (where, live, replayed)
-        for key in live:
-            assert_same(live[key], replayed[key], f"{where}.{key}")
-    elif isinstance(live, list):
-        assert isinstance(replayed, list) and len(live) == len(replayed), (where, live, replayed)
-        for index, (a, b) in enumerate(zip(live, replayed)):
-            assert_same(a, b, f"{where}[{index}]")
-    elif isinstance(live, float) and isinstance(replayed, float):
-        assert replayed == pytest.approx(live, rel=1e-5, abs=1e-7, nan_ok=True), where
-    else:
-        assert live == replayed, where
+    assert_replay_is_live(runs[name], name)

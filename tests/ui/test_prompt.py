@@ -4,6 +4,7 @@ they show is the engine's at that pause."""
 from __future__ import annotations
 
 from loopstep.engine.phases import Phase
+from loopstep.engine.summary import fmt
 from loopstep.scenarios import scenario_session
 from loopstep.ui.app import LoopstepApp
 from loopstep.ui.screens.prompt import ExpressionInput, PromptScreen
@@ -114,11 +115,13 @@ async def test_watches_are_the_engines_values_at_every_pause_and_outlive_a_resta
         for _ in range(4):
             await ui.press_step(app, pilot, "s")
             snapshot, (watch,) = app.view.snapshot, app.view.watches
+            shown = ui.text(pane.query_one("#watch-text"))
             if snapshot.loss is None:
-                assert watch.answer.error.startswith("TypeError")
+                assert watch.answer.error.startswith("TypeError") and "✗ TypeError" in shown
             else:
                 assert watch.answer.number == 2 * snapshot.loss
-            assert pane.display and watch.expression in ui.text(pane.query_one("#watch-text"))
+                assert fmt(2 * snapshot.loss) in shown  # the number the pane draws is the engine's
+            assert pane.display and watch.expression in shown
         await ui.press_step(app, pilot, "r")
         assert app.watches.expressions == ("L*2",)
         await ui.press_step(app, pilot, "s")

@@ -8,7 +8,7 @@ and summaries (which the run did not pay for) are computed here, only at pauses.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -19,8 +19,10 @@ from ..snapshot import ParamState
 from ..stepper import Settings
 from ..summary import TensorSummary, summarize_array
 from ..trace import Trace
-from ..training_frame import TrainingFrame
 from .reader import Recording
+
+if TYPE_CHECKING:
+    from ..training_frame import TrainingFrame
 
 
 class RecordedFailure(Exception):
@@ -273,6 +275,8 @@ class ReplaySource:
         """What the recording holds at this phase, as NumPy arrays (or, where only summaries
         were recorded, as those): ``x``, ``y``, ``pred``, ``loss``, ``params``/``grads`` by
         name, and each parameter whose name is a plain identifier (``w``, ``b``)."""
+        from .frame import recorded_frame
+
         return recorded_frame(self.inspector, stepper.last_event, self._settings[1])
 
     def run(self, stepper: Any) -> None:
@@ -319,53 +323,6 @@ class ReplaySource:
     def _saved(self, index: int) -> dict:
         """Everything a step back to phase ``index`` restores: references, no copies."""
         return dict(self.inspector.save(), index=index, settings=self._settings)
-
-
-def _number_or_array(value: Any) -> Any:
-    if isinstance(value, np.ndarray) and value.size == 1 and value.dtype.kind == "f":
-        return float(value.reshape(-1)[0])
-    return value
-
-
-def recorded_frame(inspector: ReplayInspector, event: PhaseEvent | None, lr: float | None) -> TrainingFrame:
-    state = inspector.state
-    params = {name: state.get(name) for name, *_ in inspector.params}
-    grads = {name: state.get(name + ".grad") for name, *_ in inspector.params}
-    names: dict[str, Any] = {
-        "params": params,
-        "grads": grads,
-        "loss": inspector.loss,
-        "L": inspector.loss,
-        "lr": lr,
-    }
-    for key in ("x", "y", "pred"):
-        if key in state:
-            names[key] = state[key]
-    for name, value in params.items():
-        if name.isidentifier() and name not in names:
-            # As the live loop names them: the NumPy lesson's w and b (one number each), w_grad.
-            names[name] = _number_or_array(value)
-            names[f"{name}_grad"] = _number_or_array(grads[name])
-    if event is not None:
-        names.update(epoch=event.epoch, batch=event.batch, iteration=event.iteration)
-    held = ", ".join(sorted(names))
-
-    def describe(value: Any):
-        if isinstance(value, TensorSummary):
-            return value, False
-        if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
-            return summarize_array(value), False
-        return None
-
-    return TrainingFrame(
-        names=names,
-        globals={"np": np},
-        where="the recording",
-        writable=False,
-        describe=describe,
-        missing_hint=f"the recording holds {held}",
-        first=tuple(names),
-    )
 
 
 def replay_session(recording: Recording) -> Session:

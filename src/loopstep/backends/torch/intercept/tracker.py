@@ -30,13 +30,14 @@ from .counting import Counter, epoch_variable
 from .facts import BackwardFact, ForwardFact, RunFacts
 from .frames import assigned_name, framework_location, user_location
 from .models import RunModels, unwrap_optimizer, variable_name
+from .optimizer_settings import OptimizerSettings
 from .outputs import first_tensor, returned_loss
 from .positions import position
-from .updates import UpdateWatch, update_line
+from .updates import UpdateWatch, stale_grads, update_line
 from .validation import ValidationPass, ValidationPhases
 
 
-class PhaseTracker(ValidationPhases):
+class PhaseTracker(ValidationPhases, OptimizerSettings):
     def __init__(self, stepper, *, detail: bool = True) -> None:
         self.stepper = stepper
         self.detail = detail  # False: never record ops or per-pass grads (text streams show neither)
@@ -344,17 +345,7 @@ class PhaseTracker(ValidationPhases):
         )
 
     def _judge_stale(self, params: list) -> None:
-        """Which of the parameters a step (or an update by hand) just used had a .grad an
-        earlier one used: the same tensor, accumulated in place, not one made anew since.
-        Judged after the step, as a closure's zero_grad runs inside it."""
-        used = self.used_by_step
-        mine = {id(p) for p in params}
-        self.stale_at_step = [
-            name
-            for name, p in self.watch.named
-            if id(p) in mine and p.grad is not None and used.get(id(p)) == id(p.grad)
-        ]
-        used.update((id(p), id(p.grad)) for p in params if p.grad is not None)
+        self.stale_at_step = stale_grads(self.watch.named, params, self.used_by_step)
 
     def _update_by_hand(self) -> None:
         changed = self.updates.changed()
@@ -411,31 +402,3 @@ class PhaseTracker(ValidationPhases):
             name = variable_name(module) or (model.name if model is not None else type(module).__name__)
             known = self._module_names[id(module)] = (module, name)
         return known[1]
-
-    # ----- settings ---------------------------------------------------------------------------------------
-    def note_optimizer(self, optimizer: torch.optim.Optimizer) -> None:
-        """A new optimizer: its model is registered now, while the script's frame holds it, so
-        that a GAN's two models have their names from the first phase on."""
-        self.models.optimizer(optimizer)
-        params = [p for group in optimizer.param_groups for p in group["params"]]
-        self.models.cover(params)
-        if self.on_new_optimizer is not None:
-            self.on_new_optimizer(optimizer)
-
-    def current_lr(self) -> float | None:
-        for optimizer in self.models.live_optimizers():
-            if optimizer.param_groups:
-                return float(optimizer.param_groups[0]["lr"])
-        return None
-
-    def set_lr(self, lr: float) -> None:
-        """Use this learning rate from now on, in every optimizer (also ones made later)."""
-        self.lr_override = lr
-        self._lr_done = set()
-        for optimizer in self.models.live_optimizers():
-            self.before_step_lr(optimizer)
-
-    def before_step_lr(self, optimizer: torch.optim.Optimizer) -> None:
-        for group in optimizer.param_groups:
-            group["lr"] = self.lr_override
-        self._lr_done.add(id(optimizer))

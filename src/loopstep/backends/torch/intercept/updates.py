@@ -79,3 +79,15 @@ def update_line(after: PhaseEvent | None) -> SourceLocation | None:
         if any(mark in text for mark in _UPDATE_MARKS) and not text.lstrip().startswith("#"):
             return SourceLocation(where.path, line, where.function)
     return None
+
+
+def stale_grads(named: list[tuple[str, nn.Parameter]], params: list, used: dict[int, int]) -> list[str]:
+    """Which of the parameters a step (or an update by hand) just used had a .grad an earlier
+    one used: the same tensor, accumulated in place, not one made anew since. Judged after the
+    step, as a closure's zero_grad runs inside it; ``used`` (param id → grad id) is updated."""
+    mine = {id(p) for p in params}
+    stale = [
+        name for name, p in named if id(p) in mine and p.grad is not None and used.get(id(p)) == id(p.grad)
+    ]
+    used.update((id(p), id(p.grad)) for p in params if p.grad is not None)
+    return stale
