@@ -55,6 +55,9 @@ class OwnedLoop:
     def learning_rate(self) -> float | None:
         return self.backend.get_lr()
 
+    def report_phases(self, wanted: bool) -> None:
+        """A loop loopstep owns reports every phase: it costs no hooks to hear them."""
+
     def close(self) -> None:
         """The probe's watches (torch's global hooks, while a condition needed them) come off."""
         self.backend.probe.close()

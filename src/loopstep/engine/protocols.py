@@ -96,6 +96,14 @@ class PhaseSource(Protocol):
         """Undo whatever the source installed (hooks, wrappers); safe to call twice."""
         ...
 
+    def report_phases(self, wanted: bool) -> None:
+        """Whether the stepper needs to hear of every phase. Told False (nobody looks at the
+        run, it continues, no stop condition is armed), a source may stop reporting and run
+        at full speed, counting its iterations meanwhile, until told True again; then its
+        next phase is reported with the right numbers. Called from any thread; a source that
+        always reports ignores it."""
+        ...
+
     def training_frame(self, stepper: Stepper) -> TrainingFrame:
         """The names of the pause the training thread is in, for expressions and watches
         (called in the training thread, while paused); raises NoFrame where there is none."""

@@ -45,9 +45,10 @@ from .rewind import CheckpointWindow, Rewind
 from .snapshot import Snapshot
 from .snapshot_taking import take_snapshot
 from .stepping_back import SteppingBack
+from .unwatched import UnwatchedRun
 
 
-class Stepper(SteppingBack, AnsweringQuestions):
+class Stepper(SteppingBack, AnsweringQuestions, UnwatchedRun):
     def __init__(
         self,
         source: PhaseSource,
@@ -113,6 +114,7 @@ class Stepper(SteppingBack, AnsweringQuestions):
         """Queue a command; ``n`` counts phases for STEP, iterations for RUN, phases for BACK."""
         if command is Command.QUIT:
             self._quit.set()
+            self._tell_source()  # a quiet source must report again, to end at its next phase
         self._commands.put((command, n))
 
     def quit(self, reason: str = "quit") -> None:
@@ -134,6 +136,7 @@ class Stepper(SteppingBack, AnsweringQuestions):
                 old.disarm(self)
         self.conditions = list(conditions)
         self._prepare_conditions()
+        self._tell_source()
 
     def _prepare_conditions(self) -> None:
         for condition in self.conditions:
@@ -142,6 +145,7 @@ class Stepper(SteppingBack, AnsweringQuestions):
     def request_pause(self) -> None:
         """Pause at the next phase (takes effect within one phase)."""
         self._pause_requested.set()
+        self._tell_source()
 
     def change_settings(self, *, zero_grad: bool | None = None, lr: float | None = None) -> None:
         """Queue a settings change; the training thread applies it before the next phase."""
@@ -154,6 +158,7 @@ class Stepper(SteppingBack, AnsweringQuestions):
             self._pending_settings = base
             # Reflect at once for readers (the UI shows the new value before the next phase).
             self.settings = Settings(base.zero_grad, base.lr)
+        self._tell_source()
 
     # ----- what the source reads ---------------------------------------------------------
     @property
@@ -315,6 +320,7 @@ class Stepper(SteppingBack, AnsweringQuestions):
         until = iteration_in_focus(event) + n if command is Command.RUN else None
         self._mode = Mode(command, event, until, steps_left=max(n, 1))
         self.state = RunState.RUNNING
+        self._tell_source()
 
     def await_command(self, snapshot: Snapshot, reason: str) -> tuple[Command, int]:
         """Show ``snapshot`` and wait for the next command (settings sent meanwhile apply)."""

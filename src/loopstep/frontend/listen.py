@@ -133,6 +133,8 @@ class Listening:
                     return
                 self._client = connection
                 paused = self._paused
+            if self.stepper is not None:
+                self.stepper.set_unwatched(False)
             connection.sendall(encode("hello", protocol=PROTOCOL, pid=self.pid, script=self.state.script,
                                       state=self.state.state))  # fmt: skip
             self._note(attached=True)
@@ -209,6 +211,7 @@ class Listening:
                 return
             self._client = None
             paused, self._paused = self._paused, None
+        self.stepper.set_unwatched(True)
         self._note(attached=False, state="running")
         if paused is not None:
             self.stepper.send(Command.CONTINUE)
@@ -223,6 +226,7 @@ class Listening:
             paused = self._paused
             if paused is not None and self.on_stop == "continue":
                 self._paused = None
+        self.stepper.set_unwatched(True)
         self._note(attached=False)
         if paused is not None and self.on_stop == "continue":
             self.stepper.send(Command.CONTINUE)
@@ -241,6 +245,7 @@ class Listening:
         finally:
             with self._lock:
                 self._client = None
+            stepper.set_unwatched(True)
             done.set()
         paused = stepper.state is StepperState.PAUSED
         if choice == "detach" or (choice is None and self.on_stop == "continue"):
@@ -341,6 +346,7 @@ def run_listening(session: Session, *, on_stop: str = "wait", script: str = "") 
         history=0,
     )
     listening.stepper = stepper
+    stepper.set_unwatched(True)
     listening.open()
     try:
         status = run_headless(stepper, between=listening.open_waiting_app)

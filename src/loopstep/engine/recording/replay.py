@@ -271,6 +271,9 @@ class ReplaySource:
     def close(self) -> None:
         """Nothing to undo: the recording was only read."""
 
+    def report_phases(self, wanted: bool) -> None:
+        """A replay reads every phase it shows from the file."""
+
     def training_frame(self, stepper: Any) -> TrainingFrame:
         """What the recording holds at this phase, as NumPy arrays (or, where only summaries
         were recorded, as those): ``x``, ``y``, ``pred``, ``loss``, ``params``/``grads`` by

@@ -360,6 +360,9 @@ class RecordingSource:
     def close(self) -> None:
         self.inner.close()
 
+    def report_phases(self, wanted: bool) -> None:
+        """A recording needs every phase: its source keeps reporting them all."""
+
     def training_frame(self, stepper: Any) -> Any:
         return self.inner.training_frame(stepper)
 

@@ -46,6 +46,8 @@ class Counter:
     _epoch_variable: Any = None
     #: The training DataLoader gave a batch since the last training forward.
     _fetched_since_forward: bool = False
+    #: The interceptor just woke: the next training forward starts a batch of its own.
+    _woke: bool = False
 
     # ----- what the tracker reports ------------------------------------------------------------
     def fetched(self, iterator: Any, validating: bool) -> None:
@@ -69,8 +71,10 @@ class Counter:
     def training_forward(self, now: tuple, epoch_variable: Any = None) -> bool:
         """A training forward at position ``now``; True when it starts a new batch."""
         fetched, self._fetched_since_forward = self._fetched_since_forward, False
+        woke, self._woke = self._woke, False
         if (
-            self.batch >= 0
+            not woke
+            and self.batch >= 0
             and not fetched
             and (self._forward_since_backward or not came_round(now, self._last_backward))
         ):
@@ -79,11 +83,7 @@ class Counter:
         self._forward_since_backward = True
         if self.stepped:  # a new batch after the steps that used the last ones: a new iteration
             self._next_iteration()
-        if self._new_epoch(epoch_variable):
-            self.epoch += 1
-            self.batch = 0
-        else:
-            self.batch += 1
+        self._count_batch(epoch_variable)
         return True
 
     def backward(self, now: tuple) -> None:
@@ -99,7 +99,41 @@ class Counter:
         self._stepped_optimizers.add(optimizer_key)
         self.stepped = True
 
+    # ----- while the interceptor sleeps (:mod:`.sleeping`): steps, fetches and backwards only ----
+    def asleep_step(self, optimizer_key: Any) -> None:
+        """A step while asleep: a second one of the same optimizer starts the next iteration
+        (awake, the forward after a step does; the numbers agree from each phase on)."""
+        self.step_starts(optimizer_key)
+        self.stepped_now(optimizer_key)
+
+    def asleep_fetch(self) -> None:
+        """Before a fetch while asleep: the training batch fetched last, that no forward took
+        (none is seen asleep), was a batch; the newest one is left for a forward to take."""
+        if self._fetched_since_forward:
+            self._fetched_since_forward = False
+            self._count_batch(None)
+
+    def asleep_backward(self) -> None:
+        """Without a DataLoader, each backward while asleep is a batch (of the epoch the
+        script's ``epoch`` variable says)."""
+        if self._latest_fetch is None and self._epoch_iterator is None:
+            self._count_batch(epoch_variable())
+
+    def woke(self) -> None:
+        """Woken after the update of a batch no forward was seen for: that batch counts now."""
+        self.asleep_fetch()
+        self._woke = True
+        self._last_backward = None
+        self._forward_since_backward = False
+
     # ----- internals ---------------------------------------------------------------------------------
+    def _count_batch(self, epoch_variable: Any) -> None:
+        if self._new_epoch(epoch_variable):
+            self.epoch += 1
+            self.batch = 0
+        else:
+            self.batch += 1
+
     def _next_iteration(self) -> None:
         self.iteration += 1
         self.stepped = False

@@ -28,6 +28,7 @@ from torch.nn.modules import module as module_api
 from torch.optim import optimizer as optimizer_api
 from torch.utils.data import dataloader
 
+from .sleeping import Sleeping
 from .tracker import PhaseTracker, first_tensor
 
 _is_compiling = torch.compiler.is_compiling
@@ -77,6 +78,7 @@ def _turn_off_in_child() -> None:
     """A forked child (a DataLoader worker) must never pause: it has no stepper to talk to."""
     if _installed is not None:
         _installed.active = False
+        _installed.forked = True
 
 
 os.register_at_fork(after_in_child=_turn_off_in_child)
@@ -101,7 +103,7 @@ class _ParamOwners:
         return known[1]
 
 
-class Interceptor:
+class Interceptor(Sleeping):
     """Context manager: everything it installs on enter is removed on exit."""
 
     def __init__(self, tracker: PhaseTracker) -> None:
@@ -113,6 +115,7 @@ class Interceptor:
         self.busy = False  # inside a wrapped backward or zero_grad: nested calls are torch's own
         self._has_params = _ParamOwners()
         self._global_handles: list = []
+        self._phase_handles: list = []  # off while asleep (:mod:`.sleeping`)
         self._patches: list[tuple[Any, str, Any]] = []
         self._warning_filter = None
 
@@ -131,12 +134,8 @@ class Interceptor:
 
     def _install(self) -> None:
         self.thread_id = _get_ident()
-        self._global_handles = [
-            module_api.register_module_forward_pre_hook(self._pre_forward),
-            module_api.register_module_forward_hook(self._post_forward, always_call=True),
-            optimizer_api.register_optimizer_step_pre_hook(self._pre_step),
-            optimizer_api.register_optimizer_step_post_hook(self._post_step),
-        ]
+        self._install_phase_hooks()
+        self._global_handles = [optimizer_api.register_optimizer_step_post_hook(self._post_step)]
         self._patch(torch.Tensor, "backward", self._wrap_tensor_backward(torch.Tensor.backward))
         self._patch(torch.autograd, "backward", self._wrap_autograd_backward(torch.autograd.backward))
         self._patch(torch.optim.Optimizer, "zero_grad", self._wrap_zero_grad(torch.optim.Optimizer.zero_grad))
@@ -162,6 +161,18 @@ class Interceptor:
         self._warning_filter = warnings.filters[0]
         self.active = True
 
+    def _install_phase_hooks(self) -> None:
+        self._phase_handles = [
+            module_api.register_module_forward_pre_hook(self._pre_forward),
+            module_api.register_module_forward_hook(self._post_forward, always_call=True),
+            optimizer_api.register_optimizer_step_pre_hook(self._pre_step),
+        ]
+
+    def _remove_phase_hooks(self) -> None:
+        for handle in self._phase_handles:
+            handle.remove()
+        self._phase_handles = []
+
     def __exit__(self, *exc: object) -> None:
         self.remove()
 
@@ -169,6 +180,7 @@ class Interceptor:
         """Undo everything; safe to call twice."""
         global _installed
         self.active = False
+        self._remove_phase_hooks()
         for handle in self._global_handles:
             handle.remove()
         self._global_handles = []
@@ -262,8 +274,18 @@ class Interceptor:
         @functools.wraps(original)
         def backward(tensor, *args, **kwargs):
             if not self._top_level():
-                return original(tensor, *args, **kwargs)
-            return self._run_busy(tensor, lambda: original(tensor, *args, **kwargs), self.tracker.backward)
+                if not (self.asleep and self._asleep_here(_get_ident)) or _is_compiling():
+                    return original(tensor, *args, **kwargs)
+                self.busy = True  # torch.autograd.backward, called inside, is this same backward
+                try:
+                    result = original(tensor, *args, **kwargs)
+                finally:
+                    self.busy = False
+                self.asleep_backward()
+                return result
+            result = self._run_busy(tensor, lambda: original(tensor, *args, **kwargs), self.tracker.backward)
+            self.backward_done()
+            return result
 
         return backward
 
@@ -272,8 +294,14 @@ class Interceptor:
         def backward(tensors, *args, **kwargs):
             target = first_tensor(tensors)
             if target is None or not self._top_level():
-                return original(tensors, *args, **kwargs)
-            return self._run_busy(target, lambda: original(tensors, *args, **kwargs), self.tracker.backward)
+                result = original(tensors, *args, **kwargs)
+                asleep = self.asleep and not self.busy and target is not None
+                if asleep and self._asleep_here(_get_ident) and not _is_compiling():
+                    self.asleep_backward()
+                return result
+            result = self._run_busy(target, lambda: original(tensors, *args, **kwargs), self.tracker.backward)
+            self.backward_done()
+            return result
 
         return backward
 
@@ -348,6 +376,8 @@ class Interceptor:
         @functools.wraps(original)
         def __next__(iterator):
             if not self._ours():
+                if self.asleep and self._asleep_here(_get_ident):
+                    self.asleep_fetch(iterator)
                 return original(iterator)
             self.fetching += 1
             try:
@@ -366,6 +396,13 @@ class Interceptor:
         self.tracker.before_step(optimizer)
 
     def _post_step(self, optimizer, args, kwargs) -> None:
-        if _is_compiling() or not self._ours():
+        if _is_compiling():
+            return
+        if self.asleep:
+            if self._asleep_here(_get_ident):
+                self.asleep_step(optimizer)
+            return
+        if not self._ours():
             return
         self.tracker.after_step(optimizer)
+        self.settle()

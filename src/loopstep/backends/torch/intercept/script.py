@@ -95,6 +95,7 @@ class ScriptSource:
         self._lr_seen: float | None = None
         self._settings: Settings | None = None
         self._empty_facts = RunFacts()
+        self._report_wanted = True
 
     # ----- PhaseSource -----------------------------------------------------------------------
     @property
@@ -118,6 +119,7 @@ class ScriptSource:
             self.tracker.set_lr(self._initial_lr)
             self._lr_seen = self._initial_lr
         self.interceptor = Interceptor(self.tracker)
+        self.interceptor.report_phases(self._report_wanted)
         try:
             with self.interceptor, script_environment(self.path, self.argv):
                 stepper.at_start()
@@ -165,6 +167,12 @@ class ScriptSource:
             self._probe.close()
         if self.tracker is not None:
             self.tracker.close()
+
+    def report_phases(self, wanted: bool) -> None:
+        """Not wanted: the interceptor sleeps at its next safe point (:mod:`.intercept.sleeping`)."""
+        self._report_wanted = wanted
+        if self.interceptor is not None:
+            self.interceptor.report_phases(wanted)
 
     def training_frame(self, stepper) -> TrainingFrame:
         """The user's own frame the training thread is paused in: the innermost frame of the

@@ -45,6 +45,11 @@ class UpdateWatch:
         self._versions = None
         self._norms = None
 
+    def forget(self) -> None:
+        """What was remembered is from before a sleep: no change is judged against it."""
+        self._versions = None
+        self._norms = None
+
     def changed(self) -> list[nn.Parameter]:
         """At a forward: the parameters changed by hand since the last backward."""
         versions, norms, params = self._versions, self._norms, self._params

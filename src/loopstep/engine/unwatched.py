@@ -1,0 +1,51 @@
+"""A run nobody looks at (a listening run with no front end attached) need not hear of its
+phases: as a mixin of :class:`~.stepper.Stepper`, it tells the source when it may stop
+reporting them (an intercepted script then takes its hooks off and runs at full speed).
+
+The source may go quiet only while the run continues with no stop condition, no iteration
+limit, zero_grad on, no pause asked for and no end asked for; anything that changes one of
+these tells the source again. Each decision is made from the state as it is now, under one
+lock, so the last word the source hears is always the right one.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+from .control import Command
+
+if TYPE_CHECKING:
+    from .control import Mode, PhaseSource, Settings, StopCondition
+
+_lock = threading.Lock()
+
+
+class UnwatchedRun:
+    source: PhaseSource
+    conditions: list[StopCondition]
+    max_iterations: int | None
+    settings: Settings
+    _mode: Mode
+    _pause_requested: threading.Event
+    _quit: threading.Event
+    #: Nobody looks at the run (set by the front end that knows: a listening run).
+    unwatched: bool = False
+
+    def set_unwatched(self, unwatched: bool) -> None:
+        """A front end attached (False) or none is (True)."""
+        self.unwatched = unwatched
+        self._tell_source()
+
+    def _tell_source(self) -> None:
+        with _lock:
+            quiet = (
+                self.unwatched
+                and self._mode.command is Command.CONTINUE
+                and not self.conditions
+                and self.max_iterations is None
+                and self.settings.zero_grad
+                and not self._pause_requested.is_set()
+                and not self._quit.is_set()
+            )
+            self.source.report_phases(not quiet)

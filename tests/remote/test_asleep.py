@@ -1,0 +1,119 @@
+"""A listening run nobody is attached to sleeps (its hooks off, the bare loop's speed); an
+attach wakes it, and the phase it wakes to has the numbers an awake run would have given:
+checked against the script's own log, in four shapes of real training loops."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from loopstep.engine.remote_protocol import PROTOCOL, encode
+
+from .test_listen_attach import PATIENCE_S, loopstep, runs_listed, wait_until
+
+SCRIPT = str(Path(__file__).parents[1] / "scripts" / "counted_loop.py")
+
+
+def log_lines(log: Path) -> list[tuple[int, int, int]]:
+    text = log.read_text() if log.exists() else ""
+    return [tuple(map(int, line.split())) for line in text.splitlines() if line.count(" ") == 2]
+
+
+class Client:
+    def __init__(self, path: Path) -> None:
+        self.socket = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.socket.connect(str(path))
+        self.lines = self.socket.makefile("rb")
+        self.send("hello", protocol=PROTOCOL)
+        assert self.receive()["type"] == "hello"
+
+    def send(self, kind: str, **fields) -> None:
+        self.socket.sendall(encode(kind, **fields))
+
+    def receive(self) -> dict:
+        return json.loads(self.lines.readline())
+
+    def close(self) -> None:
+        self.lines.close()
+        self.socket.close()
+
+
+def updates_seen(client: Client, first: dict, phases: int) -> list[dict]:
+    """Step ``phases`` phases from the pause ``first``: the records of the updates among them."""
+    records = [first["record"]]
+    for _ in range(phases):
+        client.send("command", command="step", n=1)
+        records.append(client.receive()["record"])
+    return [r for r in records if r["phase"] in ("step", "zero_grad", "update")]
+
+
+@pytest.mark.parametrize("shape", ["loader", "accumulate", "indexed", "by-hand"])
+def test_an_attach_wakes_a_sleeping_run_at_the_numbers_an_awake_run_gives(runs_home, tmp_path, shape):
+    log = tmp_path / "log"
+    run = loopstep("run", "--listen", SCRIPT, shape, str(log))
+    try:
+        assert "listening on" in run.stderr.readline()
+        pid = run.pid
+        path = runs_home / "loopstep" / f"{pid}.sock"
+        seen: list[dict] = []
+        for epochs in (3, 6):  # asleep across epochs, awake, asleep again, awake again
+            wait_until(lambda e=epochs: (lines := log_lines(log)) and lines[-1][0] >= e, f"epoch {epochs}")
+            client = Client(path)
+            pause = client.receive()
+            assert pause["type"] == "pause" and pause["reason"] == "paused"
+            seen += updates_seen(client, pause, 12)
+            client.send("detach")
+            client.close()
+        client = Client(path)
+        client.send("end")
+        run.communicate(timeout=PATIENCE_S)
+        client.close()
+        assert run.returncode == 0
+        written = set(log_lines(log))
+        # Awake, an update after the script logged (epoch, index, steps) is reported as
+        # epoch, batch index, iteration steps - 1 (tests/run shows the awake numbers).
+        assert len(seen) >= 4
+        for record in seen:
+            position = (record["epoch"], record["batch"], record["iteration"] + 1)
+            assert position in written, (record["phase"], position, sorted(written)[-3:])
+        assert min(r["epoch"] for r in seen) >= 3
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.communicate()
+
+
+def test_an_awake_run_gives_the_numbers_the_sleeping_one_is_checked_against(tmp_path):
+    """The mapping the test above relies on, from a run that never sleeps."""
+    for shape in ("loader", "accumulate", "indexed", "by-hand"):
+        log = tmp_path / f"{shape}.log"
+        done = subprocess.run(
+            [sys.executable, "-m", "loopstep", "run", "--no-tui", "--format", "jsonl", SCRIPT, shape,
+             str(log), "--steps", "30"],
+            capture_output=True, text=True, timeout=PATIENCE_S,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        records = [json.loads(line) for line in done.stdout.splitlines()]
+        updates = [r for r in records if r["phase"] in ("step", "update")]
+        lines = log_lines(log)
+        assert len(updates) == len(lines) == 30
+        assert [(r["epoch"], r["batch"], r["iteration"] + 1) for r in updates] == lines
+
+
+def test_sigterm_ends_a_sleeping_run_cleanly(runs_home, tmp_path):
+    log = tmp_path / "log"
+    run = loopstep("run", "--listen", SCRIPT, "loader", str(log))
+    assert "listening on" in run.stderr.readline()
+    wait_until(lambda: len(log_lines(log)) > 50, "the run to go on asleep")
+    assert runs_listed()[0]["state"] == "running"
+    run.send_signal(signal.SIGTERM)
+    run.communicate(timeout=PATIENCE_S)
+    assert run.returncode == 128 + signal.SIGTERM
+    assert log_lines(log)[-1][2] < 100_000  # ended at once, not after the whole run
+    assert not list((runs_home / "loopstep").iterdir())
