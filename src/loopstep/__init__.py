@@ -7,11 +7,11 @@ loss between phases.
 
 from .version import __version__
 
-__all__ = ["Experiment", "__version__", "debug"]
+__all__ = ["Experiment", "__version__", "debug", "listen"]
 
 
 def __getattr__(name: str):
-    """``loopstep.Experiment`` and ``loopstep.debug`` load on first use: importing loopstep
+    """``loopstep.Experiment``, ``loopstep.debug`` and ``loopstep.listen`` load on first use: importing loopstep
     stays instant and never imports torch."""
     if name == "Experiment":
         from .experiment import Experiment
@@ -21,4 +21,8 @@ def __getattr__(name: str):
         from .api import debug
 
         return debug
+    if name == "listen":
+        from .api import listen
+
+        return listen
     raise AttributeError(f"module 'loopstep' has no attribute {name!r}")

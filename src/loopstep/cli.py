@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from .commands import COMMANDS
-from .commands.args import UsageError
+from .commands.args import OptionalValue, UsageError
 from .version import __version__
 
 
@@ -59,6 +59,11 @@ def split_script_args(parser: argparse.ArgumentParser, argv: list[str]) -> tuple
         elif token.startswith("-") and token != "-":
             action = parser._option_string_actions.get(token.split("=", 1)[0])
             takes_value = action is not None and action.nargs != 0 and "=" not in token
+            if takes_value and isinstance(action, OptionalValue):
+                following = argv[index + 1] if index + 1 < len(argv) else ""
+                if not action.claims(following):
+                    argv[index] = f"{token}={action.const}"  # `--listen train.py`: the script is no value
+                    takes_value = False
             index += 2 if takes_value else 1
             continue
         if index >= len(argv):

@@ -90,6 +90,9 @@ class HandLoop:
     def close(self) -> None:
         self.probe.close()
 
+    def report_phases(self, wanted: bool) -> None:
+        """A loop of its own: every phase is reported."""
+
     def learning_rate(self) -> float | None:
         return None
 

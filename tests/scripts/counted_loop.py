@@ -2,12 +2,13 @@
 the shapes real trainers have: a DataLoader over epochs, gradient accumulation, a tensor
 indexed by hand under an ``epoch`` loop, and a hand-written SGD update without an optimizer.
 
-    python counted_loop.py SHAPE LOG [--steps N] [--zero-grad-first]
+    python counted_loop.py [SHAPE [LOG]] [--steps N]
 
 Its own log is what loopstep's numbers are checked against, asleep or awake.
 """
 
 import argparse
+import os
 
 import torch
 from torch import nn
@@ -16,13 +17,15 @@ from torch.utils.data import DataLoader, TensorDataset
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("shape", choices=["loader", "accumulate", "indexed", "by-hand"])
-    parser.add_argument("log")
+    parser.add_argument(
+        "shape", nargs="?", default="loader", choices=["loader", "accumulate", "indexed", "by-hand"]
+    )
+    parser.add_argument("log", nargs="?", default=os.devnull)
     parser.add_argument("--steps", type=int, default=100_000)
     args = parser.parse_args()
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1))
-    opt = None if args.shape == "by-hand" else torch.optim.SGD(model.parameters(), lr=0.01)
+    opt = None if args.shape == "by-hand" else torch.optim.SGD(model.parameters(), lr=0.05)
     x = torch.randn(96, 4)
     y = x.sum(1, keepdim=True)
     loader = DataLoader(TensorDataset(x, y), batch_size=8)  # 12 batches an epoch
@@ -42,7 +45,7 @@ def main():
                 if opt is None:
                     with torch.no_grad():
                         for p in model.parameters():
-                            p -= 0.01 * p.grad
+                            p -= 0.05 * p.grad
                             p.grad = None
                 else:
                     opt.step()

@@ -34,3 +34,16 @@ def int_arg(text: str) -> int:
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+class OptionalValue(argparse.Action):
+    """An option whose value may be left out (``--listen``, ``--listen tcp:HOST:PORT``): the
+    token after it is its value only when ``claims(token)``; else the option stands alone
+    (``--listen train.py``: the script is the target, not the value)."""
+
+    def __init__(self, *args, claims, **kwargs) -> None:
+        super().__init__(*args, nargs="?", **kwargs)
+        self.claims = claims
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        setattr(namespace, self.dest, values)

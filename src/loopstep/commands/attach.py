@@ -12,10 +12,21 @@ import argparse
 from .args import UsageError, positive_int
 
 
+def _run_named(text: str):
+    from ..frontend.addresses import tcp_address
+
+    return tcp_address(text) if text.startswith("tcp:") else positive_int(text)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "pid", nargs="?", type=positive_int, metavar="PID", help="the run's pid (see loopstep ls)"
+        "pid",
+        nargs="?",
+        type=_run_named,
+        metavar="PID|tcp:HOST:PORT",
+        help="the run's pid (see loopstep ls), or the TCP address it printed",
     )
+    parser.add_argument("--token", help="the token a run listening on TCP printed (or set LOOPSTEP_TOKEN)")
     parser.add_argument("--no-tui", action="store_true", help="print the phases instead of opening the app")
     parser.add_argument(
         "--no-pause", action="store_true", help="the app: watch the run go on (s, n, e or c pauses it)"
@@ -34,5 +45,5 @@ def main(args: argparse.Namespace) -> int:
     if not args.no_tui:
         if args.iterations is not None or args.format != "text":
             raise UsageError("loopstep attach: --iterations and --format go with --no-tui")
-        return attach_app(args.pid, no_pause=args.no_pause)
-    return stream_attached(args.pid, fmt=args.format, iterations=args.iterations)
+        return attach_app(args.pid, no_pause=args.no_pause, token=args.token)
+    return stream_attached(args.pid, fmt=args.format, iterations=args.iterations, token=args.token)

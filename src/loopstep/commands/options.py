@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 
 from ..targets import RunOptions, Target, classify
-from .args import int_arg, positive_float, positive_int
+from .args import OptionalValue, int_arg, positive_float, positive_int
 
 
 def _history(text: str) -> int:
@@ -73,10 +73,22 @@ def add_break_options(parser: argparse.ArgumentParser, *, on_stop: bool = True) 
 
 
 def add_listen_option(parser: argparse.ArgumentParser) -> None:
+    from ..frontend.addresses import claims_address, listen_address
+
     parser.add_argument(
         "--listen",
+        action=OptionalValue,
+        claims=claims_address,
+        const="unix",
+        type=listen_address,
+        metavar="tcp:HOST:PORT",
+        help="run at full speed with the stop conditions armed; loopstep attach PID steps it "
+        "(tcp:HOST:PORT: also there, for a client with the token it prints)",
+    )
+    parser.add_argument(
+        "--listen-non-loopback",
         action="store_true",
-        help="run at full speed with the stop conditions armed; loopstep attach PID steps it",
+        help="allow --listen on an address other machines reach (in clear text: prefer an SSH tunnel)",
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from ..targets import Kind, Target, check_kind, parse_breaks, session_for
 from .args import UsageError
@@ -42,13 +43,15 @@ def start(
     target = target or target_of(args)
     check_kind(target, kinds, f"loopstep {command}")
     parse_breaks(args.breaks)
-    listen = getattr(args, "listen", False)
-    on_stop = _on_stop(args, listen=listen, text=text)
+    listen = getattr(args, "listen", None)
+    on_stop = _on_stop(args, listen=bool(listen), text=text)
+    tcp = _tcp_address(args, listen)
     if listen:
         from ..frontend.listen import run_listening
 
         session = session_for(target, run_options(args, detail=False, build_now=True))
-        return run_listening(session, on_stop=on_stop, script=" ".join([target.spec, *target.args]).strip())
+        script = " ".join([target.spec, *target.args]).strip()
+        return run_listening(session, on_stop=on_stop, script=script, tcp=tcp)
     # Bad input is reported before the terminal is looked at, except that a factory is not
     # called (and torch loaded, seconds) only to learn that there is no terminal for the app.
     if not text and target.kind is Kind.FACTORY:
@@ -63,6 +66,26 @@ def start(
         keep_going=args.keep_going,
         on_stop=on_stop,
     )
+
+
+def _tcp_address(args: argparse.Namespace, listen):
+    """--listen tcp:HOST:PORT as allowed: a non-loopback address only when asked for, warned of."""
+    non_loopback = getattr(args, "listen_non_loopback", False)
+    if listen is None or listen == "unix":
+        if non_loopback:
+            raise UsageError("loopstep: --listen-non-loopback goes with --listen tcp:HOST:PORT")
+        return None
+    if not listen.loopback:
+        if not non_loopback:
+            raise UsageError(
+                f"loopstep: {listen} can be reached from other machines: add --listen-non-loopback "
+                "to mean it (or listen on 127.0.0.1 and use an SSH tunnel)"
+            )
+        sys.stderr.write(
+            f"loopstep: warning: {listen} is reachable from other machines, unencrypted; whoever "
+            "has the token can step this run and evaluate expressions in it\n"
+        )
+    return listen
 
 
 def _on_stop(args: argparse.Namespace, *, listen: bool, text: bool) -> str:

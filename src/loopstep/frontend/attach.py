@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import socket
+import os
 import sys
 from collections.abc import Iterator
 from typing import TextIO
@@ -24,6 +24,7 @@ from ..engine.remote_protocol import (
     encode,
 )
 from ..engine.text_format import text_header
+from .addresses import TcpAddress, connect
 from .exits import EXIT_OK, EXIT_USAGE
 from .runs import RunState, list_runs
 
@@ -32,8 +33,15 @@ class AttachError(Exception):
     """Nothing to attach to, or the run refused: one line, exit status 2."""
 
 
-def choose_run(pid: int | None) -> RunState:
-    """The run with this pid, or the only one there is; else AttachError naming the choices."""
+#: Where a TCP client finds the run's token when --token is not given (kept out of `ps`).
+TOKEN_VARIABLE = "LOOPSTEP_TOKEN"
+
+
+def choose_run(pid: int | TcpAddress | None) -> RunState | TcpAddress:
+    """The run with this pid, or the only one there is, or a TCP address as given; else
+    AttachError naming the choices."""
+    if isinstance(pid, TcpAddress):
+        return pid
     runs = list_runs()
     if pid is not None:
         for run in runs:
@@ -51,26 +59,42 @@ def choose_run(pid: int | None) -> RunState:
 class Connection:
     """One attach: the socket, the hello both ways, then messages line by line."""
 
-    def __init__(self, run: RunState, *, no_pause: bool = False, tui: dict | None = None) -> None:
-        self.run = run
-        self.socket = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    def __init__(
+        self,
+        target: RunState | TcpAddress,
+        *,
+        token: str | None = None,
+        no_pause: bool = False,
+        tui: dict | None = None,
+    ) -> None:
+        tcp = isinstance(target, TcpAddress)
+        self.label = str(target) if tcp else f"run {target.pid}"
+        fields: dict = {"no_pause": no_pause, **({"tui": True, **tui} if tui else {})}
+        if tcp:
+            token = token or os.environ.get(TOKEN_VARIABLE)
+            if not token:
+                raise AttachError(
+                    f"loopstep attach: {target} needs the run's token (--token, or {TOKEN_VARIABLE})"
+                )
+            fields["token"] = token
         try:
-            self.socket.connect(run.socket)
+            self.socket = connect(target if tcp else target.socket)
         except OSError as exc:
-            raise AttachError(f"loopstep attach: cannot reach run {run.pid}: {exc.strerror or exc}") from None
+            raise AttachError(f"loopstep attach: cannot reach {self.label}: {exc.strerror or exc}") from None
         # Unbuffered for the app: what follows the hello are the screen's bytes, read off the socket.
         self._lines = self.socket.makefile("rb", buffering=0 if tui else -1)
-        self.send("hello", protocol=PROTOCOL, no_pause=no_pause, **({"tui": True, **tui} if tui else {}))
+        self.send("hello", protocol=PROTOCOL, **fields)
         first = self.receive()
         if first is None:
-            raise AttachError(f"loopstep attach: run {run.pid} closed the connection")
+            raise AttachError(f"loopstep attach: {self.label} closed the connection")
         if first["type"] == "error":
             raise AttachError(f"loopstep attach: {first.get('message')}")
         try:
-            check_hello(first, f"run {run.pid}")
+            check_hello(first, self.label)
         except ProtocolError as exc:
             raise AttachError(f"loopstep attach: {exc}") from None
         self.hello = first
+        self.pid = int(first.get("pid") or 0)
 
     def send(self, kind: str, **fields) -> None:
         self.socket.sendall(encode(kind, **fields))
@@ -94,12 +118,17 @@ class Connection:
 
 
 def stream_attached(
-    pid: int | None, *, fmt: str = "text", iterations: int | None = None, out: TextIO | None = None
+    pid: int | TcpAddress | None,
+    *,
+    fmt: str = "text",
+    iterations: int | None = None,
+    out: TextIO | None = None,
+    token: str | None = None,
 ) -> int:
     """Print the run's phases as they come, stepping it one phase at a time, then detach."""
     out = out or sys.stdout
     try:
-        connection = Connection(choose_run(pid))
+        connection = Connection(choose_run(pid), token=token)
     except AttachError as exc:
         sys.stderr.write(f"{exc}\n")
         return EXIT_USAGE
@@ -145,7 +174,7 @@ def stream_attached(
         connection.close()
 
 
-def attach_app(pid: int | None, *, no_pause: bool = False) -> int:
+def attach_app(pid: int | TcpAddress | None, *, no_pause: bool = False, token: str | None = None) -> int:
     """Show the run's app on this terminal: its screen comes over the socket, the keys go back.
     The app itself runs in the run's process, over its stepper."""
     import os
@@ -166,7 +195,10 @@ def attach_app(pid: int | None, *, no_pause: bool = False) -> int:
     env = {key: os.environ[key] for key in ("TERM", "COLORTERM", "NO_COLOR") if key in os.environ}
     try:
         connection = Connection(
-            choose_run(pid), no_pause=no_pause, tui={"size": [size.columns, size.lines], "env": env}
+            choose_run(pid),
+            token=token,
+            no_pause=no_pause,
+            tui={"size": [size.columns, size.lines], "env": env},
         )
     except AttachError as exc:
         sys.stderr.write(f"{exc}\n")
@@ -204,5 +236,5 @@ def attach_app(pid: int | None, *, no_pause: bool = False) -> int:
         os.write(screen, LEAVE_APP_MODE.encode())
         signal.signal(signal.SIGWINCH, previous)
         connection.close()
-    sys.stderr.write(f"loopstep attach: detached from run {connection.run.pid}\n")
+    sys.stderr.write(f"loopstep attach: detached from run {connection.pid}\n")
     return EXIT_OK

@@ -14,7 +14,6 @@ import contextlib
 import os
 import queue
 import socket
-import struct
 import sys
 import threading
 import time
@@ -37,25 +36,32 @@ from ..engine.snapshot import Snapshot
 from ..engine.stepper import RunState as StepperState
 from ..engine.text_format import text_line
 from ..engine.watches import Watches
+from .addresses import (
+    UNAUTHENTICATED_LINE,
+    TcpAddress,
+    bound_address,
+    new_token,
+    same_user,
+    tcp_server,
+    token_matches,
+)
 from .runner import run_headless
 from .runs import RunState, remove_state, socket_path, write_state
 
 _COMMANDS = {c.value: c for c in (Command.STEP, Command.NEXT, Command.EPOCH, Command.CONTINUE, Command.RUN)}
 
 
-def peer_uid(connection: socket.socket) -> int:
-    """The uid of the process at the other end of a Unix socket (Linux's SO_PEERCRED)."""
-    credentials = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    _pid, uid, _gid = struct.unpack("3i", credentials)
-    return uid
-
-
 class Listening:
     """The listening end of one run: its socket, the client attached (one at a time), and
     the stepper's pauses sent to it."""
 
-    def __init__(self, session: Session, *, on_stop: str = "wait", script: str = "") -> None:
+    def __init__(
+        self, session: Session, *, on_stop: str = "wait", script: str = "", tcp: TcpAddress | None = None
+    ) -> None:
         self.session = session
+        #: The TCP address asked for, as bound once open; its clients must give the token.
+        self.tcp = tcp
+        self.token = new_token() if tcp is not None else ""
         self.on_stop = on_stop
         self.watches = Watches(session.watches)
         self.pid = os.getpid()
@@ -66,6 +72,7 @@ class Listening:
         self._lock = threading.Lock()
         self._paused: bytes | None = None  # the pause message of the pause the run is in
         self._server: socket.socket | None = None
+        self._tcp_server: socket.socket | None = None
         #: The attached app (loopstep attach without --no-tui), while one is open.
         self.app = None
         #: Why the run paused last (an attached app shows it).
@@ -86,16 +93,29 @@ class Listening:
         os.chmod(self.path, 0o600)
         server.listen(4)
         self._server = server
-        write_state(self.state)
-        threading.Thread(target=self._accept, name="loopstep-listen", daemon=True).start()
-        sys.stderr.write(
-            f"loopstep: listening on {self.path} (pid {self.pid}); attach with: loopstep attach {self.pid}\n"
+        threading.Thread(
+            target=self._accept, args=(server, False), name="loopstep-listen", daemon=True
+        ).start()
+        where = (
+            f"loopstep: listening on {self.path} (pid {self.pid}); attach with: loopstep attach {self.pid}"
         )
+        if self.tcp is not None:
+            self._tcp_server = tcp_server(self.tcp)
+            self.tcp = bound_address(self._tcp_server, self.tcp)
+            self.state.tcp = str(self.tcp)
+            threading.Thread(
+                target=self._accept, args=(self._tcp_server, True), name="loopstep-listen-tcp", daemon=True
+            ).start()
+            reach = self.tcp if self.tcp.loopback else TcpAddress(socket.gethostname(), self.tcp.port)
+            where += f"\nloopstep: and on {self.tcp}: loopstep attach {reach} --token {self.token}"
+        write_state(self.state)
+        sys.stderr.write(where + "\n")
         sys.stderr.flush()
 
     def close(self) -> None:
-        if self._server is not None:
-            self._server.close()
+        for server in (self._server, self._tcp_server):
+            if server is not None:
+                server.close()
         with self._lock:
             client, self._client = self._client, None
         if client is not None:
@@ -103,27 +123,32 @@ class Listening:
                 client.close()
         remove_state(self.pid)
 
-    def _accept(self) -> None:
+    def _accept(self, server: socket.socket, tcp: bool) -> None:
         while True:
             try:
-                connection, _ = self._server.accept()
+                connection, _ = server.accept()
             except OSError:
                 return  # closed: the run is over
             threading.Thread(
-                target=self._serve, args=(connection,), daemon=True, name="loopstep-client"
+                target=self._serve, args=(connection, tcp), daemon=True, name="loopstep-client"
             ).start()
 
-    def _serve(self, connection: socket.socket) -> None:
+    def _serve(self, connection: socket.socket, tcp: bool = False) -> None:
         stream = connection.makefile("rb")
         try:
-            if peer_uid(connection) != os.getuid():
+            if not tcp and not same_user(connection):
                 connection.sendall(encode("error", message="this run belongs to another user"))
                 return
             try:
-                hello = decode(stream.readline(MAX_LINE), CLIENT_MESSAGES)
+                hello = decode(stream.readline(UNAUTHENTICATED_LINE if tcp else MAX_LINE), CLIENT_MESSAGES)
                 check_hello(hello, "loopstep attach")
             except ProtocolError as exc:
                 connection.sendall(encode("error", message=str(exc)))
+                return
+            if tcp and not token_matches(hello.get("token"), self.token):
+                connection.sendall(
+                    encode("error", message="wrong token (the run printed it when it started)")
+                )
                 return
             with self._lock:
                 if self._client is not None:
@@ -331,9 +356,11 @@ class Listening:
             write_state(self.state)
 
 
-def run_listening(session: Session, *, on_stop: str = "wait", script: str = "") -> int:
+def run_listening(
+    session: Session, *, on_stop: str = "wait", script: str = "", tcp: TcpAddress | None = None
+) -> int:
     """Run the session headless, listening for ``loopstep attach``; the exit status as for a run."""
-    listening = Listening(session, on_stop=on_stop, script=script)
+    listening = Listening(session, on_stop=on_stop, script=script, tcp=tcp)
     stepper = session.new_stepper(
         Listener(
             on_pause=listening.at_pause,

@@ -46,11 +46,14 @@ class RunState:
     state: str = "running"  # running · paused at PHASE iter N · waiting for an attach
     attached: bool = False
     since: float = 0.0
+    #: The TCP address it also listens on ("" for none); its token is not kept here.
+    tcp: str = ""
 
     def describe(self) -> str:
         when = time.strftime("%H:%M:%S", time.localtime(self.since or self.started))
         who = "attached" if self.attached else "not attached"
-        return f"{self.pid:>7}  {self.script}  {self.state}  ({who}, since {when})"
+        also = f", also on {self.tcp}" if self.tcp else ""
+        return f"{self.pid:>7}  {self.script}  {self.state}  ({who}, since {when}{also})"
 
 
 def state_path(pid: int) -> str:

@@ -84,6 +84,12 @@ def _turn_off_in_child() -> None:
 os.register_at_fork(after_in_child=_turn_off_in_child)
 
 
+def intercepting_this_thread() -> bool:
+    """Whether loopstep already runs the calling thread's script (``loopstep.listen()`` then
+    has nothing to do)."""
+    return _installed is not None and _installed.thread_id == _get_ident()
+
+
 def _has_params(module: nn.Module) -> bool:
     for _ in module.parameters():
         return True
