@@ -11,7 +11,8 @@ import urllib.request
 
 import pytest
 
-from loopstep.commands.serve import is_loopback, served_command
+from loopstep.commands.serve import served_command
+from loopstep.frontend.addresses import is_loopback
 
 pytest.importorskip("textual_serve")
 
@@ -89,3 +90,73 @@ def test_a_public_host_is_served_with_a_warning(monkeypatch, capsys):
     err = capsys.readouterr().err
     assert "warning: serving on 0.0.0.0, not loopback" in err
     assert started and started[0][1:] == ("0.0.0.0", 8123) and started[0][0].endswith("demo mlp")
+
+
+def test_serve_attach_puts_a_listening_run_in_the_browser(tmp_path, monkeypatch):
+    """A browser's keys step the run (s), and d detaches: the run ends as a plain one."""
+    aiohttp = pytest.importorskip("aiohttp")
+    import asyncio
+
+    from tests.remote.test_listen_attach import listening, plain_final_line, runs_listed, wait_until
+
+    home = tmp_path / "runtime"
+    home.mkdir(mode=0o700)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(home))
+    run, pid = listening()
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "loopstep", "serve", "--port", str(port), "attach", str(pid)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+    def state() -> str:
+        listed = runs_listed()
+        return listed[0]["state"] if listed else ""
+
+    async def browse() -> None:
+        async with aiohttp.ClientSession() as session:
+            deadline = time.monotonic() + 60
+            while True:  # the server is up when its websocket answers
+                try:
+                    ws = await session.ws_connect(f"http://127.0.0.1:{port}/ws?width=100&height=30")
+                    break
+                except aiohttp.ClientError:
+                    assert time.monotonic() < deadline and server.poll() is None, "serve did not come up"
+                    await asyncio.sleep(0.2)
+            screen = b""
+            while b"forward" not in screen:  # the app's first screen: the pause at forward
+                message = await ws.receive(timeout=60)
+                assert message.type == aiohttp.WSMsgType.BINARY, message
+                screen += message.data
+            await ws.send_json(["stdin", "s"])
+            await asyncio.to_thread(wait_until, lambda: state() == "paused at loss iter 1", "s to step")
+            await ws.send_json(["stdin", "d"])
+            await asyncio.to_thread(wait_until, lambda: run.poll() is not None, "d to detach")
+            await ws.close()
+
+    try:
+        asyncio.run(browse())
+        out, err = run.communicate(timeout=60)
+        assert run.returncode == 0, err
+        assert out.strip() == plain_final_line()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        if run.poll() is None:
+            run.kill()
+            run.communicate()
+
+
+def test_serve_attach_checks_the_run_before_serving(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    monkeypatch.delenv("LOOPSTEP_TOKEN", raising=False)
+    for args, message in (
+        (["99999999"], "no listening run with pid 99999999"),
+        (["tcp:127.0.0.1:1"], "needs the run's token"),
+        (["--no-tui", "1"], "drop --no-tui"),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "loopstep", "serve", "attach", *args], capture_output=True, text=True
+        )
+        assert done.returncode == 2 and done.stderr.count("\n") == 1 and message in done.stderr, done.stderr

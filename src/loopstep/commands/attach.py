@@ -37,11 +37,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--iterations", type=positive_int, metavar="N", help="stream N iterations, then detach"
     )
+    parser.add_argument("--web", action="store_true", help=argparse.SUPPRESS)  # what serve attach starts
 
 
 def main(args: argparse.Namespace) -> int:
-    from ..frontend.attach import attach_app, stream_attached
+    from ..frontend.attach import attach_app, relay_attached, stream_attached
 
+    if args.web:
+        return relay_attached(args.pid, no_pause=args.no_pause, token=args.token)
     if not args.no_tui:
         if args.iterations is not None or args.format != "text":
             raise UsageError("loopstep attach: --iterations and --format go with --no-tui")

@@ -7,14 +7,15 @@ the run (and a script's code runs on this machine), so reach it through an SSH t
 from __future__ import annotations
 
 import argparse
-import ipaddress
+import os
 import shlex
 import sys
 
+from ..frontend.addresses import is_loopback
 from .args import UsageError
 
 #: The commands that open the app, and so can be served.
-SERVABLE = ("demo", "run", "replay")
+SERVABLE = ("demo", "run", "replay", "attach")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "app",
         nargs=argparse.REMAINDER,
         metavar="COMMAND ...",
-        help="demo (default), run SCRIPT or replay PATH, with their arguments",
+        help="demo (default), run SCRIPT, replay PATH or attach PID, with their arguments",
     )
     parser.set_defaults(_takes_rest=True)
 
@@ -39,15 +40,6 @@ def port_number(text: str) -> int:
     return value
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def served_command(app: list[str]) -> str:
     """The command line textual-serve starts for each browser connection."""
     from . import COMMANDS
@@ -59,7 +51,31 @@ def served_command(app: list[str]) -> str:
         raise UsageError(f"loopstep: {app[0]} is not available in this install")
     if "--no-tui" in app:
         raise UsageError("loopstep: serve shows the app; drop --no-tui")
+    if app[0] == "attach":
+        app = ["attach", "--web", *app[1:]]  # the app draws in the run's process: this relays it
     return shlex.join([sys.executable, "-m", "loopstep", *app])
+
+
+def check_attachable(attach_args: list[str]) -> None:
+    """``serve attach PID``: the run is there (and a TCP one has its token) before any browser comes."""
+    from ..frontend.addresses import TcpAddress
+    from ..frontend.attach import TOKEN_VARIABLE, AttachError, choose_run
+    from .attach import add_arguments
+
+    parser = argparse.ArgumentParser(prog="loopstep serve attach", add_help=False)
+    add_arguments(parser)
+    try:
+        parsed = parser.parse_args(attach_args)
+    except SystemExit:
+        raise UsageError(f"loopstep: serve attach takes PID or tcp:HOST:PORT, got {shlex.join(attach_args)}") from None
+    if isinstance(parsed.pid, TcpAddress):
+        if not (parsed.token or os.environ.get(TOKEN_VARIABLE)):
+            raise UsageError(f"loopstep: {parsed.pid} needs the run's token (--token, or {TOKEN_VARIABLE})")
+        return
+    try:
+        choose_run(parsed.pid)
+    except AttachError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def main(args: argparse.Namespace) -> int:
@@ -73,6 +89,8 @@ def main(args: argparse.Namespace) -> int:
         if len(app) < 2:
             raise UsageError("loopstep: serve replay needs the recording's PATH")
         open_recording(app[1])  # a bad file fails here, not in the browser
+    if app and app[0] == "attach":
+        check_attachable(app[1:])
     try:
         from textual_serve.server import Server
     except ImportError:

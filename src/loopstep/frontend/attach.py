@@ -238,3 +238,24 @@ def attach_app(pid: int | TcpAddress | None, *, no_pause: bool = False, token: s
         connection.close()
     sys.stderr.write(f"loopstep attach: detached from run {connection.pid}\n")
     return EXIT_OK
+
+
+def relay_attached(pid: int | TcpAddress | None, *, no_pause: bool = False, token: str | None = None) -> int:
+    """``loopstep attach --web`` (what ``loopstep serve attach`` starts per browser): the app
+    draws with Textual's web driver in the run's process; this relays its bytes both ways."""
+    from .attach_web import relay
+
+    size = [int(os.environ.get("COLUMNS", 80)), int(os.environ.get("ROWS", 24))]
+    env = {key: os.environ[key] for key in ("NO_COLOR",) if key in os.environ}
+    try:
+        connection = Connection(
+            choose_run(pid), token=token, no_pause=no_pause, tui={"size": size, "env": env, "web": True}
+        )
+    except AttachError as exc:
+        sys.stderr.write(f"{exc}\n")
+        return EXIT_USAGE
+    try:
+        relay(connection.socket)
+    finally:
+        connection.close()
+    return EXIT_OK

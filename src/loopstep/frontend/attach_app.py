@@ -109,10 +109,19 @@ def run_attached_app(listening, connection: socket.socket, stream, hello: dict) 
     """Run the app for one attach, in the calling (main) thread, until it detaches, ends the
     run, or the client goes away; returns how it ended ("detach", "end" or None)."""
     from ..ui.attached import AttachedApp
+    from .attach_web import socket_web_driver
 
     columns, rows = (hello.get("size") or [80, 24])[:2]
-    master, slave = os.openpty()
-    set_size(slave, int(columns), int(rows))
+    web = bool(hello.get("web"))
+    gone = threading.Event()  # the client's terminal (or browser) went away
+    if web:
+        fds: tuple[int, ...] = ()
+        driver_class = socket_web_driver(connection, (int(columns), int(rows)), gone.set)
+    else:
+        master, slave = os.openpty()
+        fds = (slave, master)
+        set_size(slave, int(columns), int(rows))
+        driver_class = pty_driver(slave)
     saved = {key: os.environ.get(key) for key in ("TERM", "COLORTERM", "NO_COLOR")}
     for key in saved:  # the app draws for the client's terminal, not for the run's
         value = (hello.get("env") or {}).get(key)
@@ -125,21 +134,23 @@ def run_attached_app(listening, connection: socket.socket, stream, hello: dict) 
         listening.stepper,
         reason=listening.last_reason,
         no_pause=bool(hello.get("no_pause")),
-        driver_class=pty_driver(slave),
+        driver_class=driver_class,
+        client_gone=gone,
     )
-
-    def gone() -> None:
-        app.client_gone.set()  # the app exits at its next look (or as soon as it runs)
-
-    bridge = Bridge(connection, stream, master, on_gone=gone)
+    bridge = None if web else Bridge(connection, stream, fds[1], on_gone=gone.set)
     listening.app = app
-    bridge.start()
+    if bridge is not None:
+        bridge.start()
     try:
         app.run()
     finally:
         listening.app = None
-        bridge.close()
-        for fd in (slave, master):
+        if bridge is not None:
+            bridge.close()
+        else:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+        for fd in fds:
             with contextlib.suppress(OSError):
                 os.close(fd)
         for key, value in saved.items():

@@ -51,7 +51,16 @@ class DetachOrEnd(ModalScreen[str | None]):
 class AttachedApp(LoopstepApp):
     BINDINGS = [Binding("d", "detach", "detach")]
 
-    def __init__(self, session, stepper, *, reason: str = "", no_pause: bool = False, **kwargs) -> None:
+    def __init__(
+        self,
+        session,
+        stepper,
+        *,
+        reason: str = "",
+        no_pause: bool = False,
+        client_gone: threading.Event | None = None,
+        **kwargs,
+    ) -> None:
         """``reason``: why the run is paused now ("" when it is running); ``no_pause``: watch a
         running run run (its live view) instead of pausing it."""
         super().__init__(session, **kwargs)
@@ -60,8 +69,8 @@ class AttachedApp(LoopstepApp):
         self._paused_reason = reason
         #: How the attach ended: "detach", "end", or None (the client went away).
         self.end_choice: str | None = None
-        #: Set by the bridge when the client's terminal went away (even before the app ran).
-        self.client_gone = threading.Event()
+        #: Set when the client's terminal went away (even before the app ran).
+        self.client_gone = client_gone or threading.Event()
 
     def on_mount(self) -> None:  # Textual runs LoopstepApp.on_mount too (handlers follow the MRO)
         self.set_interval(GONE_CHECK_S, self._exit_if_gone)
