@@ -67,7 +67,9 @@ def check_attachable(attach_args: list[str]) -> None:
     try:
         parsed = parser.parse_args(attach_args)
     except SystemExit:
-        raise UsageError(f"loopstep: serve attach takes PID or tcp:HOST:PORT, got {shlex.join(attach_args)}") from None
+        raise UsageError(
+            f"loopstep: serve attach takes PID or tcp:HOST:PORT, got {shlex.join(attach_args)}"
+        ) from None
     if isinstance(parsed.pid, TcpAddress):
         if not (parsed.token or os.environ.get(TOKEN_VARIABLE)):
             raise UsageError(f"loopstep: {parsed.pid} needs the run's token (--token, or {TOKEN_VARIABLE})")
