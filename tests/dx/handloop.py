@@ -90,7 +90,7 @@ class HandLoop:
     def close(self) -> None:
         self.probe.close()
 
-    def report_phases(self, wanted: bool) -> None:
+    def report_phases(self, wanted: bool, asleep_watch: frozenset[str] = frozenset()) -> None:
         """A loop of its own: every phase is reported."""
 
     def learning_rate(self) -> float | None:

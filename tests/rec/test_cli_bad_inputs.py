@@ -49,7 +49,7 @@ BAD_INPUTS = [
     (["export", "{missing}", "--csv", "{tmp}/l.csv"], "no such recording", 2),
     (["export", "{good}", "--csv", "{missing_dir}/l.csv"], "cannot write", 2),
     (["export", "{foreign}", "--csv", "-"], "is not a loopstep recording", 2),
-    (["serve", "trace"], "serve runs one of: demo, run, replay; got 'trace'", 2),
+    (["serve", "trace"], "serve runs one of: demo, run, replay, attach; got 'trace'", 2),
     (["serve", "replay"], "serve replay needs the recording's PATH", 2),
     (["serve", "replay", "{damaged}"], "is damaged at byte", 2),
     (["serve", "--port", "0"], "expected a port from 1 to 65535, got 0", 2),

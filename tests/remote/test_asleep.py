@@ -117,3 +117,44 @@ def test_sigterm_ends_a_sleeping_run_cleanly(runs_home, tmp_path):
     assert run.returncode == 128 + signal.SIGTERM
     assert log_lines(log)[-1][2] < 100_000  # ended at once, not after the whole run
     assert not list((runs_home / "loopstep").iterdir())
+
+
+@pytest.mark.parametrize(
+    ("planted", "awake_phase", "asleep_phase"),
+    [("input", "forward", "loss"), ("grad", "backward", "backward"), ("lr", "step", "step")],
+)
+def test_a_nan_wakes_a_sleeping_run_in_the_iteration_an_awake_run_stops_in(
+    runs_home, tmp_path, planted, awake_phase, asleep_phase
+):
+    """Asleep, a ``nan`` condition looks at the loss, grads and parameters only: it stops in
+    the same iteration, at the phase where the NaN first shows in them (awake, the module
+    hooks see a NaN input at the forward already)."""
+    args = [SCRIPT, "loader", str(tmp_path / "log"), "--nan-at", "40", "--nan-in", planted]
+    awake = subprocess.run(
+        [sys.executable, "-m", "loopstep", "run", "--no-tui", "--format", "jsonl", "--break", "nan", *args],
+        capture_output=True, text=True, timeout=PATIENCE_S,
+    )  # fmt: skip
+    [stop] = [r for r in map(json.loads, awake.stdout.splitlines()) if "reason" in r]
+    assert stop["phase"] == awake_phase and (stop["epoch"], stop["iteration"]) == (3, 39)
+    run = loopstep("run", "--listen", "--break", "nan", *args)
+    try:
+        assert "listening on" in run.stderr.readline()
+        waiting = run.stderr.readline()
+        assert f"paused at {asleep_phase} iter 39: waiting" in waiting, waiting
+        attach = subprocess.run(
+            [sys.executable, "-m", "loopstep", "attach", "--no-tui", "--format", "jsonl", "--iterations", "1"],
+            capture_output=True, text=True, timeout=PATIENCE_S,
+        )  # fmt: skip
+        first = json.loads(attach.stdout.splitlines()[0])
+        assert (first["phase"], first["epoch"], first["batch"], first["iteration"]) == (
+            asleep_phase,
+            stop["epoch"],
+            stop["batch"],
+            stop["iteration"],
+        )
+        assert "NaN" in first["reason"] or "nan" in first["reason"], first["reason"]
+        if planted != "input":
+            assert first["reason"] == stop["reason"]  # seen where an awake run sees it, said alike
+    finally:
+        run.send_signal(signal.SIGTERM)
+        run.communicate(timeout=PATIENCE_S)

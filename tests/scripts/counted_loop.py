@@ -15,6 +15,18 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 
+class NanGrad(torch.autograd.Function):
+    """The identity forward, NaN gradients backward: a finite loss whose grads are not."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.clone()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * float("nan")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument(
@@ -22,6 +34,8 @@ def main():
     )
     parser.add_argument("log", nargs="?", default=os.devnull)
     parser.add_argument("--steps", type=int, default=100_000)
+    parser.add_argument("--nan-at", type=int, default=-1, help="at this step, plant a NaN/Inf:")
+    parser.add_argument("--nan-in", choices=["input", "grad", "lr"], default="input")
     args = parser.parse_args()
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1))
@@ -38,7 +52,16 @@ def main():
             else:
                 batches = iter(loader)
             for index, (xb, yb) in enumerate(batches):
-                loss = nn.functional.mse_loss(model(xb), yb) / accumulate
+                planted = steps + 1 == args.nan_at
+                if planted and args.nan_in == "input":
+                    xb = xb.clone()
+                    xb[0, 0] = float("nan")
+                if planted and args.nan_in == "lr" and opt is not None:
+                    opt.param_groups[0]["lr"] = float("inf")
+                pred = model(xb)
+                if planted and args.nan_in == "grad":
+                    pred = NanGrad.apply(pred)
+                loss = nn.functional.mse_loss(pred, yb) / accumulate
                 loss.backward()
                 if (index + 1) % accumulate:
                     continue

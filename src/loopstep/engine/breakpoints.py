@@ -25,7 +25,7 @@ import re
 import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from .control import ConditionRefused
 from .phases import Phase, PhaseEvent
@@ -50,6 +50,8 @@ class _ProbeUser:
 
     measure: Measure = field(default_factory=Measure, repr=False, compare=False)
     _armed: object = field(default=None, repr=False, compare=False)
+    #: See :class:`~.protocols.StopCondition`: most conditions need every phase.
+    asleep_watch: ClassVar[str | None] = None
 
     def prepare(self, stepper: Stepper) -> None:
         self.probe(stepper)
@@ -101,6 +103,10 @@ class CounterBreak(_ProbeUser):
 
 @dataclass
 class NonFiniteBreak(_ProbeUser):
+    #: A NaN/Inf reaches the loss, the grads or the parameters whichever module made it: a
+    #: sleeping source checks those once an iteration (not which module: that needs hooks).
+    asleep_watch: ClassVar[str | None] = "nonfinite"
+
     def arm(self, probe: Probe) -> None:
         probe.watch_nonfinite(True)
 

@@ -55,7 +55,7 @@ class OwnedLoop:
     def learning_rate(self) -> float | None:
         return self.backend.get_lr()
 
-    def report_phases(self, wanted: bool) -> None:
+    def report_phases(self, wanted: bool, asleep_watch: frozenset[str] = frozenset()) -> None:
         """A loop loopstep owns reports every phase: it costs no hooks to hear them."""
 
     def close(self) -> None:

@@ -96,12 +96,14 @@ class PhaseSource(Protocol):
         """Undo whatever the source installed (hooks, wrappers); safe to call twice."""
         ...
 
-    def report_phases(self, wanted: bool) -> None:
+    def report_phases(self, wanted: bool, asleep_watch: frozenset[str] = frozenset()) -> None:
         """Whether the stepper needs to hear of every phase. Told False (nobody looks at the
-        run, it continues, no stop condition is armed), a source may stop reporting and run
-        at full speed, counting its iterations meanwhile, until told True again; then its
-        next phase is reported with the right numbers. Called from any thread; a source that
-        always reports ignores it."""
+        run, it continues, every stop condition can be watched asleep), a source may stop
+        reporting and run at full speed, counting its iterations meanwhile, until told True
+        again; then its next phase is reported with the right numbers. ``asleep_watch``: what
+        the conditions still need seen while asleep (``"nonfinite"``: a NaN/Inf in the loss,
+        the grads or the parameters wakes the source, which reports that phase). Called from
+        any thread; a source that always reports ignores it."""
         ...
 
     def training_frame(self, stepper: Stepper) -> TrainingFrame:
@@ -112,6 +114,10 @@ class PhaseSource(Protocol):
 
 class StopCondition(Protocol):
     """A breakpoint: the reason to pause at this phase, or None."""
+
+    #: What a sleeping source must watch for this condition to fire as it would awake
+    #: (``"nonfinite"``), or None: the condition needs every phase, and the source stays awake.
+    asleep_watch: str | None
 
     def check(self, event: PhaseEvent, stepper: Stepper) -> str | None: ...
 

@@ -93,7 +93,7 @@ class Snapshot:
             "model_mode": self.model_mode,
             "grad_enabled": self.grad_enabled,
             "zero_grad": self.zero_grad_on,
-            "lr": self.lr,
+            "lr": json_float(self.lr),
             "params": {p.name: p.value.to_json() for p in self.params},
             "grads": {p.name: (p.grad.to_json() if p.grad is not None else None) for p in self.params},
             "grad_passes": self.grad_passes,

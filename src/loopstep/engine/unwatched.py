@@ -2,8 +2,8 @@
 phases: as a mixin of :class:`~.stepper.Stepper`, it tells the source when it may stop
 reporting them (an intercepted script then takes its hooks off and runs at full speed).
 
-The source may go quiet only while the run continues with no stop condition, no iteration
-limit, zero_grad on, no pause asked for and no end asked for; anything that changes one of
+The source may go quiet only while the run continues with no stop condition but those it
+can watch asleep (``nan``), no iteration limit, zero_grad on, no pause asked for and no end asked for; anything that changes one of
 these tells the source again. Each decision is made from the state as it is now, under one
 lock, so the last word the source hears is always the right one.
 """
@@ -39,13 +39,14 @@ class UnwatchedRun:
 
     def _tell_source(self) -> None:
         with _lock:
+            watch = frozenset(c.asleep_watch for c in self.conditions)
             quiet = (
                 self.unwatched
                 and self._mode.command is Command.CONTINUE
-                and not self.conditions
+                and None not in watch
                 and self.max_iterations is None
                 and self.settings.zero_grad
                 and not self._pause_requested.is_set()
                 and not self._quit.is_set()
             )
-            self.source.report_phases(not quiet)
+            self.source.report_phases(not quiet, watch)

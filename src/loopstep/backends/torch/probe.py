@@ -71,6 +71,8 @@ class TorchProbe:
         self._flags: list[tuple[str, torch.Tensor]] = []
         self._nonfinite_handles: list[Any] = []
         self._update_handles: list[Any] = []
+        #: Which watches were on when the source fell asleep (they come back on when it wakes).
+        self._suspended = (False, False)
         self._paths: dict[int, str] = {}
         self._roots: set[int] = set()
         self._indexed = -1  # the params version the module paths were taken at
@@ -232,6 +234,20 @@ class TorchProbe:
 
     def stale_grads(self) -> list[str] | None:
         return None  # a loop loopstep owns: the phases tell it all (scripts: ScriptProbe)
+
+    def suspend_watches(self, suspended: bool) -> None:
+        """The source sleeps (suspended) or wakes: the watches' hooks come off and back on."""
+        if suspended:
+            self._suspended = (bool(self._nonfinite_handles), bool(self._update_handles))
+            self.watch_nonfinite(False)
+            self.watch_updates(False)
+            return
+        nonfinite, updates = self._suspended
+        self._suspended = (False, False)
+        if nonfinite:
+            self.watch_nonfinite(True)
+        if updates:
+            self.watch_updates(True)
 
     def close(self) -> None:
         """Remove the watches' hooks (the run is over)."""

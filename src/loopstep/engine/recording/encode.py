@@ -81,7 +81,9 @@ class EventText:
         if mode is not None:
             text += ',"m":' + _dumps([mode[0], bool(mode[1])])
         if settings is not None:
-            text += ',"z":' + _dumps([bool(settings[0]), settings[1]])
+            lr = settings[1]
+            lr = lr if lr is None or math.isfinite(lr) else str(float(lr))  # an lr set to inf, as "inf"
+            text += ',"z":' + _dumps([bool(settings[0]), lr])
         return text + extra + "}"
 
 

@@ -374,6 +374,8 @@ def _check_params(params: Any) -> None:
 def _lr(value: Any) -> float | None:
     if value is None:
         return None
+    if value in ("nan", "inf", "-inf"):
+        return float(value)  # JSON has no NaN/Inf: written as strings
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise RecordingError("a recorded learning rate is not a number")
     return float(value)

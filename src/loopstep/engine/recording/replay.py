@@ -271,7 +271,7 @@ class ReplaySource:
     def close(self) -> None:
         """Nothing to undo: the recording was only read."""
 
-    def report_phases(self, wanted: bool) -> None:
+    def report_phases(self, wanted: bool, asleep_watch: frozenset[str] = frozenset()) -> None:
         """A replay reads every phase it shows from the file."""
 
     def training_frame(self, stepper: Any) -> TrainingFrame:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..control import Settings, StopRun
+from ..control import InternalError, Settings, StopRun
 from ..phases import Phase, PhaseEvent
 from ..summary import TensorSummary
 from .encode import EventText, RefText, json_text, packed_text
@@ -318,8 +318,12 @@ class _RecordingStepper:
         inspector = self._source.inspector
         if not recorder.started:
             recorder.start(inspector)
-        lr = self._source.learning_rate()  # read at the phase: a scheduler may have just set it
-        recorder.phase(event, inspector, stepper.settings, lr)
+        try:
+            lr = self._source.learning_rate()  # read at the phase: a scheduler may have just set it
+            recorder.phase(event, inspector, stepper.settings, lr)
+        except Exception as exc:
+            # The recording failed inside the training code's call: loopstep's error, not the user's.
+            raise InternalError(exc).with_traceback(exc.__traceback__) from exc
         index = self._index
         self._index += 1
         before = stepper.last_snapshot
@@ -360,7 +364,7 @@ class RecordingSource:
     def close(self) -> None:
         self.inner.close()
 
-    def report_phases(self, wanted: bool) -> None:
+    def report_phases(self, wanted: bool, asleep_watch: frozenset[str] = frozenset()) -> None:
         """A recording needs every phase: its source keeps reporting them all."""
 
     def training_frame(self, stepper: Any) -> Any:

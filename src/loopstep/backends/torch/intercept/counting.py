@@ -119,12 +119,15 @@ class Counter:
         if self._latest_fetch is None and self._epoch_iterator is None:
             self._count_batch(epoch_variable())
 
-    def woke(self) -> None:
-        """Woken after the update of a batch no forward was seen for: that batch counts now."""
+    def woke(self, mid_iteration: bool = False) -> None:
+        """Woken after the update of a batch no forward was seen for: that batch counts now.
+        Woken inside an iteration (before its step): it is the next one, as awake."""
         self.asleep_fetch()
         self._woke = True
         self._last_backward = None
-        self._forward_since_backward = False
+        self._forward_since_backward = mid_iteration
+        if mid_iteration and self.stepped:
+            self._next_iteration()
 
     # ----- internals ---------------------------------------------------------------------------------
     def _count_batch(self, epoch_variable: Any) -> None:
@@ -172,9 +175,19 @@ def epoch_variable() -> Any:
 
     frame = sys._getframe(3)
     while frame is not None:
-        if is_user_file(frame.f_code.co_filename):
-            value = frame.f_locals.get("epoch")
+        code = frame.f_code
+        if is_user_file(code.co_filename):
+            # A function's f_locals is built anew at each read: only where it can hold `epoch`.
+            if not code.co_flags & _FUNCTION:
+                value = frame.f_globals.get("epoch")  # the top level: its locals are its globals
+            elif "epoch" in code.co_varnames or "epoch" in code.co_cellvars:
+                value = frame.f_locals.get("epoch")
+            else:
+                value = None
             if isinstance(value, int):
                 return value
         frame = frame.f_back
     return None
+
+
+_FUNCTION = 0x1  # CO_OPTIMIZED: the code of a function, with fast locals

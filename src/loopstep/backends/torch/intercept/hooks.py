@@ -28,36 +28,12 @@ from torch.nn.modules import module as module_api
 from torch.optim import optimizer as optimizer_api
 from torch.utils.data import dataloader
 
+from .loss_functions import LOSS_FUNCTIONS
 from .sleeping import Sleeping
 from .tracker import PhaseTracker, first_tensor
 
 _is_compiling = torch.compiler.is_compiling
 _get_ident = threading.get_ident
-
-#: Functional losses in torch.nn.functional that mark the loss phase.
-LOSS_FUNCTIONS = (
-    "binary_cross_entropy",
-    "binary_cross_entropy_with_logits",
-    "cosine_embedding_loss",
-    "cross_entropy",
-    "ctc_loss",
-    "gaussian_nll_loss",
-    "hinge_embedding_loss",
-    "huber_loss",
-    "kl_div",
-    "l1_loss",
-    "margin_ranking_loss",
-    "mse_loss",
-    "multi_margin_loss",
-    "multilabel_margin_loss",
-    "multilabel_soft_margin_loss",
-    "nll_loss",
-    "poisson_nll_loss",
-    "smooth_l1_loss",
-    "soft_margin_loss",
-    "triplet_margin_loss",
-    "triplet_margin_with_distance_loss",
-)
 
 # What a module call stands for: inside a forward, a loss module inside one, no model, a
 # top-level loss, a training forward, a forward without grad.
@@ -279,16 +255,17 @@ class Interceptor(Sleeping):
     def _wrap_tensor_backward(self, original):
         @functools.wraps(original)
         def backward(tensor, *args, **kwargs):
+            if self.asleep and self._asleep_here(_get_ident) and not _is_compiling():
+                if self.asleep_loss_ok(tensor):
+                    self.busy = True  # torch.autograd.backward, called inside, is this same backward
+                    try:
+                        result = original(tensor, *args, **kwargs)
+                    finally:
+                        self.busy = False
+                    self.asleep_backward(tensor)
+                    return result
             if not self._top_level():
-                if not (self.asleep and self._asleep_here(_get_ident)) or _is_compiling():
-                    return original(tensor, *args, **kwargs)
-                self.busy = True  # torch.autograd.backward, called inside, is this same backward
-                try:
-                    result = original(tensor, *args, **kwargs)
-                finally:
-                    self.busy = False
-                self.asleep_backward()
-                return result
+                return original(tensor, *args, **kwargs)
             result = self._run_busy(tensor, lambda: original(tensor, *args, **kwargs), self.tracker.backward)
             self.backward_done()
             return result
@@ -299,12 +276,14 @@ class Interceptor(Sleeping):
         @functools.wraps(original)
         def backward(tensors, *args, **kwargs):
             target = first_tensor(tensors)
+            asleep = self.asleep and not self.busy and target is not None
+            if asleep and self._asleep_here(_get_ident) and not _is_compiling():
+                if self.asleep_loss_ok(target):
+                    result = original(tensors, *args, **kwargs)
+                    self.asleep_backward(target)
+                    return result
             if target is None or not self._top_level():
-                result = original(tensors, *args, **kwargs)
-                asleep = self.asleep and not self.busy and target is not None
-                if asleep and self._asleep_here(_get_ident) and not _is_compiling():
-                    self.asleep_backward()
-                return result
+                return original(tensors, *args, **kwargs)
             result = self._run_busy(target, lambda: original(tensors, *args, **kwargs), self.tracker.backward)
             self.backward_done()
             return result

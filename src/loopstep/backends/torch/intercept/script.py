@@ -95,7 +95,7 @@ class ScriptSource:
         self._lr_seen: float | None = None
         self._settings: Settings | None = None
         self._empty_facts = RunFacts()
-        self._report_wanted = True
+        self._report_wanted: tuple[bool, frozenset[str]] = (True, frozenset())
 
     # ----- PhaseSource -----------------------------------------------------------------------
     @property
@@ -119,7 +119,8 @@ class ScriptSource:
             self.tracker.set_lr(self._initial_lr)
             self._lr_seen = self._initial_lr
         self.interceptor = Interceptor(self.tracker)
-        self.interceptor.report_phases(self._report_wanted)
+        self.interceptor.report_phases(*self._report_wanted)
+        self.interceptor.on_sleep = self._probe.suspend_watches  # its hooks sleep too
         try:
             with self.interceptor, script_environment(self.path, self.argv):
                 stepper.at_start()
@@ -168,11 +169,11 @@ class ScriptSource:
         if self.tracker is not None:
             self.tracker.close()
 
-    def report_phases(self, wanted: bool) -> None:
+    def report_phases(self, wanted: bool, asleep_watch: frozenset[str] = frozenset()) -> None:
         """Not wanted: the interceptor sleeps at its next safe point (:mod:`.intercept.sleeping`)."""
-        self._report_wanted = wanted
+        self._report_wanted = (wanted, asleep_watch)
         if self.interceptor is not None:
-            self.interceptor.report_phases(wanted)
+            self.interceptor.report_phases(wanted, asleep_watch)
 
     def training_frame(self, stepper) -> TrainingFrame:
         """The user's own frame the training thread is paused in: the innermost frame of the

@@ -251,6 +251,11 @@ class PhaseTracker(ValidationPhases, OptimizerSettings):
         target = args[1] if len(args) > 1 and isinstance(args[1], torch.Tensor) else None
         self._report_loss(output, target, label)
 
+    def report_loss(self, loss: torch.Tensor) -> None:
+        """The loss phase of a tensor about to be backpropagated (the interceptor just woke)."""
+        self._phase_starts(Phase.LOSS)
+        self._report_loss(loss, None, "")
+
     def _report_loss(self, loss: torch.Tensor, target: torch.Tensor | None, label: str) -> None:
         self.watch.set_tensor("loss", loss)
         if target is not None:
