@@ -82,3 +82,16 @@ def test_numpy_losses_are_sorted_out_like_floats():
     assert (frame.not_positive, frame.not_finite) == (2, 1)
     assert frame.ylabels[0] == "2" and frame.ylabels[-1] == "8"
     assert frame.note == "log scale: 2 points ≤ 0, 1 nan/inf point not shown"
+
+
+def test_a_line_is_not_drawn_across_iterations_the_chart_never_saw():
+    from loopstep.ui.widgets.chart_data import segments
+
+    xs = (0.0, 1.0, 2.0, 5070.0, 5071.0, 5071.5)
+    ys = (6.0, 5.0, 4.0, 0.1, 0.09, 0.08)
+    assert segments(xs, ys) == [
+        ([0.0, 1.0, 2.0], [6.0, 5.0, 4.0]),
+        ([5070.0, 5071.0, 5071.5], [0.1, 0.09, 0.08]),
+    ]
+    assert segments((), ()) == []
+    assert segments((3.0,), (1.0,)) == [([3.0], [1.0])]

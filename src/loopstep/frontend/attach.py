@@ -83,7 +83,10 @@ class Connection:
             raise AttachError(f"loopstep attach: cannot reach {self.label}: {exc.strerror or exc}") from None
         # Unbuffered for the app: what follows the hello are the screen's bytes, read off the socket.
         self._lines = self.socket.makefile("rb", buffering=0 if tui else -1)
-        self.send("hello", protocol=PROTOCOL, **fields)
+        try:
+            self.send("hello", protocol=PROTOCOL, **fields)
+        except OSError:
+            pass  # the run may have refused and closed already: its answer is still to be read
         first = self.receive()
         if first is None:
             raise AttachError(f"loopstep attach: {self.label} closed the connection")
@@ -100,7 +103,10 @@ class Connection:
         self.socket.sendall(encode(kind, **fields))
 
     def receive(self) -> dict | None:
-        line = self._lines.readline(MAX_LINE)
+        try:
+            line = self._lines.readline(MAX_LINE)
+        except OSError:
+            return None  # reset by the run: it has gone
         if not line:
             return None
         try:

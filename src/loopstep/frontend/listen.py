@@ -72,6 +72,9 @@ class Listening:
         self._lock = threading.Lock()
         self._paused: bytes | None = None  # the pause message of the pause the run is in
         self._server: socket.socket | None = None
+        #: The client's hello is answered (pauses may cross), and whether it wants the app.
+        self._client_ready = False
+        self._client_tui = False
         self._tcp_server: socket.socket | None = None
         #: The attached app (loopstep attach without --no-tui), while one is open.
         self.app = None
@@ -136,11 +139,13 @@ class Listening:
     def _serve(self, connection: socket.socket, tcp: bool = False) -> None:
         stream = connection.makefile("rb")
         try:
-            if not tcp and not same_user(connection):
-                connection.sendall(encode("error", message="this run belongs to another user"))
-                return
-            try:
-                hello = decode(stream.readline(UNAUTHENTICATED_LINE if tcp else MAX_LINE), CLIENT_MESSAGES)
+            trusted = not tcp and same_user(connection)
+            try:  # read before any refusal: a client's hello always gets there, then the answer
+                hello = decode(
+                    stream.readline(MAX_LINE if trusted else UNAUTHENTICATED_LINE), CLIENT_MESSAGES
+                )
+                if not tcp and not trusted:
+                    raise ProtocolError("this run belongs to another user")
                 check_hello(hello, "loopstep attach")
             except ProtocolError as exc:
                 connection.sendall(encode("error", message=str(exc)))
@@ -157,21 +162,27 @@ class Listening:
                     )
                     return
                 self._client = connection
-                paused = self._paused
-            if self.stepper is not None:
-                self.stepper.set_unwatched(False)
+                self._client_ready = False  # no pause crosses before the hello
+                self._client_tui = bool(hello.get("tui"))
+                waiting = self._paused is not None
+            stepper = self.stepper
+            if stepper is not None:
+                if not waiting and not hello.get("no_pause"):
+                    stepper.request_pause()  # asked before the run wakes: it pauses where it wakes
+                stepper.set_unwatched(False)
             connection.sendall(encode("hello", protocol=PROTOCOL, pid=self.pid, script=self.state.script,
                                       state=self.state.state))  # fmt: skip
             self._note(attached=True)
-            if hello.get("tui"):
+            if self._client_tui:
                 done = threading.Event()
                 self._apps.put((connection, stream, hello, done))
                 done.wait()  # the main thread runs the app until it detaches or the client goes
                 return
+            with self._lock:
+                self._client_ready = True
+                paused = self._paused
             if paused is not None:
-                connection.sendall(paused)  # the pause the run waited in for this attach
-            elif not hello.get("no_pause") and self.stepper is not None:
-                self.stepper.request_pause()
+                connection.sendall(paused)  # the pause the run waits in for this attach
             self._read(stream, connection)
         except OSError:
             pass
@@ -304,10 +315,17 @@ class Listening:
             return
         if reason.startswith(REFUSED):
             sys.stderr.write(f"loopstep: --break: {reason.removeprefix(REFUSED)}\n")
+        if client is not None and self._client_tui:
+            self._note(state=where)  # the app, opening, shows this pause: nothing crosses as JSON
+            return
         message = self._pause_message(snapshot, reason)
         with self._lock:
-            client = self._client
-            self._paused = message if client is not None or self.on_stop == "wait" else None
+            client = self._client if self._client_ready else None
+            self._paused = message if self._client is not None or self.on_stop == "wait" else None
+            attaching = self._client is not None and not self._client_ready
+        if attaching:
+            self._note(state=where)  # sent once the hello is: see _serve
+            return
         if client is None:
             if self.on_stop == "continue":
                 sys.stderr.write(

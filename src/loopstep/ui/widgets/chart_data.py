@@ -218,6 +218,18 @@ def _ticks(low: float, high: float, count: int) -> tuple[float, ...]:
     return (low, *(0.0 if abs(t) < step * 1e-9 else t for t in inner), high)
 
 
+def segments(xs: tuple[float, ...], ys: tuple[float, ...]) -> list[tuple[list[float], list[float]]]:
+    """A line's points in runs of consecutive iterations: no line is drawn across iterations
+    the chart never saw (a listening run asleep while nobody was attached), as if it knew them."""
+    runs: list[tuple[list[float], list[float]]] = []
+    for x, y in zip(xs, ys):
+        if not runs or x - runs[-1][0][-1] > 1:
+            runs.append(([], []))
+        runs[-1][0].append(x)
+        runs[-1][1].append(y)
+    return runs
+
+
 def draw(plt, frame: Frame) -> None:
     """Put a drawable frame on a plotext plot (its figure is cleared first)."""
     plt.clear_data()
@@ -227,7 +239,8 @@ def draw(plt, frame: Frame) -> None:
         if curve.markers:
             plt.scatter(list(curve.xs), list(curve.ys), label=curve.label, marker="dot")
         else:
-            plt.plot(list(curve.xs), list(curve.ys), label=curve.label, marker="braille")
+            for index, (xs, ys) in enumerate(segments(curve.xs, curve.ys)):
+                plt.plot(xs, ys, label=curve.label if index == 0 else None, marker="braille")
     plt.ylim(*frame.ylim)
     plt.xlim(*frame.xlim)
     plt.xticks(list(frame.xticks), [str(t) for t in frame.xticks])
