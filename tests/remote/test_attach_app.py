@@ -110,3 +110,27 @@ def test_a_client_killed_while_the_app_starts_leaves_the_run_free_for_the_next_a
     finally:
         run.kill()
         run.communicate(timeout=PATIENCE_S)
+
+
+def test_with_several_runs_the_attach_lists_them_and_opens_the_one_picked(runs_home):
+    first, first_pid = listening()
+    second, second_pid = listening("--watch", "step * 10")
+    try:
+        app = Tmux(120, 40, ("attach",))
+        try:
+            app.wait_for(rf"1\. +{first_pid} [\s\S]*2\. +{second_pid} [\s\S]*attach to which run")
+            app.keys("2", "Enter")
+            app.wait_for(r"paused.*iter 1")
+            [picked] = [r for r in runs_listed() if r["attached"]]
+            assert picked["pid"] == second_pid
+            app.keys("d")
+            second.communicate(timeout=PATIENCE_S)
+        finally:
+            app.close()
+        assert second.returncode == 0
+        assert [r["pid"] for r in runs_listed()] == [first_pid]  # the other run still waits
+    finally:
+        for run in (first, second):
+            if run.poll() is None:
+                run.kill()
+                run.communicate()

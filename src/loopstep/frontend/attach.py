@@ -10,7 +10,7 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TextIO
 
 from ..engine.remote_protocol import (
@@ -37,9 +37,11 @@ class AttachError(Exception):
 TOKEN_VARIABLE = "LOOPSTEP_TOKEN"
 
 
-def choose_run(pid: int | TcpAddress | None) -> RunState | TcpAddress:
-    """The run with this pid, or the only one there is, or a TCP address as given; else
-    AttachError naming the choices."""
+def choose_run(
+    pid: int | TcpAddress | None, pick: Callable[[list[RunState]], RunState] | None = None
+) -> RunState | TcpAddress:
+    """The run with this pid, or the only one there is, or a TCP address as given; several:
+    the one ``pick`` chooses, else AttachError naming the choices."""
     if isinstance(pid, TcpAddress):
         return pid
     runs = list_runs()
@@ -50,6 +52,8 @@ def choose_run(pid: int | TcpAddress | None) -> RunState | TcpAddress:
         raise AttachError(f"loopstep attach: no listening run with pid {pid} (loopstep ls lists them)")
     if not runs:
         raise AttachError("loopstep attach: no listening run (start one with loopstep run --listen SCRIPT)")
+    if len(runs) > 1 and pick is not None:
+        return pick(runs)
     if len(runs) > 1:
         listed = "; ".join(f"{r.pid} {r.script}" for r in runs)
         raise AttachError(f"loopstep attach: {len(runs)} runs listen, name one: {listed}")
@@ -180,6 +184,20 @@ def stream_attached(
         connection.close()
 
 
+def pick_a_run(runs: list[RunState]) -> RunState:
+    """Several runs listen: list them on the terminal and ask which (the app's attach only)."""
+    for number, run in enumerate(runs, start=1):
+        sys.stderr.write(f"{number:>3}. {run.describe().strip()}\n")
+    try:
+        answer = input(f"attach to which run (1-{len(runs)}, or its pid)? ").strip()
+    except (EOFError, KeyboardInterrupt):
+        raise AttachError("loopstep attach: no run chosen") from None
+    for number, run in enumerate(runs, start=1):
+        if answer in (str(number), str(run.pid)):
+            return run
+    raise AttachError(f"loopstep attach: {answer!r} is none of the {len(runs)} runs listed")
+
+
 def attach_app(pid: int | TcpAddress | None, *, no_pause: bool = False, token: str | None = None) -> int:
     """Show the run's app on this terminal: its screen comes over the socket, the keys go back.
     The app itself runs in the run's process, over its stepper."""
@@ -201,7 +219,7 @@ def attach_app(pid: int | TcpAddress | None, *, no_pause: bool = False, token: s
     env = {key: os.environ[key] for key in ("TERM", "COLORTERM", "NO_COLOR") if key in os.environ}
     try:
         connection = Connection(
-            choose_run(pid),
+            choose_run(pid, pick=pick_a_run),
             token=token,
             no_pause=no_pause,
             tui={"size": [size.columns, size.lines], "env": env},
