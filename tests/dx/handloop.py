@@ -38,6 +38,9 @@ class HandProbe(TorchProbe):
             self.unused.append(self.pending)
             self.pending = None
 
+    def loader_findings(self) -> list:
+        return []
+
     def unused_forwards(self) -> list[UnusedForward]:
         taken, self.unused = self.unused, []
         return taken

@@ -2,7 +2,8 @@
 
 TARGET is a script (``train.py`` and its arguments after it), ``file.py:factory``,
 ``module:factory`` or a built-in scenario. One line per finding: id, severity, iteration,
-file:line, message. Exit status: 1 if any finding is an error, 0 otherwise.
+file:line, message. Exit status: 1 if any finding is an error, 0 otherwise. Under torchrun
+each rank checks its own run and exits so; rank 0 prints the report.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 import time
 
@@ -40,7 +42,7 @@ class Progress:
         self.total = total
         self.shown = 0.0
         try:
-            self.on = sys.stderr.isatty()
+            self.on = sys.stderr.isatty() and os.environ.get("RANK", "0") == "0"
         except (AttributeError, ValueError):
             self.on = False
 
@@ -83,7 +85,9 @@ def main(args: argparse.Namespace) -> int:
         status = run_headless(stepper)
     progress.done()
     diagnostics.finish()
-    out = sys.stdout
+    # Under torchrun every rank checks its own run (and its exit status says so); rank 0 alone
+    # prints, so that the report is one, not one per rank interleaved.
+    out = sys.stdout if os.environ.get("RANK", "0") == "0" else open(os.devnull, "w")  # noqa: SIM115
     for finding in diagnostics.findings:
         out.write((json.dumps(finding.to_json()) if args.format == "jsonl" else finding.line()) + "\n")
     if status != EXIT_OK:

@@ -105,6 +105,10 @@ class Diagnostics:
         phase = event.phase
         if phase is Phase.FORWARD:
             self._judge_unused(event, probe)
+            if probe is not None:
+                for found in probe.loader_findings():
+                    where = str(found.location) if found.location is not None else None
+                    self.add(found.id, event, found.message, location=where, iteration=found.iteration)
             if self._stepped and probe is not None and probe.grads_cleared():
                 self._zeroed()  # cleared by other means (model.zero_grad(), p.grad = None)
             if self.watch_activations:

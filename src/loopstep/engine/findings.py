@@ -31,6 +31,17 @@ class Finding:
 
 # id -> (severity, why, fix)
 CATALOG: dict[str, tuple[str, str, str]] = {
+    "ddp-same-batches": (
+        "error",
+        "with the same batches on every rank the job learns from one rank's data, N times over",
+        "give the DataLoader sampler=DistributedSampler(dataset) (and shuffle=False), and call "
+        "sampler.set_epoch(epoch) at each epoch",
+    ),
+    "ddp-sampler-epoch": (
+        "warning",
+        "a DistributedSampler shuffles by its epoch: without set_epoch every epoch sees the same order",
+        "call sampler.set_epoch(epoch) before each pass over the DataLoader",
+    ),
     "zero-grad-missing": (
         "error",
         "backward adds onto .grad, so each step uses the sum of all gradients so far and training never settles",

@@ -34,6 +34,17 @@ class UnusedForward:
     location: object = None  # the SourceLocation of the call, where known
 
 
+@dataclass(frozen=True)
+class LoaderFinding:
+    """A mistake seen in how the script reads its data (a DDP job's samplers): the finding's
+    id in the catalog, what was seen, and where the pass over the loader began."""
+
+    id: str
+    message: str
+    iteration: int
+    location: object = None  # the SourceLocation of `for batch in loader`, where known
+
+
 @runtime_checkable
 class Probe(Protocol):
     def grad_norms(self) -> dict[str, float]:
@@ -56,6 +67,10 @@ class Probe(Protocol):
 
     def unused_forwards(self) -> list[UnusedForward]:
         """Forwards judged, since the last call, to have had no backward."""
+        ...
+
+    def loader_findings(self) -> list[LoaderFinding]:
+        """Data mistakes seen since the last call (a script's DataLoaders; else none)."""
         ...
 
     def params_finite(self) -> bool: ...

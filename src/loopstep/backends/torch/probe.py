@@ -92,6 +92,9 @@ class TorchProbe:
     def forward_facts(self) -> ForwardFacts | None:
         return self._forward
 
+    def loader_findings(self) -> list:
+        return []  # a loop loopstep owns reads its batches itself
+
     def unused_forwards(self) -> list:
         return []  # a loop loopstep owns runs a backward after every training forward (scripts: ScriptProbe)
 

@@ -66,6 +66,9 @@ class ScriptProbe(TorchProbe):
     def stale_grads(self) -> list[str] | None:
         return self.tracker.stale_at_step
 
+    def loader_findings(self) -> list:
+        return self.tracker.loader_checks.take()
+
     def unused_forwards(self) -> list[UnusedForward]:
         return [
             UnusedForward(f.training, f.builds_graph, f.iteration, f.location)

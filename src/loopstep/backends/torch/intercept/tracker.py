@@ -27,6 +27,7 @@ from torch import nn
 from ....engine.phases import Phase, PhaseEvent, SourceLocation
 from ..watch import RunWatch
 from .counting import Counter, epoch_variable
+from .distributed_data import LoaderChecks
 from .facts import BackwardFact, ForwardFact, RunFacts
 from .frames import assigned_name, framework_location, user_location
 from .models import RunModels, unwrap_optimizer, variable_name
@@ -45,6 +46,7 @@ class PhaseTracker(ValidationPhases, OptimizerSettings):
         self.watch = RunWatch(self.models)
         self.counter = Counter()
         self.facts = RunFacts()
+        self.loader_checks = LoaderChecks()
         self.updates = UpdateWatch()
         self.validation: ValidationPass | None = None
         self.in_step: list[str] = []  # optimizers stepping now (a closure runs inside)
@@ -142,6 +144,9 @@ class PhaseTracker(ValidationPhases, OptimizerSettings):
 
     def note_loader(self, loader: Any, iterator: Any) -> None:
         self.loaders[id(iterator)] = loader
+        counter = self.counter
+        next_batch_iteration = counter.iteration + counter.stepped  # a pass after a step: the next one
+        self.loader_checks.iterated(loader, iterator, user_location(3), next_batch_iteration)
         if len(self.loaders) > 64:  # iterators of finished passes: keep a few
             for key in list(self.loaders)[:32]:
                 del self.loaders[key]
@@ -164,6 +169,7 @@ class PhaseTracker(ValidationPhases, OptimizerSettings):
         if not self.in_step or not self._forward_in_step:
             self._forward_in_step = bool(self.in_step)
             if self.counter.training_forward(position(3), epoch_variable()):
+                self.loader_checks.training_batch(self._latest(), self.counter.iteration)
                 self.facts.new_batch()
                 self.watch.new_batch()
                 self.stepper.entering(Phase.FORWARD, (self.counter.epoch, self.counter.iteration))
