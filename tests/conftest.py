@@ -31,3 +31,13 @@ def run_cli(
 @pytest.fixture
 def cli():
     return run_cli
+
+
+@pytest.fixture
+def runs_home(tmp_path, monkeypatch):
+    """A runs directory of the test's own (XDG_RUNTIME_DIR), shared with the processes it starts
+    (listening runs, the ranks of a torchrun job)."""
+    home = tmp_path / "runtime"
+    home.mkdir(mode=0o700)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(home))
+    return home

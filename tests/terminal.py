@@ -19,11 +19,14 @@ _SESSIONS = itertools.count()
 
 
 class Tmux:
-    def __init__(self, width: int, height: int, args: tuple[str, ...] = ("demo",)) -> None:
+    def __init__(
+        self, width: int, height: int, args: tuple[str, ...] = ("demo",), module: str = "loopstep"
+    ) -> None:
+        """``python -m MODULE ARGS`` (loopstep, or a launcher of it: torch.distributed.run)."""
         self.socket = f"loopstep-test-{os.getpid()}-{width}x{height}-{next(_SESSIONS)}"
         env = f"PYTHONPATH={shlex.quote(str(SRC))} TERM=xterm-256color"
         loopstep = " ".join(shlex.quote(a) for a in args)
-        command = f"env {env} {shlex.quote(sys.executable)} -m loopstep {loopstep}; sleep 60"
+        command = f"env {env} {shlex.quote(sys.executable)} -m {module} {loopstep}; sleep 60"
         self._tmux("new-session", "-d", "-x", str(width), "-y", str(height), command)
 
     def _tmux(self, *args: str) -> str:

@@ -84,6 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .targets import TargetError
 
     argv = list(sys.argv[1:] if argv is None else argv)
+    command_line = list(argv)
     given = next((a for a in argv if not a.startswith("-")), None)
     try:
         parser = build_parser(given if given in COMMANDS else None)
@@ -103,6 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
             raise UsageError(f"loopstep: unrecognized arguments: {' '.join(extra)}")
         args.extra = extra
+        args.command_line = command_line
         args.script_args = script_args
         if args.command is None:
             parser.print_help()

@@ -88,6 +88,7 @@ BAD_INPUTS = [
     (["run", "--listen", "--no-tui", "{script}"], "--listen runs without a screen", 2),
     (["attach", "--no-tui", "99999999"], "no listening run with pid 99999999", 2),
     (["run", "--listen", "tcp:nope", "{script}"], "expected tcp:HOST:PORT", 2),
+    (["run", "--nproc", "0", "{script}"], "expected a number of at least 1, got 0", 2),
     (["run", "--listen", "tcp:127.0.0.1:99999", "{script}"], "expected tcp:HOST:PORT", 2),
     (["run", "--listen", "tcp:0.0.0.0:0", "{script}"], "add --listen-non-loopback to mean it", 2),
     (["run", "--listen-non-loopback", "{script}"], "--listen-non-loopback goes with --listen tcp", 2),

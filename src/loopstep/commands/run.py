@@ -5,8 +5,11 @@ scenario or a recording."""
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 
 from ..targets import Kind
+from .args import UsageError, positive_int
 from .options import (
     add_break_options,
     add_history_options,
@@ -24,6 +27,12 @@ from .start import start, text_mode
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_target(parser)
+    parser.add_argument(
+        "--nproc",
+        type=positive_int,
+        metavar="N",
+        help="run N ranks on this machine with torch's launcher (torchrun --standalone): one app, on rank 0",
+    )
     add_text_options(parser)
     add_iterations(parser)
     add_settings_options(parser)
@@ -36,4 +45,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    if args.nproc is not None:
+        return launch_ranks(args)
     return start(args, "run", tuple(Kind), text=text_mode(args))
+
+
+def launch_ranks(args: argparse.Namespace) -> int:
+    """``--nproc N``: this same command line, without --nproc, under torch's own elastic
+    launcher, in this process (exec): its ranks, its signals, its exit status."""
+    if "WORLD_SIZE" in os.environ:
+        raise UsageError("loopstep: --nproc starts torchrun; under torchrun already, drop it")
+    line = list(args.command_line)
+    own = line[: len(line) - len(args.script_args)]  # a script's own --nproc stays its own
+    kept, skip = [], False
+    for token in own:
+        if skip:
+            skip = False
+        elif token == "--nproc":
+            skip = True
+        elif not token.startswith("--nproc="):
+            kept.append(token)
+    launcher = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc_per_node={args.nproc}",
+    ]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [*launcher, "-m", "loopstep", *kept, *args.script_args])
+    return 0  # not reached

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..frontend.distributed import torchrun_place
 from ..targets import Kind, Target, check_kind, parse_breaks, session_for
 from .args import UsageError
 from .options import run_options, target_of
@@ -52,11 +53,21 @@ def start(
         session = session_for(target, run_options(args, detail=False, build_now=True))
         script = " ".join([target.spec, *target.args]).strip()
         return run_listening(session, on_stop=on_stop, script=script, tcp=tcp)
+    place = torchrun_place()
+    if not text and place is not None and not place.owns_terminal:
+        # Rank 0's app owns the terminal; this rank runs headless, reachable by loopstep attach.
+        from ..frontend.listen import run_listening
+
+        session = session_for(target, run_options(args, detail=False, build_now=True))
+        script = " ".join([target.spec, *target.args]).strip()
+        return run_listening(session, on_stop="continue", script=f"{script} (rank {place.rank})")
     # Bad input is reported before the terminal is looked at, except that a factory is not
     # called (and torch loaded, seconds) only to learn that there is no terminal for the app.
     if not text and target.kind is Kind.FACTORY:
         check_app_terminal(f"loopstep {command}")
     session = session_for(target, run_options(args, detail=not text, build_now=text))
+    if place is not None:
+        session.title = f"{session.title} · rank {place.rank}/{place.world_size}"  # in the status line
     if not text:
         return run_app(session, command=f"loopstep {command}")
     return run_stream(

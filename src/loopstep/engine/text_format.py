@@ -80,9 +80,11 @@ def _watch_text(watch: WatchValue) -> str:
 class StreamWriter:
     """Writes one whole line per phase and flushes it, so a reader never sees half a record."""
 
-    def __init__(self, out: TextIO, fmt_name: str = "text") -> None:
+    def __init__(self, out: TextIO, fmt_name: str = "text", fields: dict | None = None) -> None:
+        """``fields``: added to every JSONL record (a torchrun job's rank and world size)."""
         self.out = out
         self.format = fmt_name
+        self.fields = dict(fields or {})
         self._header_done = False
 
     def write(
@@ -91,10 +93,10 @@ class StreamWriter:
         """One record; ``reason`` (why the run stopped here) and the watches' values are
         added when given."""
         if self.format == "jsonl":
-            if reason is None and not watches:
+            if reason is None and not watches and not self.fields:
                 line = jsonl_line(snapshot)
             else:
-                record = snapshot.to_json()
+                record = {**snapshot.to_json(), **self.fields}
                 if reason is not None:
                     record["reason"] = reason
                 if watches:

@@ -137,13 +137,17 @@ def run_stream(
     return the exit status."""
     from ..engine.text_format import StreamWriter
     from ..engine.watches import Watches
+    from .distributed import torchrun_place
 
     watches = Watches(session.watches)
+    place = torchrun_place()
+    if place is not None and not place.owns_terminal and output is None:
+        output = os.devnull  # one stream on the terminal, rank 0's: the others' would interleave
     stops_only = bool(session.conditions)
     stopped: list[str] = []
     refused: list[str] = []
     with stream_target(output, redirect_stdout) as out:
-        writer = StreamWriter(out, fmt)
+        writer = StreamWriter(out, fmt, place.fields() if place is not None else None)
 
         def write(snapshot, reason: str | None = None, *, paused: bool = True) -> None:
             # The controller runs in the training thread, at the pause: the watches can be read.

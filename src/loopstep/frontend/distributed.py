@@ -1,0 +1,39 @@
+"""Where this process stands in a ``torchrun`` job, read from the environment torchrun sets
+(RANK, WORLD_SIZE, LOCAL_RANK): one front end per job, not one per rank. Rank 0 owns the
+terminal (the app, the text stream); the other ranks run headless, each a listening run of
+its own (``loopstep attach PID`` reaches one), their streams left unwritten so that the
+terminal shows one stream, not N interleaved.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RankPlace:
+    rank: int
+    world_size: int
+    local_rank: int
+
+    @property
+    def owns_terminal(self) -> bool:
+        return self.rank == 0
+
+    def fields(self) -> dict[str, int]:
+        """What each JSONL record of the job carries."""
+        return {"rank": self.rank, "world_size": self.world_size}
+
+
+def torchrun_place() -> RankPlace | None:
+    """This process's rank in a job of several, or None (a single process)."""
+    try:
+        world = int(os.environ.get("WORLD_SIZE", "1"))
+        rank = int(os.environ.get("RANK", "0"))
+        local = int(os.environ.get("LOCAL_RANK", str(rank)))
+    except ValueError:
+        return None
+    if world <= 1:
+        return None
+    return RankPlace(rank, world, local)
