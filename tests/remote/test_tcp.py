@@ -24,6 +24,18 @@ def listening_on_tcp() -> tuple[subprocess.Popen, str, str]:
     return run, found.group(1), found.group(2)
 
 
+def assert_ends_as_a_plain_run(run: subprocess.Popen) -> None:
+    out, err = run.communicate(timeout=PATIENCE_S)
+    assert run.returncode == 0, err
+    assert out.strip() == plain_final_line()  # the same seed, the same end: attaching changed nothing
+
+
+def stop(run: subprocess.Popen) -> None:
+    if run.poll() is None:
+        run.kill()
+        run.communicate()
+
+
 def attach(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "loopstep", "attach", *args],
@@ -46,13 +58,9 @@ def test_only_the_token_the_run_printed_attaches_over_tcp(runs_home):
         assert streamed.returncode == 0, streamed.stderr
         records = [json.loads(line) for line in streamed.stdout.splitlines()]
         assert [r["iteration"] for r in records] == [1] * 5 + [2] * 5
-        out, err = run.communicate(timeout=PATIENCE_S)
-        assert run.returncode == 0, err
-        assert out.strip() == plain_final_line()
+        assert_ends_as_a_plain_run(run)
     finally:
-        if run.poll() is None:
-            run.kill()
-            run.communicate()
+        stop(run)
 
 
 def test_a_wrong_token_is_refused_before_anything_is_read(runs_home):
@@ -90,13 +98,9 @@ def test_a_script_that_calls_listen_becomes_a_listening_run_in_the_same_process(
         streamed = attach(str(run.pid), "--no-tui", "--format", "jsonl", "--iterations", "1")
         assert streamed.returncode == 0, streamed.stderr
         assert [json.loads(line)["iteration"] for line in streamed.stdout.splitlines()] == [1] * 5
-        out, err = run.communicate(timeout=PATIENCE_S)
-        assert run.returncode == 0, err
-        assert out.strip() == plain_final_line()
+        assert_ends_as_a_plain_run(run)
     finally:
-        if run.poll() is None:
-            run.kill()
-            run.communicate()
+        stop(run)
 
 
 def test_listen_with_bad_arguments_raises_before_it_restarts_anything():
