@@ -26,6 +26,7 @@ from torch import nn
 
 from ....engine.phases import Phase, PhaseEvent, SourceLocation
 from ..watch import RunWatch
+from .batches import LoaderNotes
 from .counting import Counter, epoch_variable
 from .distributed_data import LoaderChecks
 from .facts import BackwardFact, ForwardFact, RunFacts
@@ -38,7 +39,7 @@ from .updates import UpdateWatch, stale_grads, update_line
 from .validation import ValidationPass, ValidationPhases
 
 
-class PhaseTracker(ValidationPhases, OptimizerSettings):
+class PhaseTracker(ValidationPhases, OptimizerSettings, LoaderNotes):
     def __init__(self, stepper, *, detail: bool = True) -> None:
         self.stepper = stepper
         self.detail = detail  # False: never record ops or per-pass grads (text streams show neither)
@@ -129,30 +130,6 @@ class PhaseTracker(ValidationPhases, OptimizerSettings):
         if recording is not None:
             self._stale_hooks.extend(recording.abandon())
         self._remove_stale_hooks()
-
-    # ----- batches ---------------------------------------------------------------------------------
-    def note_fetch(self, iterator: Any) -> None:
-        validating = not torch.is_grad_enabled()
-        self.counter.fetched(iterator, validating)
-        try:
-            self._latest_iterator = weakref.ref(iterator)
-        except TypeError:
-            self._latest_iterator = None
-        # A validation pass reads from a loader only if it fetched since the last training
-        # forward (a no_grad sampling right after training read nothing of its own).
-        self._fetched_for_validation = True
-
-    def note_loader(self, loader: Any, iterator: Any) -> None:
-        self.loaders[id(iterator)] = loader
-        counter = self.counter
-        next_batch_iteration = counter.iteration + counter.stepped  # a pass after a step: the next one
-        self.loader_checks.iterated(loader, iterator, user_location(3), next_batch_iteration)
-        if len(self.loaders) > 64:  # iterators of finished passes: keep a few
-            for key in list(self.loaders)[:32]:
-                del self.loaders[key]
-
-    def _latest(self) -> Any:
-        return self._latest_iterator() if self._latest_iterator is not None else None
 
     # ----- forward and loss ---------------------------------------------------------------------------
     def before_forward(self, module: nn.Module, args: tuple) -> bool:
