@@ -1,11 +1,14 @@
-"""``loopstep run`` under torchrun (gloo, 2 ranks on CPU): one stream on the terminal, rank 0's,
-whose records say their rank and the world size; ``--iterations`` ends every rank cleanly;
-in the app, rank 0 owns the terminal and the other rank runs headless, attachable."""
+"""``loopstep run`` under torchrun (gloo, 2 ranks on CPU): every rank pauses at the same phase
+as rank 0, which owns the terminal; the text stream merges both ranks' records, phase by
+phase; a stop condition on rank 0 pauses the job where it fired; quitting ends every rank."""
 
 from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
+from contextlib import contextmanager
 
 import pytest
 from tests.remote.test_listen_attach import runs_listed, wait_until
@@ -13,18 +16,52 @@ from tests.run.test_ddp_check import SCRIPT, free_port, torchrun
 from tests.terminal import Tmux
 
 
-def test_the_text_stream_of_a_ddp_job_is_rank_0s_and_every_rank_ends_at_the_iteration_limit():
-    done = torchrun("run", "--no-tui", "--format", "jsonl", "--iterations", "3", str(SCRIPT), "correct")
+def records_of(done: subprocess.CompletedProcess) -> list[dict]:
     assert done.returncode == 0, done.stderr[-3000:]  # torchrun's own status: every rank exited 0
-    records = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
-    assert {(r["rank"], r["world_size"]) for r in records} == {(0, 2)}
+    return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+
+
+def test_the_stream_of_a_ddp_job_has_both_ranks_in_step_phase_by_phase():
+    records = records_of(
+        torchrun("run", "--no-tui", "--format", "jsonl", "--iterations", "3", str(SCRIPT), "correct")
+    )
+    ranks = [r["rank"] for r in records]
+    assert ranks == [0, 1] * (len(records) // 2) and {r["world_size"] for r in records} == {2}
+    where = [(r["phase"], r["epoch"], r["iteration"]) for r in records]
+    assert where[0::2] == where[1::2]  # rank 1 at rank 0's phase, every time
     assert sorted({r["iteration"] for r in records}) == [0, 1, 2]
     steps = [r for r in records if r["phase"] == "step"]
-    assert len(steps) == 3 and all(r["loss"] > 0 for r in steps)
+    for zero, one in zip(steps[0::2], steps[1::2]):
+        assert zero["loss"] != one["loss"]  # each rank's own shard of the batch
+        assert zero["params"] == one["params"]  # and DDP keeps their parameters equal: in step
 
 
-@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
-def test_in_the_app_rank_0_owns_the_terminal_and_rank_1_runs_headless(runs_home):
+def test_a_stop_condition_on_rank_0_pauses_the_other_rank_at_the_same_phase():
+    records = records_of(
+        torchrun("run", "--no-tui", "--format", "jsonl", "--break", "iteration=3", "--on-stop", "continue",
+                 str(SCRIPT), "correct")
+    )  # fmt: skip
+    assert [(r["rank"], r["phase"], r["iteration"]) for r in records] == [
+        (0, "forward", 3),
+        (1, "forward", 3),
+    ]
+    assert records[0]["reason"] == "break: iteration=3"
+
+
+def test_nproc_starts_torchs_launcher_with_the_same_command_line():
+    done = subprocess.run(
+        [sys.executable, "-m", "loopstep", "run", "--nproc", "2", "--no-tui", "--format", "jsonl",
+         "--iterations", "2", str(SCRIPT), "correct"],
+        capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    records = records_of(done)
+    assert {(r["rank"], r["world_size"]) for r in records} == {(0, 2), (1, 2)}
+    assert sorted({r["iteration"] for r in records}) == [0, 1]
+
+
+@contextmanager
+def ddp_app(runs_home):
+    """The app of a 2-rank job in tmux, at rank 0's start pause."""
     launch = (
         "--nproc_per_node=2",
         f"--master_port={free_port()}",
@@ -37,26 +74,57 @@ def test_in_the_app_rank_0_owns_the_terminal_and_rank_1_runs_headless(runs_home)
     app = Tmux(120, 40, launch, module="torch.distributed.run")
     try:
         app.wait_for(r"ddp_train\.py · rank 0/2")
-        [other] = wait_until(runs_listed, "rank 1 to listen")
-        assert other["script"].endswith("(rank 1)") and other["state"] == "running"
-        app.keys("c")
-        shown = app.wait_for(r"finished: 24 iterations ran")  # 256 samples / 2 ranks / 16 a batch × 3 epochs
-        assert "rank 0/2" in shown
-        wait_until(lambda: runs_listed() == [], "rank 1 to end")
+        yield app
     finally:
         app.close()
 
 
-def test_nproc_starts_torchs_launcher_with_the_same_command_line():
-    import subprocess
-    import sys
+needs_tmux = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
-    done = subprocess.run(
-        [sys.executable, "-m", "loopstep", "run", "--nproc", "2", "--no-tui", "--format", "jsonl",
-         "--iterations", "2", str(SCRIPT), "correct"],
-        capture_output=True, text=True, timeout=240,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    records = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
-    assert {(r["rank"], r["world_size"]) for r in records} == {(0, 2)}
-    assert sorted({r["iteration"] for r in records}) == [0, 1]
+
+@needs_tmux
+def test_in_the_app_rank_1_steps_with_rank_0_and_quitting_ends_every_rank(runs_home):
+    with ddp_app(runs_home) as app:
+        [other] = wait_until(runs_listed, "rank 1 to listen")
+        assert other["script"].endswith("(rank 1)")
+        for phase in ("zero_grad", "forward", "loss", "backward"):
+            app.keys("s")
+            app.wait_for(rf"iter 0 · after {phase}")
+            [other] = runs_listed()
+            assert other["state"] == f"paused at {phase} iter 0"  # in step with rank 0
+        app.keys("q")
+        wait_until(lambda: runs_listed() == [], "rank 1 to end with rank 0")
+
+
+@needs_tmux
+def test_in_the_app_c_runs_the_job_to_its_end(runs_home):
+    with ddp_app(runs_home) as app:
+        app.keys("s")
+        app.wait_for(r"after zero_grad")
+        app.keys("c")
+        app.wait_for(r"finished: 24 iterations ran")  # 256 samples / 2 ranks / 16 a batch × 3 epochs
+        wait_until(lambda: runs_listed() == [], "rank 1 to end")
+
+
+def test_rank_0_evaluating_alone_does_not_put_the_ranks_out_of_step():
+    """Validate phases are not counted: rank 0's own evaluation after each epoch (8 iterations
+    a rank) leaves the training phases in step, and nothing waits on it."""
+    records = records_of(
+        torchrun("run", "--no-tui", "--format", "jsonl", "--iterations", "12", str(SCRIPT), "rank0-eval")
+    )
+    pauses: list[list[dict]] = []  # rank 0's record, then the other rank's at that pause
+    for record in records:
+        if record["rank"] == 0:
+            pauses.append([])
+        pauses[-1].append(record)
+    evaluations = [pause for pause in pauses if pause[0]["phase"] == "validate"]
+    assert evaluations and all(len(pause) == 1 for pause in evaluations)  # rank 0's alone: rank 1 has none
+    training = [pause for pause in pauses if pause[0]["phase"] != "validate"]
+    assert all([r["rank"] for r in pause] == [0, 1] for pause in training)
+    assert any(pause[0]["iteration"] >= 8 for pause in training)  # after the first evaluation
+    for zero, one in training:
+        assert (zero["phase"], zero["epoch"], zero["iteration"]) == (
+            one["phase"],
+            one["epoch"],
+            one["iteration"],
+        )

@@ -54,20 +54,26 @@ def start(
         script = " ".join([target.spec, *target.args]).strip()
         return run_listening(session, on_stop=on_stop, script=script, tcp=tcp)
     place = torchrun_place()
-    if not text and place is not None and not place.owns_terminal:
-        # Rank 0's app owns the terminal; this rank runs headless, reachable by loopstep attach.
+    if place is not None and not place.owns_terminal:
+        # Rank 0 owns the terminal and steps this rank with its own (frontend/lockstep.py).
         from ..frontend.listen import run_listening
 
         session = session_for(target, run_options(args, detail=False, build_now=True))
+        session.conditions = ()  # rank 0's conditions pause the job: it pauses, this rank with it
         script = " ".join([target.spec, *target.args]).strip()
-        return run_listening(session, on_stop="continue", script=f"{script} (rank {place.rank})")
+        return run_listening(
+            session, on_stop="continue", script=f"{script} (rank {place.rank})", rank=(place.job, place.rank)
+        )
     # Bad input is reported before the terminal is looked at, except that a factory is not
     # called (and torch loaded, seconds) only to learn that there is no terminal for the app.
     if not text and target.kind is Kind.FACTORY:
         check_app_terminal(f"loopstep {command}")
     session = session_for(target, run_options(args, detail=not text, build_now=text))
     if place is not None:
+        from ..frontend.lockstep import JobRanks
+
         session.title = f"{session.title} · rank {place.rank}/{place.world_size}"  # in the status line
+        session.aligner = JobRanks(place)
     if not text:
         return run_app(session, command=f"loopstep {command}")
     return run_stream(

@@ -112,6 +112,46 @@ class PhaseSource(Protocol):
         ...
 
 
+class Aligner(Protocol):
+    """Rank 0's link to the other ranks of its job (see :mod:`.lockstep`); called in rank 0's
+    training thread."""
+
+    def align(self, seq: int) -> None:
+        """Bring the other ranks to the pause at ``seq``; returns once they are all there,
+        or found ahead of it (inside a collective rank 0 has still to reach), or stalled."""
+        ...
+
+    def hold(self, seq: int) -> None:
+        """Rank 0 pauses at a phase the others do not have (a validate phase): they stay
+        where they are, at their next phase past ``seq``, until rank 0 goes on."""
+        ...
+
+    def resumed(self, command: str, n: int) -> None:
+        """Rank 0 goes on with this command: so do the others."""
+        ...
+
+    def ended(self) -> None:
+        """Rank 0's run is ending (quit): the others end too."""
+        ...
+
+    def passed(self, seq: int) -> None:
+        """Rank 0 goes on past the phase ``seq`` (the others may follow it there)."""
+        ...
+
+    def others_at_pause(self) -> list[tuple[int, dict, str]]:
+        """The other ranks in step at this pause: (rank, its JSONL record, its text line)."""
+        ...
+
+
+class Gate(Protocol):
+    """Another rank's view of rank 0's progress (see :mod:`.lockstep`): it goes past a phase
+    only once rank 0 has, so a pause of rank 0 finds it there, not inside a later collective."""
+
+    def may_pass(self, seq: int) -> bool:
+        """Whether rank 0 went past the phase ``seq`` (or cannot be waited for)."""
+        ...
+
+
 class StopCondition(Protocol):
     """A breakpoint: the reason to pause at this phase, or None."""
 

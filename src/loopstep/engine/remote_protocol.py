@@ -25,12 +25,16 @@ PROTOCOL = 1
 #: The longest line either side accepts (a pause of a big model is a few hundred KB).
 MAX_LINE = 16 * 1024 * 1024
 
-CLIENT_MESSAGES = frozenset({"hello", "command", "detach", "end", "settings", "watches", "evaluate"})
-RUN_MESSAGES = frozenset({"hello", "pause", "answer", "finished", "error", "running"})
+CLIENT_MESSAGES = frozenset(
+    {"hello", "command", "detach", "end", "settings", "watches", "evaluate", "pause_at", "where"}
+)
+RUN_MESSAGES = frozenset({"hello", "pause", "answer", "finished", "error", "running", "position"})
 
 
 #: Pause reasons that come from stepping, not from a stop condition (a record says the latter).
-STEPPING_REASONS = frozenset({"start", "step", "paused", "next", "epoch", "run", "stepped back", "finished"})
+STEPPING_REASONS = frozenset(
+    {"start", "step", "paused", "next", "epoch", "run", "stepped back", "finished", "lockstep"}
+)
 
 
 class ProtocolError(Exception):

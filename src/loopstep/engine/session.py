@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from .phases import Phase, PhaseEvent
+from .protocols import Aligner
 from .stepper import Listener, PhaseSource, Settings, Stepper, StopCondition
 
 #: The code pane's source: the text to show for the phase just run, given the settings in
@@ -44,6 +45,8 @@ class Session:
     watches: tuple[str, ...] = ()
     #: Run the diagnostics (:mod:`.diagnostics`) alongside; ``diagnostics_of(stepper)`` finds them.
     diagnose: bool = True
+    #: Rank 0 of a torchrun job: brings the other ranks to each pause (:mod:`.lockstep`).
+    aligner: Aligner | None = None
 
     def new_stepper(self, listener: Listener | None = None, **kwargs) -> Stepper:
         """A fresh stepper over a fresh source (restart calls this again)."""
@@ -53,7 +56,7 @@ class Session:
         kwargs.setdefault("history_mb", self.history_mb)
         if self.diagnose and "observers" not in kwargs:
             kwargs["observers"] = [Diagnostics()]
-        return Stepper(
+        stepper = Stepper(
             self.make_source(),
             listener=listener,
             conditions=list(self.conditions),
@@ -61,6 +64,8 @@ class Session:
             settings=Settings(self.settings.zero_grad, self.settings.lr),
             **kwargs,
         )
+        stepper.aligner = self.aligner
+        return stepper
 
 
 def phase_lines(text: str) -> dict[Phase, int]:

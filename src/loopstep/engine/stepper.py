@@ -37,6 +37,7 @@ from .control import (
     same_phase,
 )
 from .history import LossHistory
+from .lockstep import PAST_EVERYTHING, Lockstepping
 from .lookback import LookBack
 from .phase_order import PhaseOrder
 from .phases import Phase, PhaseEvent
@@ -48,7 +49,7 @@ from .stepping_back import SteppingBack
 from .unwatched import UnwatchedRun
 
 
-class Stepper(SteppingBack, AnsweringQuestions, UnwatchedRun):
+class Stepper(SteppingBack, AnsweringQuestions, UnwatchedRun, Lockstepping):
     def __init__(
         self,
         source: PhaseSource,
@@ -208,6 +209,8 @@ class Stepper(SteppingBack, AnsweringQuestions, UnwatchedRun):
 
     def _close_source(self) -> None:
         """The run is over: whatever the source installed (hooks, watches) comes off now."""
+        if self.aligner is not None:
+            self.aligner.passed(PAST_EVERYTHING)  # the other ranks are held at no phase any more
         try:
             self.source.close()
         except Exception:  # noqa: BLE001 - a failure to clean up must not hide how the run ended
@@ -218,6 +221,7 @@ class Stepper(SteppingBack, AnsweringQuestions, UnwatchedRun):
         self._prepare_conditions()
         if self.pause_at_start:
             self._pause(None, "start")
+        self._leave_boundary(None)
 
     def at_end(self) -> None:
         """A rewindable source has run its last phase: the last pause, where step back still
@@ -245,6 +249,7 @@ class Stepper(SteppingBack, AnsweringQuestions, UnwatchedRun):
         self.last_event = event
         self._log(event)
         self._seq += 1
+        self._reach_boundary(event)
         # Observers see replayed phases too: after a step back they run again for real.
         for observer in self.observers:
             observer.observe(event, self)
@@ -262,6 +267,7 @@ class Stepper(SteppingBack, AnsweringQuestions, UnwatchedRun):
         reason = self._pause_reason(event)
         if reason is not None:
             self._pause(event, reason)
+        self._leave_boundary(event)
 
     # ----- internals --------------------------------------------------------------------------
     def _log(self, event: PhaseEvent) -> None:
@@ -279,6 +285,9 @@ class Stepper(SteppingBack, AnsweringQuestions, UnwatchedRun):
             self.grad_passes = 0
 
     def _pause_reason(self, event: PhaseEvent) -> str | None:
+        if self._pause_at is not None and (reason := self._lockstep_reason()) is not None:
+            self._pause_requested.clear()
+            return reason
         if self._pause_requested.is_set():
             self._pause_requested.clear()
             return "paused"
@@ -298,6 +307,7 @@ class Stepper(SteppingBack, AnsweringQuestions, UnwatchedRun):
         return command_target_reached(event, self._mode)
 
     def _pause(self, event: PhaseEvent | None, reason: str, *, finished: bool = False) -> None:
+        in_step = self._bring_ranks(event, finished=finished)
         while True:
             self.state = RunState.PAUSED
             snapshot = self.snapshot(finished=finished)
@@ -317,6 +327,7 @@ class Stepper(SteppingBack, AnsweringQuestions, UnwatchedRun):
             break
         if self.look_back is not None:
             self.look_back.remember(snapshot)
+        self._ranks_resume(command.value, n, in_step=in_step)
         until = iteration_in_focus(event) + n if command is Command.RUN else None
         self._mode = Mode(command, event, until, steps_left=max(n, 1))
         self.state = RunState.RUNNING
@@ -338,6 +349,8 @@ class Stepper(SteppingBack, AnsweringQuestions, UnwatchedRun):
         command = Command(command)
         self._apply_pending()
         if command is Command.QUIT or self._quit.is_set():
+            if self.aligner is not None:
+                self.aligner.ended()
             raise StopRun
         return command, n
 

@@ -113,3 +113,12 @@ class StreamWriter:
                 line += f"\n  ^ {reason}"
         self.out.write(line + "\n")
         self.out.flush()
+
+    def write_other(self, rank: int, record: dict, text: str) -> None:
+        """The record of another rank at the same pause (a torchrun job's), as it sent it."""
+        if self.format == "jsonl":
+            line = json.dumps(record, separators=(",", ":"), allow_nan=False)
+        else:
+            line = f"{text}  rank {rank}"
+        self.out.write(line + "\n")
+        self.out.flush()

@@ -29,6 +29,7 @@ class UnwatchedRun:
     _mode: Mode
     _pause_requested: threading.Event
     _quit: threading.Event
+    _pause_at: int | None
     #: Nobody looks at the run (set by the front end that knows: a listening run).
     unwatched: bool = False
 
@@ -47,6 +48,7 @@ class UnwatchedRun:
                 and self.max_iterations is None
                 and self.settings.zero_grad
                 and not self._pause_requested.is_set()
+                and self._pause_at is None
                 and not self._quit.is_set()
             )
             self.source.report_phases(not quiet, watch)

@@ -16,6 +16,8 @@ class RankPlace:
     rank: int
     world_size: int
     local_rank: int
+    #: Names the job: its ranks find one another's listening runs by it.
+    job: str = ""
 
     @property
     def owns_terminal(self) -> bool:
@@ -36,4 +38,6 @@ def torchrun_place() -> RankPlace | None:
         return None
     if world <= 1:
         return None
-    return RankPlace(rank, world, local)
+    env = os.environ
+    job = ":".join(env.get(k, "") for k in ("MASTER_ADDR", "MASTER_PORT", "TORCHELASTIC_RUN_ID"))
+    return RankPlace(rank, world, local, job)

@@ -19,22 +19,19 @@ import threading
 import time
 from concurrent.futures import Future
 
-from ..engine.control import REFUSED, Command, Listener
+from ..engine.control import Command, Listener
 from ..engine.expressions import evaluate
 from ..engine.remote_protocol import (
     CLIENT_MESSAGES,
     MAX_LINE,
     PROTOCOL,
-    STEPPING_REASONS,
     ProtocolError,
     check_hello,
     decode,
     encode,
 )
 from ..engine.session import Session
-from ..engine.snapshot import Snapshot
 from ..engine.stepper import RunState as StepperState
-from ..engine.text_format import text_line
 from ..engine.watches import Watches
 from .addresses import (
     UNAUTHENTICATED_LINE,
@@ -45,13 +42,14 @@ from .addresses import (
     tcp_server,
     token_matches,
 )
+from .listen_pauses import ListeningPauses
 from .runner import run_headless
 from .runs import RunState, remove_state, socket_path, write_state
 
 _COMMANDS = {c.value: c for c in (Command.STEP, Command.NEXT, Command.EPOCH, Command.CONTINUE, Command.RUN)}
 
 
-class Listening:
+class Listening(ListeningPauses):
     """The listening end of one run: its socket, the client attached (one at a time), and
     the stepper's pauses sent to it."""
 
@@ -216,11 +214,31 @@ class Listening:
                         self.watches.add(text)
             elif kind == "evaluate":
                 self._evaluate(connection, message)
+            elif kind == "pause_at":  # rank 0 of the job: be at this phase with it
+                target = int(message["seq"])
+                with self._lock:
+                    paused = self._paused
+                if paused is not None and stepper.seq >= target:
+                    connection.sendall(paused)  # there already (or past it: rank 0 comes on)
+                else:
+                    stepper.pause_at_seq(target)
+                    if paused is not None:
+                        self._resume(connection, Command.CONTINUE, 0)  # behind: run on to it
+            elif kind == "where":
+                seq, held = stepper.seq, stepper.at_boundary  # in this order: see at_boundary
+                with self._lock:
+                    paused = self._paused is not None
+                connection.sendall(encode("position", seq=seq, paused=paused, held=held))
 
     def _resume(self, connection: socket.socket, command: Command, n: int) -> None:
         with self._lock:
-            if self._client is not connection or self._paused is None:
-                return  # not paused: nothing to resume (a key pressed twice)
+            if self._client is not connection:
+                return
+            if self._paused is None:
+                # Not paused: nothing to resume (a key pressed twice); for rank 0 of a job, it
+                # went on without this rank in step: this rank goes on too, no pause pending.
+                self.stepper.cancel_pause_at()
+                return
             self._paused = None
         self.stepper.send(command, n)
 
@@ -291,81 +309,6 @@ class Listening:
         else:
             self._note(attached=False)  # gone without a word: paused where it was, for the next attach
 
-    # ----- the training thread's side ---------------------------------------------------------
-    def at_pause(self, snapshot: Snapshot, reason: str) -> None:
-        """The stepper paused (training thread): send it to the client, wait for one, or go on."""
-        stepper = self.stepper
-        event = snapshot.event
-        where = (
-            f"paused at {event.phase.value} iter {event.iteration}"
-            if event is not None
-            else "paused at start"
-        )
-        self.last_reason = reason
-        app = self.app
-        if app is not None:
-            self._note(state=where)
-            app.paused_from_run(snapshot, reason)
-            return
-        with self._lock:
-            client = self._client
-        condition = reason not in STEPPING_REASONS
-        if client is None and not condition:
-            stepper.send(Command.CONTINUE)  # nobody is looking: full speed
-            return
-        if reason.startswith(REFUSED):
-            sys.stderr.write(f"loopstep: --break: {reason.removeprefix(REFUSED)}\n")
-        if client is not None and self._client_tui:
-            self._note(state=where)  # the app, opening, shows this pause: nothing crosses as JSON
-            return
-        message = self._pause_message(snapshot, reason)
-        with self._lock:
-            client = self._client if self._client_ready else None
-            self._paused = message if self._client is not None or self.on_stop == "wait" else None
-            attaching = self._client is not None and not self._client_ready
-        if attaching:
-            self._note(state=where)  # sent once the hello is: see _serve
-            return
-        if client is None:
-            if self.on_stop == "continue":
-                sys.stderr.write(
-                    f"loopstep: stop condition at iteration {event.iteration if event else 0}: {reason}\n"
-                )
-                stepper.send(Command.CONTINUE)
-                return
-            sys.stderr.write(
-                f"loopstep: stopped ({reason}); {where}: waiting for loopstep attach {self.pid}\n"
-            )
-            sys.stderr.flush()
-            self._note(state=f"{where}, waiting for an attach ({reason})")
-            return
-        self._note(state=where)
-        try:
-            client.sendall(message)
-        except OSError:
-            pass  # gone: _gone decides what happens to the pause
-
-    def _pause_message(self, snapshot: Snapshot, reason: str) -> bytes:
-        watches = self.watches.evaluate_at(self.stepper)
-        record = snapshot.to_json()
-        return encode(
-            "pause",
-            record=record,
-            text=text_line(snapshot),
-            reason=reason,
-            watch={w.expression: (None if w.answer is None else w.answer.to_json()) for w in watches},
-        )
-
-    def at_finish(self, status_text: str, snapshot: Snapshot | None = None) -> None:
-        app = self.app
-        if app is not None:
-            app.finished_from_run(snapshot)
-        with self._lock:
-            client = self._client
-        if client is not None:
-            with contextlib.suppress(OSError):
-                client.sendall(encode("finished", status=status_text))
-
     def _note(self, **changes) -> None:
         for key, value in changes.items():
             setattr(self.state, key, value)
@@ -375,10 +318,18 @@ class Listening:
 
 
 def run_listening(
-    session: Session, *, on_stop: str = "wait", script: str = "", tcp: TcpAddress | None = None
+    session: Session,
+    *,
+    on_stop: str = "wait",
+    script: str = "",
+    tcp: TcpAddress | None = None,
+    rank: tuple[str, int] | None = None,
 ) -> int:
-    """Run the session headless, listening for ``loopstep attach``; the exit status as for a run."""
+    """Run the session headless, listening for ``loopstep attach``; the exit status as for a
+    run. ``rank``: (job, rank) of a torchrun job's rank, which rank 0 finds and steps."""
     listening = Listening(session, on_stop=on_stop, script=script, tcp=tcp)
+    if rank is not None:
+        listening.state.job, listening.state.rank = rank
     stepper = session.new_stepper(
         Listener(
             on_pause=listening.at_pause,
@@ -391,6 +342,10 @@ def run_listening(
         history=0,
     )
     listening.stepper = stepper
+    if rank is not None:
+        from .lockstep import FollowerGate
+
+        stepper.gate = FollowerGate(rank[0])  # goes past a phase once rank 0 has
     stepper.set_unwatched(True)
     listening.open()
     try:

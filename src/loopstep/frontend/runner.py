@@ -154,6 +154,9 @@ def run_stream(
             values = watches.evaluate_at(stepper) if paused else watches.evaluate(None, "the run has ended")
             try:
                 writer.write(snapshot, reason, values)
+                if paused and session.aligner is not None:  # a torchrun job: its other ranks here
+                    for rank, record, text in session.aligner.others_at_pause():
+                        writer.write_other(rank, record, text)
             except BrokenPipeError:  # the reader went away (| head): stop quietly
                 raise StopRun from None
 

@@ -48,6 +48,9 @@ class RunState:
     since: float = 0.0
     #: The TCP address it also listens on ("" for none); its token is not kept here.
     tcp: str = ""
+    #: A rank of a torchrun job (its job's name and its rank; "" and -1 for a single process).
+    job: str = ""
+    rank: int = -1
 
     def describe(self) -> str:
         when = time.strftime("%H:%M:%S", time.localtime(self.since or self.started))

@@ -2,7 +2,10 @@
 ``init_process_group`` from torchrun's environment, a DistributedSampler, ``set_epoch`` each
 epoch, DDP around the model. ``MODE`` plants one of the classic mistakes:
 
-    torchrun --nproc_per_node=2 ddp_train.py [correct|no-sampler|no-set-epoch] [EPOCHS]
+    torchrun --nproc_per_node=2 ddp_train.py [correct|no-sampler|no-set-epoch|rank0-eval] [EPOCHS]
+
+``rank0-eval`` is correct too, and evaluates on rank 0 alone after each epoch (as many
+trainers log from rank 0 only).
 """
 
 import sys
@@ -36,6 +39,12 @@ def main():
             loss = loss_fn(model(xb), yb)
             loss.backward()
             optimizer.step()
+        if rank == 0 and mode == "rank0-eval":
+            model.eval()
+            with torch.no_grad():
+                val = loss_fn(model.module(x[:64]), y[:64]).item()
+            model.train()
+            print(f"epoch {epoch} val {val:.6f}", flush=True)
         if rank == 0:
             print(f"epoch {epoch} loss {loss.item():.6f}", flush=True)
     dist.destroy_process_group()

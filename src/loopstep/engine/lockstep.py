@@ -1,0 +1,140 @@
+"""Several ranks of one job paused at the same phase, as a mixin of
+:class:`~.stepper.Stepper`.
+
+A data-parallel job's ranks run the same loop, so they report the same phases in the same
+order: the number of training phases a rank has reported (its *seq*; validate phases are
+not counted, since rank 0 often evaluates alone) says where it is. Rank 0's
+stepper has an :class:`~.protocols.Aligner` (the front end's link to the other ranks): at
+each pause it is asked to bring the others to the same seq first. A rank that is behind
+runs on to it. None is ahead while rank 0 runs: another rank's :class:`~.protocols.Gate`
+lets it leave a phase only once rank 0 has, so a pause never finds it inside a later
+collective (only a gate that gave up on a rank 0 gone another way lets one on; it is left
+where it is and joins when rank 0 gets there). Each command that ends the pause goes to the
+others too, so they step as rank 0 steps.
+
+The other ranks' steppers need :meth:`pause_at_seq` (pause at the first phase whose seq is
+at least the one asked for) and their gate.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING
+
+from .control import StopRun
+from .phases import Phase
+
+if TYPE_CHECKING:
+    from .phases import PhaseEvent
+    from .protocols import Aligner, Gate
+
+#: How often a rank held at a phase looks whether rank 0 went past it (after GATE_SPINS
+#: looks that only yield the CPU).
+GATE_POLL_S = 0.0005
+GATE_SPINS = 200
+#: What rank 0's run has gone past once it is over: every phase of every rank.
+PAST_EVERYTHING = 1 << 62
+
+#: The reason a rank paused because another rank asked it to.
+LOCKSTEP = "lockstep"
+
+
+class Lockstepping:
+    #: Phases reported but validate ones (see the module's docstring).
+    _trained: int = 0
+    _at_boundary: bool = False
+    _pause_requested: threading.Event
+    #: Rank 0 of a job: brings the other ranks to each pause (None: a single process).
+    aligner: Aligner | None = None
+    #: Another rank of a job: holds it at each phase until rank 0 went past it.
+    gate: Gate | None = None
+    _pause_at: int | None = None
+    _quit: threading.Event
+
+    def _tell_source(self) -> None: ...
+
+    def _pause(self, event: PhaseEvent | None, reason: str, *, finished: bool = False) -> None: ...
+
+    def _bring_ranks(self, event: PhaseEvent | None, *, finished: bool) -> bool:
+        """Before a pause: rank 0 brings the others to it (True: they pause with it), or
+        holds them where they are at a validate phase (rank 0 may evaluate alone)."""
+        aligner = self.aligner
+        if aligner is None:
+            return False
+        if event is not None and event.phase is Phase.VALIDATE:
+            aligner.hold(self._trained)
+            return False
+        if not finished:
+            aligner.align(self._trained)
+        return True
+
+    def _ranks_resume(self, command: str, n: int, *, in_step: bool) -> None:
+        """A pause ends with ``command``. This pause meets every pause asked for at its seq
+        or before (rank 0 asks before it sends the command that ended the pause, so none
+        is still on its way); then the ranks in step go on with rank 0."""
+        target = self._pause_at
+        if target is not None and target <= self._trained:
+            self._pause_at = None
+        if in_step and self.aligner is not None:
+            self.aligner.resumed(command, n)
+
+    def _reach_boundary(self, event: PhaseEvent) -> None:
+        """A phase was reported: the rank is at it until :meth:`_leave_boundary` (said
+        before the seq moves, so a reader that sees the new seq sees it held there)."""
+        self._at_boundary = True
+        if event.phase is not Phase.VALIDATE:
+            self._trained += 1  # rank 0 may evaluate alone: see the module's docstring
+
+    def _leave_boundary(self, event: PhaseEvent | None) -> None:
+        """The run goes on past this phase: rank 0 says so; another rank waits for rank 0 to
+        have gone past it first, pausing there if rank 0 asks it to meanwhile."""
+        try:
+            self._hold_at_boundary(event)
+        finally:
+            self._at_boundary = False
+
+    def _hold_at_boundary(self, event: PhaseEvent | None) -> None:
+        if self.aligner is not None:
+            self.aligner.passed(self._trained)
+        gate = self.gate
+        if gate is None:
+            return
+        spins = 0
+        while not gate.may_pass(self._trained):
+            if self._quit.is_set():
+                raise StopRun
+            reason = self._lockstep_reason()
+            if reason is not None:
+                self._pause(event, reason)
+                continue
+            # Rank 0 is most often a few microseconds behind: yield first, sleep once it is not.
+            spins += 1
+            time.sleep(0 if spins < GATE_SPINS else GATE_POLL_S)
+
+    @property
+    def seq(self) -> int:
+        """Training phases reported so far (validate phases not counted)."""
+        return self._trained
+
+    @property
+    def at_boundary(self) -> bool:
+        """Whether the run is at the phase :attr:`seq` (paused there, held by its gate, or
+        about to pause), not already inside the next one: read after :attr:`seq`."""
+        return self._at_boundary
+
+    def pause_at_seq(self, seq: int) -> None:
+        """Pause at the first phase whose seq is ``seq`` or more (any thread)."""
+        self._pause_at = seq
+        self._tell_source()  # a sleeping source wakes to report the phase
+
+    def cancel_pause_at(self) -> None:
+        self._pause_at = None
+        self._tell_source()
+
+    def _lockstep_reason(self) -> str | None:
+        target = self._pause_at
+        if target is not None and self._trained >= target:
+            self._pause_at = None
+            return LOCKSTEP
+        return None

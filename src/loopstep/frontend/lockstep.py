@@ -1,0 +1,231 @@
+"""Rank 0's link to the other ranks of a ``torchrun`` job: every rank pauses at the same phase
+before rank 0's front end shows a pause, and each command that ends it moves them all
+(see :mod:`..engine.lockstep` for why the number of phases reported says where a rank is).
+
+The other ranks are listening runs of their own, found in this user's runs directory by the
+job they belong to; rank 0 attaches to each (the protocol of ``loopstep attach``) and asks it
+to pause at rank 0's phase (``pause_at``), or where it is (``where``) when it does not come.
+The other ranks wait at their start for rank 0, so from the first phase on they step with it.
+One found ahead (it went on into a collective, which holds it until rank 0 gets there) is
+left there and joins when rank 0 reaches it: rank 0 is never moved on unseen, so a stop
+condition's pause stays where it fired. A rank that does not arrive within a few seconds
+(its loop went another way) is left where it is and the status says so; nothing hangs on it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import mmap
+import os
+import queue
+import struct
+import threading
+import time
+
+from ..engine.lockstep import PAST_EVERYTHING
+from .attach import AttachError, Connection
+from .distributed import RankPlace
+from .runs import list_runs, runs_dir
+
+#: How long rank 0 waits for the other ranks to start listening.
+FIND_S = 60.0
+#: With no word from a rank for this long, rank 0 asks where it is.
+ASK_S = 0.3
+#: With no progress for this long, a rank is left where it is ("not in step").
+STALL_S = 5.0
+#: A rank held at a phase rank 0 does not reach though it runs (its loop went another way)
+#: goes on after this long, rather than wait for a rank 0 that waits for it.
+GATE_STALL_S = 2.0
+_PROGRESS = struct.Struct("<qq")  # the phase rank 0 went past; 1 while it is paused
+
+
+def progress_path(job: str) -> str:
+    """Where rank 0 says how far it went, for the other ranks of its job on this machine."""
+    return os.path.join(runs_dir(), f"job-{hashlib.sha1(job.encode()).hexdigest()[:16]}.progress")
+
+
+class Rank0Progress:
+    """Written by rank 0 at every phase it goes past: 16 bytes in a shared file, no syscall."""
+
+    def __init__(self, job: str) -> None:
+        self.path = progress_path(job)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, _PROGRESS.pack(-1, 0))
+            self._map = mmap.mmap(fd, _PROGRESS.size)
+        finally:
+            os.close(fd)
+
+    def publish(self, seq: int, paused: bool) -> None:
+        _PROGRESS.pack_into(self._map, 0, seq, 1 if paused else 0)
+
+
+class FollowerGate:
+    """The :class:`~..engine.protocols.Gate` of a rank other than 0: holds it at each phase
+    until rank 0 went past it (as long as rank 0 is paused; a couple of seconds while it runs
+    and does not come, or while it has not started)."""
+
+    def __init__(self, job: str) -> None:
+        self.path = progress_path(job)
+        self._map: mmap.mmap | None = None
+        self._since: float | None = None
+        self._last = -2
+
+    def _progress(self) -> tuple[int, int] | None:
+        if self._map is None:
+            try:
+                fd = os.open(self.path, os.O_RDONLY)
+            except FileNotFoundError:
+                return None
+            try:
+                self._map = mmap.mmap(fd, _PROGRESS.size, prot=mmap.PROT_READ)
+            except (ValueError, OSError):
+                return None  # still being written
+            finally:
+                os.close(fd)
+        return _PROGRESS.unpack_from(self._map, 0)
+
+    def may_pass(self, seq: int) -> bool:
+        progress = self._progress()
+        passed, paused = progress if progress is not None else (-1, 0)
+        if passed >= seq:
+            self._since = None
+            return True
+        if paused:
+            self._since = None
+            return False  # rank 0 shows a pause: wait as long as it does
+        now = time.monotonic()
+        if self._since is None or passed != self._last:
+            self._since, self._last = now, passed
+        return now - self._since > GATE_STALL_S
+
+
+class _Link:
+    def __init__(self, rank: int, connection: Connection) -> None:
+        self.rank = rank
+        self.connection = connection
+        self.messages: queue.Queue = queue.Queue()
+        threading.Thread(target=self._read, daemon=True, name=f"loopstep-rank-{rank}").start()
+
+    def _read(self) -> None:
+        try:
+            for message in self.connection.messages():
+                self.messages.put(message)
+        except AttachError:
+            pass
+        self.messages.put({"type": "finished", "status": "gone"})
+
+    def send(self, kind: str, **fields) -> None:
+        with contextlib.suppress(OSError):
+            self.connection.send(kind, **fields)
+
+
+class JobRanks:
+    """The :class:`~..engine.protocols.Aligner` of rank 0."""
+
+    def __init__(self, place: RankPlace) -> None:
+        self.place = place
+        self.progress = Rank0Progress(place.job)
+        self._links: list[_Link] | None = None
+        #: rank -> (JSONL record, text line) of its last pause in step with rank 0.
+        self.pauses: dict[int, tuple[dict, str]] = {}
+        #: Ranks not in step at the last pause (ahead in a collective, or their loop went
+        #: another way), for the status.
+        self.out_of_step: list[int] = []
+        self._ended: set[int] = set()
+
+    # ----- Aligner ------------------------------------------------------------------------------
+    def passed(self, seq: int) -> None:
+        self.progress.publish(seq, paused=False)
+        if seq >= PAST_EVERYTHING:  # the run is over: the ranks that opened the file keep it
+            with contextlib.suppress(OSError):
+                os.unlink(self.progress.path)
+
+    def hold(self, seq: int) -> None:
+        self.progress.publish(seq, paused=True)
+        self.pauses = {}
+
+    def align(self, seq: int) -> None:
+        self.progress.publish(seq - 1, paused=True)  # the others stop at this phase, not past it
+        links = self._connect()
+        self.pauses = {}
+        self.out_of_step = []
+        for link in links:
+            if link.rank not in self._ended:
+                link.send("pause_at", seq=seq)
+        for link in links:
+            if link.rank not in self._ended and not self._wait(link, seq):
+                self.out_of_step.append(link.rank)  # rank 0 pauses where it is: see above
+
+    def resumed(self, command: str, n: int) -> None:
+        for link in self._links or []:  # one not in step drops what it waited for and goes on
+            if link.rank not in self._ended:
+                link.send("command", command=command, n=n)
+
+    def others_at_pause(self) -> list[tuple[int, dict, str]]:
+        fields = {"world_size": self.place.world_size}
+        return [
+            (rank, {**record, "rank": rank, **fields}, text)
+            for rank, (record, text) in sorted(self.pauses.items())
+        ]
+
+    def ended(self) -> None:
+        for link in self._links or []:
+            link.send("end")
+
+    # ----- internals ------------------------------------------------------------------------------
+    def _connect(self) -> list[_Link]:
+        if self._links is not None:
+            return self._links
+        place, wanted = self.place, self.place.world_size - 1
+        deadline = time.monotonic() + FIND_S
+        while True:
+            found = {r.rank: r for r in list_runs() if r.job == place.job and r.rank > 0}
+            if len(found) >= wanted or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        links = []
+        for rank, run in sorted(found.items()):
+            try:
+                links.append(_Link(rank, Connection(run, no_pause=True)))
+            except AttachError:
+                continue
+        self._links = links
+        return links
+
+    def _wait(self, link: _Link, seq: int) -> bool:
+        """Until ``link``'s rank pauses at ``seq`` (True), or is found ahead of it, or stalls,
+        or ends (False)."""
+        last_word = progress = time.monotonic()
+        last_seq = -1
+        while True:
+            try:
+                message = link.messages.get(timeout=0.05)
+            except queue.Empty:
+                now = time.monotonic()
+                if now - progress > STALL_S:
+                    return False
+                if now - last_word > ASK_S:
+                    link.send("where")
+                    last_word = now
+                continue
+            kind = message["type"]
+            last_word = time.monotonic()
+            if kind == "finished":
+                self._ended.add(link.rank)
+                return False
+            if kind == "pause":
+                at = int(message.get("seq", -1))
+                if at == seq:
+                    self.pauses[link.rank] = (message["record"], message["text"])
+                    return True
+                if at > seq:
+                    return False  # it went on before rank 0 came: it joins when rank 0 gets there
+                continue  # an older pause, said twice
+            if kind == "position":
+                at = int(message["seq"])
+                if at != last_seq:
+                    last_seq, progress = at, time.monotonic()
+                if at > seq or (at == seq and not message.get("held")):
+                    return False  # inside a later phase (a collective) until rank 0 gets there

@@ -1,0 +1,110 @@
+"""The stepper's side of lockstep (engine/lockstep.py), without processes: a rank other than 0
+held by its gate and paused where rank 0 asks; rank 0 asking its aligner at each pause."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from tests.engine.test_stepper import driven, where  # noqa: F401 - the fixture
+
+from loopstep.engine import Command, Phase
+from loopstep.engine.lockstep import LOCKSTEP, PAST_EVERYTHING
+
+__all__ = ["driven"]
+
+
+class Gate:
+    """Closed for the phase ``closed_at`` until opened; open for every other phase."""
+
+    def __init__(self, closed_at: int | None = None, looks_closed: int = 0) -> None:
+        self.closed_at = closed_at
+        self.looks_closed = looks_closed  # then: closed for this many looks at any phase
+        self.opened = threading.Event()
+        self.looked_at: list[int] = []
+
+    def may_pass(self, seq: int) -> bool:
+        self.looked_at.append(seq)
+        if self.looks_closed > 0:
+            self.looks_closed -= 1
+            return False
+        return seq != self.closed_at or self.opened.is_set()
+
+
+class Aligner:
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def align(self, seq: int) -> None:
+        self.calls.append(("align", seq))
+
+    def hold(self, seq: int) -> None:
+        self.calls.append(("hold", seq))
+
+    def resumed(self, command: str, n: int) -> None:
+        self.calls.append(("resumed", command))
+
+    def ended(self) -> None:
+        self.calls.append(("ended",))
+
+    def passed(self, seq: int) -> None:
+        self.calls.append(("passed", seq))
+
+    def others_at_pause(self) -> list:
+        return []
+
+
+def test_a_rank_held_by_its_gate_pauses_there_when_rank_0_asks(driven):
+    run = driven()
+    run.wait()  # start
+    gate = run.stepper.gate = Gate(closed_at=2)
+    run.stepper.send(Command.CONTINUE)
+    deadline = time.monotonic() + 30
+    while not (gate.looked_at and gate.looked_at[-1] == 2) and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert run.stepper.seq == 2 and run.stepper.at_boundary  # held at the loss, not past it
+    run.stepper.pause_at_seq(2)
+    snap, reason = run.wait()
+    assert (where(snap), reason) == ((0, 0, "loss"), LOCKSTEP)
+    gate.opened.set()
+    snap, reason = run.send(Command.STEP)
+    assert (where(snap), reason) == ((0, 0, "backward"), "step")
+
+
+def test_a_pause_meets_a_pause_asked_for_at_its_phase_while_it_was_paused(driven):
+    """Rank 0 asks for the phase this rank already paused at by itself (its own step): the
+    command that ends this pause must not leave that request behind to pause it a second time
+    at the same phase while rank 0 runs on (it would wait for rank 0 for ever)."""
+    run = driven()
+    run.wait()
+    run.stepper.gate = Gate()
+    snap, _ = run.send(Command.STEP)
+    assert where(snap) == (0, 0, "forward") and run.stepper.seq == 1
+    run.stepper.pause_at_seq(1)  # arrives while this rank is paused there
+    run.stepper.gate.looks_closed = 1  # the gate makes it look again for a request on leaving
+    snap, reason = run.send(Command.STEP)
+    assert (where(snap), reason) == ((0, 0, "loss"), "step")
+
+
+def test_rank_0_aligns_the_others_at_each_pause_and_holds_them_at_a_validate_one(driven):
+    run = driven()
+    run.wait()
+    aligner = run.stepper.aligner = Aligner()
+    snap, _ = run.send(Command.STEP)
+    assert where(snap) == (0, 0, "forward")
+    assert aligner.calls == [("passed", 0), ("align", 1)]
+    aligner.calls.clear()
+    snap, _ = run.send(Command.EPOCH)
+    assert snap.event.phase is Phase.VALIDATE
+    seq = run.stepper.seq
+    assert aligner.calls[0] == ("resumed", "epoch") and aligner.calls[-1] == ("hold", seq)
+    passed = [c[1] for c in aligner.calls if c[0] == "passed"]
+    assert passed == list(range(1, seq + 1))  # every training phase said, in order
+    aligner.calls.clear()
+    snap, _ = run.send(Command.STEP)
+    assert run.stepper.seq == seq + 1  # the validate phase was not counted
+    # The others were held, not paused, at the validate pause: no command goes to them.
+    assert aligner.calls == [("passed", seq), ("align", seq + 1)]
+    run.stepper.send(Command.QUIT)
+    run.thread.join(timeout=30)
+    assert aligner.calls[-2:] == [("ended",), ("passed", PAST_EVERYTHING)]
