@@ -1,6 +1,7 @@
-"""``loopstep check`` under torchrun (gloo, 2 ranks on CPU): a correct DDP script is clean,
-and the two classic data mistakes of DDP are found at the line of the pass over the loader,
-in one report from rank 0."""
+"""``loopstep check`` under torchrun (gloo, 2 ranks on CPU): a correct DDP script is clean (a
+hand-sharded one too), and each classic DDP mistake planted in it is found, at its line, in
+one report from rank 0: the data ones from each rank's DataLoaders, the others by comparing
+the ranks' fingerprints (uneven batches, unsynced gradients, diverged parameters)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from pathlib import Path
 import pytest
 
 SCRIPT = Path(__file__).parents[1] / "scripts" / "ddp" / "ddp_train.py"
-LOOP_LINE = f"{SCRIPT}:{next(i for i, line in enumerate(SCRIPT.read_text().splitlines(), 1) if 'for xb, yb in loader' in line)}"
 
 
 def free_port() -> int:
@@ -30,27 +30,39 @@ def torchrun(*args: str) -> subprocess.CompletedProcess:
     )  # fmt: skip
 
 
+def line_of(text: str) -> str:
+    return f"{SCRIPT}:{next(i for i, line in enumerate(SCRIPT.read_text().splitlines(), 1) if text in line)}"
+
+
 @pytest.mark.parametrize(
-    ("mode", "expected", "status"),
-    [("correct", None, 0), ("no-sampler", "ddp-same-batches", 1), ("no-set-epoch", "ddp-sampler-epoch", 0)],
+    ("mode", "expected", "status", "where", "iteration"),
+    [
+        ("correct", None, 0, None, None),
+        ("hand-sharded", None, 0, None, None),  # each rank its own slice: no DistributedSampler needed
+        ("no-sampler", "ddp-same-batches", 1, "for xb, yb in loader", 0),
+        ("no-set-epoch", "ddp-sampler-epoch", 0, "for xb, yb in loader", 8),  # the second epoch's first
+        ("uneven", "ddp-uneven-batches", 1, "loss = loss_fn(model(xb), yb)", 0),
+        ("no-sync", "ddp-grad-not-synced", 1, "optimizer.step()", 0),
+        ("rank-lr", "ddp-params-diverged", 1, "optimizer.step()", 0),
+    ],
 )
-def test_check_under_torchrun_finds_the_classic_ddp_data_mistakes(mode, expected, status):
+def test_check_under_torchrun_finds_the_classic_ddp_mistakes(mode, expected, status, where, iteration):
     done = torchrun("check", "--format", "jsonl", str(SCRIPT), mode)
     assert done.returncode == status, done.stderr[-3000:]
     findings = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
-    # One report: rank 0's (each rank checks its own run; its exit status says what it found).
+    # One report, from rank 0: its own findings and what it found comparing the ranks.
     assert [f["id"] for f in findings] == ([expected] if expected else []), done.stdout
     if expected:
-        assert findings[0]["location"] == LOOP_LINE
-    if expected == "ddp-sampler-epoch":
-        assert findings[0]["iteration"] == 8  # the second epoch's first iteration (8 batches a rank)
+        assert (findings[0]["location"], findings[0]["iteration"]) == (line_of(where), iteration)
+    if expected == "ddp-uneven-batches":  # 129 samples on rank 0, 128 on rank 1, 16 a batch
+        assert "(rank 0: 9, rank 1: 8)" in findings[0]["message"]
 
 
 def test_the_ddp_checks_say_nothing_of_a_single_process_run(tmp_path):
     """One process, no torchrun: a DataLoader without a DistributedSampler is no mistake."""
     script = tmp_path / "single.py"
     script.write_text(SCRIPT.read_text().replace('dist.init_process_group("gloo")', "").replace(
-        "rank = dist.get_rank()", "rank = 0").replace("dist.destroy_process_group()", "").replace(
+        "rank, world = dist.get_rank(), dist.get_world_size()", "rank, world = 0, 1").replace("dist.destroy_process_group()", "").replace(
         "model = DistributedDataParallel(", "model = (")
     )  # fmt: skip
     done = subprocess.run(

@@ -5,6 +5,7 @@ phase; a stop condition on rank 0 pauses the job where it fired; quitting ends e
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -59,12 +60,30 @@ def test_nproc_starts_torchs_launcher_with_the_same_command_line():
     assert sorted({r["iteration"] for r in records}) == [0, 1]
 
 
+def job_processes(port: int) -> list[int]:
+    """The launcher of the job on ``port`` and its ranks (by their MASTER_PORT)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                command = handle.read()
+            with open(f"/proc/{entry}/environ", "rb") as handle:
+                environ = handle.read().split(b"\0")
+        except OSError:
+            continue
+        if f"--master_port={port}".encode() in command or f"MASTER_PORT={port}".encode() in environ:
+            found.append(int(entry))
+    return found
+
+
 @contextmanager
-def ddp_app(runs_home):
+def ddp_app(runs_home, port: int | None = None):
     """The app of a 2-rank job in tmux, at rank 0's start pause."""
     launch = (
         "--nproc_per_node=2",
-        f"--master_port={free_port()}",
+        f"--master_port={port or free_port()}",
         "-m",
         "loopstep",
         "run",
@@ -94,6 +113,19 @@ def test_in_the_app_rank_1_steps_with_rank_0_and_quitting_ends_every_rank(runs_h
             assert other["state"] == f"paused at {phase} iter 0"  # in step with rank 0
         app.keys("q")
         wait_until(lambda: runs_listed() == [], "rank 1 to end with rank 0")
+
+
+@needs_tmux
+def test_killing_the_apps_terminal_leaves_no_rank_running(runs_home):
+    port = free_port()
+    with ddp_app(runs_home, port) as app:
+        wait_until(runs_listed, "rank 1 to listen")
+        app.keys("s")
+        app.wait_for(r"after zero_grad")
+        assert len(job_processes(port)) >= 3  # the launcher and its two ranks (and the terminal)
+        app.close()  # the terminal goes, as when an SSH connection drops
+        wait_until(lambda: job_processes(port) == [], "every process of the job to end")
+        assert runs_listed() == []
 
 
 @needs_tmux

@@ -75,9 +75,10 @@ def main(args: argparse.Namespace) -> int:
     session = session_for(target, run_options(args, detail=False, build_now=True))
     diagnostics = Diagnostics(watch_activations=True, grad_every=1)  # a short run: check every backward
     progress = Progress(args.iterations)
+    ranks = _rank_checks(diagnostics)
     stepper = session.new_stepper(
         controller=lambda snapshot, reason: Command.CONTINUE,
-        observers=[diagnostics, progress],
+        observers=[diagnostics, progress] + ([ranks] if ranks is not None else []),
         history=0,
     )
     # A script's own prints go to stderr so that stdout holds only the findings (--format jsonl).
@@ -85,8 +86,17 @@ def main(args: argparse.Namespace) -> int:
         status = run_headless(stepper)
     progress.done()
     diagnostics.finish()
+    if ranks is not None:
+        ranks.finish()
+        ranks.exchange.close()
+        for rank in ranks.missing:
+            sys.stderr.write(
+                f"loopstep check: rank {rank} did not finish with rank 0 (still inside a "
+                "collective?): its run is not compared\n"
+            )
     # Under torchrun every rank checks its own run (and its exit status says so); rank 0 alone
-    # prints, so that the report is one, not one per rank interleaved.
+    # prints the report, its own findings and the other ranks', so that it is one, not N
+    # interleaved.
     out = sys.stdout if os.environ.get("RANK", "0") == "0" else open(os.devnull, "w")  # noqa: SIM115
     for finding in diagnostics.findings:
         out.write((json.dumps(finding.to_json()) if args.format == "jsonl" else finding.line()) + "\n")
@@ -102,4 +112,16 @@ def main(args: argparse.Namespace) -> int:
             else "no findings"
         )
         out.write(f"{summary} in {ran} iteration{'s' * (ran != 1)}\n")
-    return 1 if diagnostics.errors else 0
+    if ranks is not None and ranks.exchange.rank != 0:
+        return 0  # its findings are in rank 0's report, and rank 0's exit status says them
+    return 1 if diagnostics.errors or (ranks is not None and ranks.missing) else 0
+
+
+def _rank_checks(diagnostics):
+    """Under torchrun: the observer that compares this job's ranks (see engine/rank_checks)."""
+    from ..engine.rank_checks import RankChecks
+    from ..frontend.distributed import torchrun_place
+    from ..frontend.rank_exchange import FileExchange
+
+    place = torchrun_place()
+    return RankChecks(FileExchange(place), diagnostics) if place is not None else None

@@ -42,6 +42,28 @@ CATALOG: dict[str, tuple[str, str, str]] = {
         "a DistributedSampler shuffles by its epoch: without set_epoch every epoch sees the same order",
         "call sampler.set_epoch(epoch) before each pass over the DataLoader",
     ),
+    "ddp-uneven-batches": (
+        "error",
+        "a rank with more batches waits in its last all-reduce for ranks that have already "
+        "finished the pass: the job hangs there until the process group times out",
+        "give every rank as many batches: a DistributedSampler (it pads the last batch), "
+        "drop_last=True, or the loop inside torch.distributed.algorithms.Join",
+    ),
+    "ddp-grad-not-synced": (
+        "error",
+        "a step on gradients that were never all-reduced moves each rank by its own batch "
+        "only, and the ranks' models drift apart",
+        "step only after a backward outside no_sync() (with accumulation: the last "
+        "micro-batch's), and change .grad the same way on every rank",
+    ),
+    "ddp-params-diverged": (
+        "error",
+        "DDP keeps the ranks' models equal only by averaging their gradients: an update that "
+        "differs by rank leaves each rank training a model of its own, and rank 0's checkpoint "
+        "is rank 0's alone",
+        "change the parameters the same way on every rank (one lr and schedule, no update "
+        "made on one rank only)",
+    ),
     "zero-grad-missing": (
         "error",
         "backward adds onto .grad, so each step uses the sum of all gradients so far and training never settles",

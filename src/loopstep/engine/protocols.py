@@ -152,6 +152,23 @@ class Gate(Protocol):
         ...
 
 
+class RankExchange(Protocol):
+    """loopstep's own channel between the ranks of one job (never the user's process group):
+    each rank shares small JSON values under a key, and one rank gathers every rank's."""
+
+    rank: int
+    world_size: int
+
+    def share(self, key: str, value: object) -> None:
+        """This rank's ``value`` for ``key`` (a later share replaces it)."""
+        ...
+
+    def gather(self, key: str, timeout: float) -> dict[int, object]:
+        """Every rank's value for ``key`` (this rank's too), waiting at most ``timeout``
+        seconds for the ranks that have not shared it yet; those are left out."""
+        ...
+
+
 class StopCondition(Protocol):
     """A breakpoint: the reason to pause at this phase, or None."""
 

@@ -2,10 +2,15 @@
 ``init_process_group`` from torchrun's environment, a DistributedSampler, ``set_epoch`` each
 epoch, DDP around the model. ``MODE`` plants one of the classic mistakes:
 
-    torchrun --nproc_per_node=2 ddp_train.py [correct|no-sampler|no-set-epoch|rank0-eval] [EPOCHS]
+    torchrun --nproc_per_node=2 ddp_train.py MODE [EPOCHS]
 
+MODE: correct, no-sampler, no-set-epoch, rank0-eval, hand-sharded, uneven, no-sync, rank-lr.
 ``rank0-eval`` is correct too, and evaluates on rank 0 alone after each epoch (as many
-trainers log from rank 0 only).
+trainers log from rank 0 only); so is ``hand-sharded``, which gives each rank its own slice
+of the data (``x[rank::world]``) instead of a DistributedSampler. ``uneven`` shards so by
+hand too, with one sample more on rank 0: 9 batches an epoch there, 8 on rank 1. ``no-sync``
+steps inside ``no_sync()`` (the gradients are never all-reduced); ``rank-lr`` scales the
+learning rate by the rank.
 """
 
 import sys
@@ -21,23 +26,34 @@ def main():
     mode = sys.argv[1] if len(sys.argv) > 1 else "correct"
     epochs = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     dist.init_process_group("gloo")
-    rank = dist.get_rank()
+    rank, world = dist.get_rank(), dist.get_world_size()
     torch.manual_seed(0)
-    x = torch.randn(256, 8)
+    x = torch.randn(257 if mode == "uneven" else 256, 8)
     y = x.sum(1, keepdim=True)
     dataset = TensorDataset(x, y)
-    sampler = None if mode == "no-sampler" else DistributedSampler(dataset, shuffle=True)
+    if mode in ("hand-sharded", "uneven"):
+        dataset, sampler = TensorDataset(x[rank::world], y[rank::world]), None
+    elif mode == "no-sampler":
+        sampler = None
+    else:
+        sampler = DistributedSampler(dataset, shuffle=True)
     loader = DataLoader(dataset, batch_size=16, sampler=sampler, shuffle=sampler is None)
     model = DistributedDataParallel(nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 1)))
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05 * (1 + rank if mode == "rank-lr" else 1))
     loss_fn = nn.MSELoss()
     for epoch in range(epochs):
         if sampler is not None and mode != "no-set-epoch":
             sampler.set_epoch(epoch)
         for xb, yb in loader:
             optimizer.zero_grad()
-            loss = loss_fn(model(xb), yb)
-            loss.backward()
+            if mode == "no-sync":
+                with model.no_sync():  # never all-reduced: each rank steps on its own gradients
+                    out = model(xb)
+                    loss = loss_fn(out, yb)
+                    loss.backward()
+            else:
+                loss = loss_fn(model(xb), yb)
+                loss.backward()
             optimizer.step()
         if rank == 0 and mode == "rank0-eval":
             model.eval()
