@@ -116,6 +116,33 @@ def test_in_the_app_rank_1_steps_with_rank_0_and_quitting_ends_every_rank(runs_h
 
 
 @needs_tmux
+def test_R_shows_the_other_ranks_pause_with_its_own_numbers(runs_home):
+    """Every pane draws rank 1's snapshot at the same pause: its own loss (its own shard of the
+    batch), the same all-reduced gradients; the keys that step still move both ranks."""
+    records = records_of(
+        torchrun("run", "--no-tui", "--format", "jsonl", "--iterations", "1", str(SCRIPT), "correct")
+    )
+    loss = {r["rank"]: r["loss"] for r in records if r["phase"] == "loss"}
+    grad = {r["rank"]: r["grads"]["module.2.bias"]["norm"] for r in records if r["phase"] == "backward"}
+    assert loss[0] != loss[1] and grad[0] == grad[1]
+    with ddp_app(runs_home) as app:
+        for phase in ("zero_grad", "forward", "loss"):
+            app.keys("s")
+            app.wait_for(rf"iter 0 · after {phase}")
+        assert f"loss = {loss[0]:.4g}" in app.screen()
+        app.keys("R")
+        screen = app.wait_for(r"ddp_train\.py · rank 1/2")
+        assert f"loss = {loss[1]:.4g}" in screen and f"loss = {loss[0]:.4g}" not in screen
+        app.keys("s")  # both ranks step; the panes stay on rank 1
+        screen = app.wait_for(r"rank 1/2 .*after backward")
+        assert f"{grad[1]:.4g}" in screen  # module.2.bias's ‖.grad‖, all-reduced: rank 0's too
+        [other] = runs_listed()
+        assert other["state"] == "paused at backward iter 0"
+        app.keys("R")
+        app.wait_for(r"ddp_train\.py · rank 0/2 .*after backward")
+
+
+@needs_tmux
 def test_killing_the_apps_terminal_leaves_no_rank_running(runs_home):
     port = free_port()
     with ddp_app(runs_home, port) as app:

@@ -58,7 +58,8 @@ def start(
         # Rank 0 owns the terminal and steps this rank with its own (frontend/lockstep.py).
         from ..frontend.listen import run_listening
 
-        session = session_for(target, run_options(args, detail=False, build_now=True))
+        # As much detail as rank 0's: its app shows this rank's pauses too (R), trace and all.
+        session = session_for(target, run_options(args, detail=not text, build_now=True))
         session.conditions = ()  # rank 0's conditions pause the job: it pauses, this rank with it
         script = " ".join([target.spec, *target.args]).strip()
         return run_listening(
@@ -72,8 +73,7 @@ def start(
     if place is not None:
         from ..frontend.lockstep import JobRanks
 
-        session.title = f"{session.title} · rank {place.rank}/{place.world_size}"  # in the status line
-        session.aligner = JobRanks(place)
+        session.aligner = JobRanks(place)  # the status line says the rank shown (R shows the next)
     if not text:
         return run_app(session, command=f"loopstep {command}")
     return run_stream(

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from .control import Settings
     from .phases import PhaseEvent
     from .probes import Probe
-    from .snapshot import ParamState
+    from .snapshot import ParamState, Snapshot
     from .stepper import Stepper
     from .summary import TensorSummary
     from .trace import Trace
@@ -141,6 +141,13 @@ class Aligner(Protocol):
     def others_at_pause(self) -> list[tuple[int, dict, str]]:
         """The other ranks in step at this pause: (rank, its JSONL record, its text line)."""
         ...
+
+    def snapshots_at_pause(self) -> dict[int, Snapshot]:
+        """The other ranks in step at this pause: each one's own snapshot there."""
+        ...
+
+    @property
+    def world_size(self) -> int: ...
 
 
 class Gate(Protocol):

@@ -70,10 +70,13 @@ class Connection:
         token: str | None = None,
         no_pause: bool = False,
         tui: dict | None = None,
+        snapshots: bool = False,
     ) -> None:
         tcp = isinstance(target, TcpAddress)
         self.label = str(target) if tcp else f"run {target.pid}"
         fields: dict = {"no_pause": no_pause, **({"tui": True, **tui} if tui else {})}
+        if snapshots:  # rank 0 of a job: each pause's whole snapshot (frontend/snapshot_wire.py)
+            fields["snapshots"] = True
         if tcp:
             token = token or os.environ.get(TOKEN_VARIABLE)
             if not token:

@@ -73,6 +73,7 @@ class Listening(ListeningPauses):
         #: The client's hello is answered (pauses may cross), and whether it wants the app.
         self._client_ready = False
         self._client_tui = False
+        self._client_snapshots = False
         self._tcp_server: socket.socket | None = None
         #: The attached app (loopstep attach without --no-tui), while one is open.
         self.app = None
@@ -162,6 +163,8 @@ class Listening(ListeningPauses):
                 self._client = connection
                 self._client_ready = False  # no pause crosses before the hello
                 self._client_tui = bool(hello.get("tui"))
+                # Rank 0 of the job wants whole snapshots: only ever over this user's own socket.
+                self._client_snapshots = bool(hello.get("snapshots")) and not tcp
                 waiting = self._paused is not None
             stepper = self.stepper
             if stepper is not None:

@@ -18,6 +18,7 @@ from ..engine.snapshot import Snapshot
 from ..engine.text_format import text_line
 from ..engine.watches import Watches
 from .runs import RunState
+from .snapshot_wire import snapshot_payload
 
 
 class ListeningPauses:
@@ -32,6 +33,7 @@ class ListeningPauses:
     _client: socket.socket | None
     _client_ready: bool
     _client_tui: bool
+    _client_snapshots: bool
     _paused: bytes | None
 
     def _note(self, **changes) -> None: ...
@@ -104,6 +106,7 @@ class ListeningPauses:
     def _pause_message(self, snapshot: Snapshot, reason: str) -> bytes:
         watches = self.watches.evaluate_at(self.stepper)
         record = snapshot.to_json()
+        whole = {"snapshot": snapshot_payload(snapshot)} if self._client_snapshots else {}
         return encode(
             "pause",
             seq=self.stepper.seq,
@@ -111,6 +114,7 @@ class ListeningPauses:
             text=text_line(snapshot),
             reason=reason,
             watch={w.expression: (None if w.answer is None else w.answer.to_json()) for w in watches},
+            **whole,
         )
 
     def at_finish(self, status_text: str, snapshot: Snapshot | None = None) -> None:

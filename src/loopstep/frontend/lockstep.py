@@ -24,9 +24,11 @@ import threading
 import time
 
 from ..engine.lockstep import PAST_EVERYTHING
+from ..engine.snapshot import Snapshot
 from .attach import AttachError, Connection
 from .distributed import RankPlace
 from .runs import list_runs, runs_dir
+from .snapshot_wire import snapshot_of
 
 #: How long rank 0 waits for the other ranks to start listening.
 FIND_S = 60.0
@@ -130,6 +132,8 @@ class JobRanks:
         self._links: list[_Link] | None = None
         #: rank -> (JSONL record, text line) of its last pause in step with rank 0.
         self.pauses: dict[int, tuple[dict, str]] = {}
+        #: rank -> its whole snapshot at the last pause in step with rank 0 (for the app).
+        self.snapshots: dict[int, Snapshot] = {}
         #: Ranks not in step at the last pause (ahead in a collective, or their loop went
         #: another way), for the status.
         self.out_of_step: list[int] = []
@@ -144,12 +148,12 @@ class JobRanks:
 
     def hold(self, seq: int) -> None:
         self.progress.publish(seq, paused=True)
-        self.pauses = {}
+        self.pauses, self.snapshots = {}, {}
 
     def align(self, seq: int) -> None:
         self.progress.publish(seq - 1, paused=True)  # the others stop at this phase, not past it
         links = self._connect()
-        self.pauses = {}
+        self.pauses, self.snapshots = {}, {}
         self.out_of_step = []
         for link in links:
             if link.rank not in self._ended:
@@ -170,6 +174,13 @@ class JobRanks:
             for rank, (record, text) in sorted(self.pauses.items())
         ]
 
+    def snapshots_at_pause(self) -> dict[int, Snapshot]:
+        return dict(self.snapshots)
+
+    @property
+    def world_size(self) -> int:
+        return self.place.world_size
+
     def ended(self) -> None:
         for link in self._links or []:
             link.send("end")
@@ -188,7 +199,7 @@ class JobRanks:
         links = []
         for rank, run in sorted(found.items()):
             try:
-                links.append(_Link(rank, Connection(run, no_pause=True)))
+                links.append(_Link(rank, Connection(run, no_pause=True, snapshots=True)))
             except AttachError:
                 continue
         self._links = links
@@ -219,6 +230,9 @@ class JobRanks:
                 at = int(message.get("seq", -1))
                 if at == seq:
                     self.pauses[link.rank] = (message["record"], message["text"])
+                    snapshot = snapshot_of(message["snapshot"]) if "snapshot" in message else None
+                    if snapshot is not None:
+                        self.snapshots[link.rank] = snapshot
                     return True
                 if at > seq:
                     return False  # it went on before rank 0 came: it joins when rank 0 gets there

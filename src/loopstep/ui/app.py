@@ -29,6 +29,7 @@ from .inspecting import Inspecting
 from .keys import KEYS, bindings
 from .messages import Failed, Finished, Paused, StepperReady
 from .pending import PendingKeys
+from .rank_viewing import RankViewing
 from .run_control import RunControl
 from .view import Comparison, RunView, View
 from .widgets.error_pane import ErrorPane
@@ -46,7 +47,7 @@ SCREENSHOTS_FOLDER = "loopstep-screenshots"
 FIRST_FRAME_GRACE_S = 0.05
 
 
-class LoopstepApp(RunControl, Inspecting, App[int]):
+class LoopstepApp(RunControl, Inspecting, RankViewing, App[int]):
     CSS_PATH = "loopstep.tcss"
     BINDINGS = bindings()
     TITLE = "loopstep"
@@ -66,7 +67,12 @@ class LoopstepApp(RunControl, Inspecting, App[int]):
         self.stepper: Stepper | None = None
         self.generation = 0
         self.worker: Worker | None = None
-        self.view = View(title=session.title, zero_grad=session.settings.zero_grad)
+        aligner = session.aligner  # a torchrun job: the status line says the rank shown
+        self.view = View(
+            title=session.title,
+            zero_grad=session.settings.zero_grad,
+            rank=(0, aligner.world_size) if aligner is not None else None,
+        )
         #: Pauses drawn so far; tests and the benchmark wait on it.
         self.pauses_drawn = 0
         #: The code pane shows the framework's frame that ran the phase, not the user's line (f).
@@ -128,9 +134,12 @@ class LoopstepApp(RunControl, Inspecting, App[int]):
         """Runs in the worker thread: build the source, then run it to its end."""
         made: list[Stepper] = []  # the stepper, once made: the pause reads the watches through it
 
+        aligner = self.session.aligner
+
         def paused(snapshot, reason: str) -> None:
             watches, variables = self._read_at_pause(made[0]) if made else ((), None)
-            self.post_message(Paused(generation, snapshot, reason, watches, variables))
+            others = aligner.snapshots_at_pause() if aligner is not None else None  # read while paused
+            self.post_message(Paused(generation, snapshot, reason, watches, variables, others))
 
         listener = Listener(
             on_pause=paused,
@@ -165,13 +174,13 @@ class LoopstepApp(RunControl, Inspecting, App[int]):
             self._running_notice.stop()
             self._running_notice = None
         self._in_flight = False
-        self.view = replace(self.view, watches=message.watches, variables=message.variables)
+        snapshot = self._pause_to_show(message)  # this rank's, or the one shown (R)
         if message.snapshot.finished:  # the last pause of a rewindable run: u still steps back
             self._forget_pending()
-            self._show_snapshot(message.snapshot, RunView.FINISHED, message.reason)
+            self._show_snapshot(snapshot, RunView.FINISHED, message.reason)
             return
         state = RunView.RUNNING if self._pending else RunView.PAUSED
-        self._show_snapshot(message.snapshot, state, message.reason)
+        self._show_snapshot(snapshot, state, message.reason)
         self._carry_out_pending()
 
     def on_finished(self, message: Finished) -> None:
@@ -201,7 +210,8 @@ class LoopstepApp(RunControl, Inspecting, App[int]):
             findings=self._findings(),
             state=state,
             snapshot=snapshot,
-            previous=self._comparison.previous_for(self.view, snapshot),
+            # Another rank's pause marks no change (the pause drawn before was another's).
+            previous=None if self._rank_shown else self._comparison.previous_for(self.view, snapshot),
             reason=reason,
             code=code,
         )

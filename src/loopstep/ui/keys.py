@@ -58,6 +58,13 @@ KEYS: tuple[Key, ...] = (
     ),
     Key("b", "breakpoints", "break", "stop conditions: add or remove (nan, grad_norm>10, …)"),
     Key("r", "restart", "restart", "start the run again from the first batch"),
+    Key(
+        "R",
+        "next_rank",
+        "rank",
+        "torchrun: show the next rank's pause (every pane draws that rank's numbers)",
+        footer=False,
+    ),
     Key("k", "quick_check", "quiz", "quick check: a few questions on the loop"),
     Key(
         "ctrl+s",

@@ -33,14 +33,17 @@ class Paused(RunMessage):
         reason: str,
         watches: tuple = (),
         variables: tuple | None = None,
+        others: dict | None = None,
     ) -> None:
         """``watches`` and ``variables``: what the training thread read at this pause for the
-        watch and variables panes, before it posted the pause (no second round trip)."""
+        watch and variables panes, before it posted the pause (no second round trip);
+        ``others``: a torchrun job's other ranks at this pause, rank -> its snapshot."""
         super().__init__(generation)
         self.snapshot = snapshot
         self.reason = reason
         self.watches = watches
         self.variables = variables
+        self.others = others or {}
 
 
 class InspectionRead(RunMessage):

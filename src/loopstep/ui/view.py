@@ -40,6 +40,8 @@ class View:
     variables: tuple | None = None
     #: A statement typed at the prompt changed the run (until the next restart).
     modified: bool = False
+    #: A torchrun job: (the rank whose pause is shown, the world size); None: one process.
+    rank: tuple[int, int] | None = None
 
 
 class Comparison:

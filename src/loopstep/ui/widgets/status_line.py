@@ -73,6 +73,8 @@ def render_status(view: View, event: PhaseEvent | None, mode: str, grad: str, wi
         "" if view.zero_grad else "bold reverse",
     )
     errors = sum(f.severity == "error" for f in view.findings)
+    # A torchrun job's rank shown stays whole when the title is cut.
+    rank = f" · rank {view.rank[0]}/{view.rank[1]}" if view.rank is not None else ""
     for compact, with_phase, separator in LAYOUTS:
         if event is None:
             where = "start"
@@ -94,10 +96,10 @@ def render_status(view: View, event: PhaseEvent | None, mode: str, grad: str, wi
             found = f"⚠ {len(view.findings)}" if compact else f"⚠ {count(len(view.findings), 'finding')}"
             fields.append((found + (f" ({count(errors, 'error')})" if errors else ""), "bold"))
         rest = sum(len(text) + len(separator) for text, _ in fields) + 2
-        if rest + min(len(view.title), TITLE_AT_LEAST) <= width:
+        if rest + min(len(view.title), TITLE_AT_LEAST) + len(rank) <= width:
             break
-    room = max(TITLE_AT_LEAST, width - rest)
-    title = view.title if len(view.title) <= room else view.title[: room - 1] + "…"
+    room = max(TITLE_AT_LEAST, width - rest - len(rank))
+    title = (view.title if len(view.title) <= room else view.title[: room - 1] + "…") + rank
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(f" {title} ", style="bold reverse")
     for value, style in fields:
