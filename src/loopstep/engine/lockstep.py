@@ -52,9 +52,11 @@ class Lockstepping:
     _pause_at: int | None = None
     _quit: threading.Event
 
-    def _tell_source(self) -> None: ...
+    if TYPE_CHECKING:  # the stepper's own
 
-    def _pause(self, event: PhaseEvent | None, reason: str, *, finished: bool = False) -> None: ...
+        def _tell_source(self) -> None: ...
+
+        def _pause(self, event: PhaseEvent | None, reason: str, *, finished: bool = False) -> None: ...
 
     def _bring_ranks(self, event: PhaseEvent | None, *, finished: bool) -> bool:
         """Before a pause: rank 0 brings the others to it (True: they pause with it), or

@@ -30,9 +30,11 @@ class RankViewing:
     _own_pause: tuple | None = None
     _other_ranks: dict[int, Snapshot] = {}
 
-    def notify(self, message: str, **kwargs) -> None: ...
+    if TYPE_CHECKING:  # the app's own (a stub here would hide App.notify)
 
-    def _show_snapshot(self, snapshot, state: RunView, reason: str) -> None: ...
+        def notify(self, message: str, **kwargs) -> None: ...
+
+        def _show_snapshot(self, snapshot, state: RunView, reason: str) -> None: ...
 
     def _rank_field(self) -> tuple[int, int] | None:
         aligner = self.session.aligner
