@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -47,6 +48,25 @@ def test_a_stop_condition_on_rank_0_pauses_the_other_rank_at_the_same_phase():
         (1, "forward", 3),
     ]
     assert records[0]["reason"] == "break: iteration=3"
+
+
+def test_each_rank_records_to_a_file_of_its_own_and_replays_its_own_phases(tmp_path):
+    path = tmp_path / "run.lsr"
+    records = records_of(
+        torchrun("run", "--no-tui", "--format", "jsonl", "--iterations", "2", "--record", str(path),
+                 str(SCRIPT), "correct")
+    )  # fmt: skip
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.lsr", "run.rank1.lsr"]
+    for rank, recording in ((0, path), (1, tmp_path / "run.rank1.lsr")):
+        replayed = subprocess.run(
+            [sys.executable, "-m", "loopstep", "replay", "--no-tui", "--format", "jsonl", str(recording)],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        phases = [json.loads(line) for line in replayed.stdout.splitlines() if line.startswith("{")]
+        live = [r for r in records if r["rank"] == rank]
+        assert [(r["phase"], r["iteration"], r["loss"]) for r in phases if r["phase"] != "start"] == [
+            (r["phase"], r["iteration"], r["loss"]) for r in live
+        ]
 
 
 def test_nproc_starts_torchs_launcher_with_the_same_command_line():
@@ -126,13 +146,22 @@ def test_R_shows_the_other_ranks_pause_with_its_own_numbers(runs_home):
     grad = {r["rank"]: r["grads"]["module.2.bias"]["norm"] for r in records if r["phase"] == "backward"}
     assert loss[0] != loss[1] and grad[0] == grad[1]
     with ddp_app(runs_home) as app:
+        app.keys("w")  # a watch added in the app: every rank evaluates it in its own frame
+        app.wait_for(r"enter adds")
+        app.keys("loss.item() * 2", "Enter")
+        app.wait_for(r"▊ loss\.item\(\) \* 2")  # in the list
+        app.keys("Escape")
+        app.wait_for(r"watches: loss\.item\(\) \* 2")
         for phase in ("zero_grad", "forward", "loss"):
             app.keys("s")
             app.wait_for(rf"iter 0 · after {phase}")
-        assert f"loss = {loss[0]:.4g}" in app.screen()
+        screen = app.wait_for(rf"loss\.item\(\) \* 2 +{2 * loss[0]:.4g}")
+        assert f"loss = {loss[0]:.4g}" in screen
+        assert "rank 1" in screen  # the chart's legend: every rank's curve (the status says rank 0/2)
         app.keys("R")
         screen = app.wait_for(r"ddp_train\.py · rank 1/2")
         assert f"loss = {loss[1]:.4g}" in screen and f"loss = {loss[0]:.4g}" not in screen
+        assert re.search(rf"loss\.item\(\) \* 2 +{2 * loss[1]:.4g}", screen)  # rank 1's own
         app.keys("s")  # both ranks step; the panes stay on rank 1
         screen = app.wait_for(r"rank 1/2 .*after backward")
         assert f"{grad[1]:.4g}" in screen  # module.2.bias's ‖.grad‖, all-reduced: rank 0's too

@@ -158,8 +158,16 @@ def run_options(args: argparse.Namespace, *, detail: bool = True, build_now: boo
         watches=list(get(args, "watches", []) or []),
         history=get(args, "history", None),
         history_mb=get(args, "history_mb", None),
-        record=get(args, "record", None),
+        record=_own_recording(get(args, "record", None)),
         record_tensors=get(args, "record_tensors", "small"),
         detail=detail,
         build_now=build_now,
     )
+
+
+def _own_recording(path: str | None) -> str | None:
+    """Under torchrun each rank records to a file of its own (see RankPlace.own_recording)."""
+    from ..frontend.distributed import torchrun_place
+
+    place = torchrun_place() if path else None
+    return place.own_recording(path) if place is not None and path else path

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .control import StopRun
@@ -28,6 +29,8 @@ from .phases import Phase
 if TYPE_CHECKING:
     from .phases import PhaseEvent
     from .protocols import Aligner, Gate
+    from .snapshot import Snapshot
+    from .watches import WatchValue
 
 #: How often a rank held at a phase looks whether rank 0 went past it (after GATE_SPINS
 #: looks that only yield the CPU).
@@ -38,6 +41,15 @@ PAST_EVERYTHING = 1 << 62
 
 #: The reason a rank paused because another rank asked it to.
 LOCKSTEP = "lockstep"
+
+
+@dataclass(frozen=True)
+class RankPause:
+    """Another rank at rank 0's pause, as it is there: its snapshot and its watches' values
+    (the same expressions as rank 0's, evaluated in its own training frame)."""
+
+    snapshot: Snapshot
+    watches: tuple[WatchValue, ...] = ()
 
 
 class Lockstepping:

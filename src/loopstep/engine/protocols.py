@@ -17,9 +17,10 @@ if TYPE_CHECKING:
     import numpy as np
 
     from .control import Settings
+    from .lockstep import RankPause
     from .phases import PhaseEvent
     from .probes import Probe
-    from .snapshot import ParamState, Snapshot
+    from .snapshot import ParamState
     from .stepper import Stepper
     from .summary import TensorSummary
     from .trace import Trace
@@ -142,8 +143,13 @@ class Aligner(Protocol):
         """The other ranks in step at this pause: (rank, its JSONL record, its text line)."""
         ...
 
-    def snapshots_at_pause(self) -> dict[int, Snapshot]:
-        """The other ranks in step at this pause: each one's own snapshot there."""
+    def ranks_at_pause(self) -> dict[int, RankPause]:
+        """The other ranks in step at this pause: each one's snapshot and watches there."""
+        ...
+
+    def watch(self, expressions: Sequence[str]) -> None:
+        """The front end's watch list (any thread): the other ranks evaluate it too, from
+        the next pause on."""
         ...
 
     @property

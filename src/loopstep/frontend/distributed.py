@@ -23,6 +23,15 @@ class RankPlace:
     def owns_terminal(self) -> bool:
         return self.rank == 0
 
+    def own_recording(self, path: str) -> str:
+        """Where this rank records when ``--record PATH`` is given to every rank: rank 0 to
+        PATH itself, rank N to PATH with ``.rankN`` before its extension (``run.rank1.lsr``),
+        so that no two ranks write one file."""
+        if self.rank == 0:
+            return path
+        root, extension = os.path.splitext(path)
+        return f"{root}.rank{self.rank}{extension}"
+
     def fields(self) -> dict[str, int]:
         """What each JSONL record of the job carries."""
         return {"rank": self.rank, "world_size": self.world_size}

@@ -18,7 +18,7 @@ from ..engine.snapshot import Snapshot
 from ..engine.text_format import text_line
 from ..engine.watches import Watches
 from .runs import RunState
-from .snapshot_wire import snapshot_payload
+from .snapshot_wire import pause_payload
 
 
 class ListeningPauses:
@@ -106,7 +106,7 @@ class ListeningPauses:
     def _pause_message(self, snapshot: Snapshot, reason: str) -> bytes:
         watches = self.watches.evaluate_at(self.stepper)
         record = snapshot.to_json()
-        whole = {"snapshot": snapshot_payload(snapshot)} if self._client_snapshots else {}
+        whole = {"snapshot": pause_payload(snapshot, watches)} if self._client_snapshots else {}
         return encode(
             "pause",
             seq=self.stepper.seq,

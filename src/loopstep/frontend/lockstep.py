@@ -23,12 +23,11 @@ import struct
 import threading
 import time
 
-from ..engine.lockstep import PAST_EVERYTHING
-from ..engine.snapshot import Snapshot
+from ..engine.lockstep import PAST_EVERYTHING, RankPause
 from .attach import AttachError, Connection
 from .distributed import RankPlace
 from .runs import list_runs, runs_dir
-from .snapshot_wire import snapshot_of
+from .snapshot_wire import pause_of
 
 #: How long rank 0 waits for the other ranks to start listening.
 FIND_S = 60.0
@@ -132,8 +131,11 @@ class JobRanks:
         self._links: list[_Link] | None = None
         #: rank -> (JSONL record, text line) of its last pause in step with rank 0.
         self.pauses: dict[int, tuple[dict, str]] = {}
-        #: rank -> its whole snapshot at the last pause in step with rank 0 (for the app).
-        self.snapshots: dict[int, Snapshot] = {}
+        #: rank -> its snapshot and watches at the last pause in step with rank 0 (the app's).
+        self.snapshots: dict[int, RankPause] = {}
+        #: The app's watch list, and the one the other ranks were last sent.
+        self._watches: tuple[str, ...] = ()
+        self._watches_sent: tuple[str, ...] = ()
         #: Ranks not in step at the last pause (ahead in a collective, or their loop went
         #: another way), for the status.
         self.out_of_step: list[int] = []
@@ -155,9 +157,14 @@ class JobRanks:
         links = self._connect()
         self.pauses, self.snapshots = {}, {}
         self.out_of_step = []
+        watches = self._watches
         for link in links:
-            if link.rank not in self._ended:
-                link.send("pause_at", seq=seq)
+            if link.rank in self._ended:
+                continue
+            if watches != self._watches_sent:
+                link.send("watches", expressions=list(watches))
+            link.send("pause_at", seq=seq)
+        self._watches_sent = watches
         for link in links:
             if link.rank not in self._ended and not self._wait(link, seq):
                 self.out_of_step.append(link.rank)  # rank 0 pauses where it is: see above
@@ -174,8 +181,11 @@ class JobRanks:
             for rank, (record, text) in sorted(self.pauses.items())
         ]
 
-    def snapshots_at_pause(self) -> dict[int, Snapshot]:
+    def ranks_at_pause(self) -> dict[int, RankPause]:
         return dict(self.snapshots)
+
+    def watch(self, expressions) -> None:
+        self._watches = tuple(expressions)  # sent by the training thread, at the next pause
 
     @property
     def world_size(self) -> int:
@@ -230,9 +240,9 @@ class JobRanks:
                 at = int(message.get("seq", -1))
                 if at == seq:
                     self.pauses[link.rank] = (message["record"], message["text"])
-                    snapshot = snapshot_of(message["snapshot"]) if "snapshot" in message else None
-                    if snapshot is not None:
-                        self.snapshots[link.rank] = snapshot
+                    whole = pause_of(message["snapshot"]) if "snapshot" in message else None
+                    if whole is not None:
+                        self.snapshots[link.rank] = whole
                     return True
                 if at > seq:
                     return False  # it went on before rank 0 came: it joins when rank 0 gets there

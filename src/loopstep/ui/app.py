@@ -47,6 +47,10 @@ SCREENSHOTS_FOLDER = "loopstep-screenshots"
 FIRST_FRAME_GRACE_S = 0.05
 
 
+#: ``_show_snapshot`` compares with the pause drawn before (see :class:`.view.Comparison`).
+COMPARE = object()
+
+
 class LoopstepApp(RunControl, Inspecting, RankViewing, App[int]):
     CSS_PATH = "loopstep.tcss"
     BINDINGS = bindings()
@@ -138,7 +142,7 @@ class LoopstepApp(RunControl, Inspecting, RankViewing, App[int]):
 
         def paused(snapshot, reason: str) -> None:
             watches, variables = self._read_at_pause(made[0]) if made else ((), None)
-            others = aligner.snapshots_at_pause() if aligner is not None else None  # read while paused
+            others = aligner.ranks_at_pause() if aligner is not None else None  # read while paused
             self.post_message(Paused(generation, snapshot, reason, watches, variables, others))
 
         listener = Listener(
@@ -200,18 +204,21 @@ class LoopstepApp(RunControl, Inspecting, RankViewing, App[int]):
         self.view = replace(self.view, error=message.error)
         self._show_snapshot(message.snapshot or self.view.snapshot, RunView.FAILED, "error")
 
-    def _show_snapshot(self, snapshot, state: RunView, reason: str) -> None:
+    def _show_snapshot(self, snapshot, state: RunView, reason: str, *, previous=COMPARE) -> None:
+        """Draw ``snapshot``; ``previous``: what its panes mark changes against (by default
+        the pause drawn before; another rank's pause marks none)."""
         code = None
         if self.session.code_for is not None:
             code = self._code_for(snapshot)
         self._note_rewind(snapshot, reason)
+        if previous is COMPARE:
+            previous = None if self._rank_shown else self._comparison.previous_for(self.view, snapshot)
         self.view = replace(
             self.view,
             findings=self._findings(),
             state=state,
             snapshot=snapshot,
-            # Another rank's pause marks no change (the pause drawn before was another's).
-            previous=None if self._rank_shown else self._comparison.previous_for(self.view, snapshot),
+            previous=previous,
             reason=reason,
             code=code,
         )

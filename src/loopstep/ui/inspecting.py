@@ -26,6 +26,7 @@ class Inspecting:
     def _init_inspecting(self) -> None:
         #: The watch list outlives a restart (r): one list for the whole session.
         self.watches = Watches(self.session.watches)
+        self._tell_ranks_the_watches()
         #: Lines typed at the prompt, for up/down, across openings of it.
         self.prompt_history: list[str] = []
         #: The variables pane is on screen: the training thread reads its rows at each pause.
@@ -62,6 +63,8 @@ class Inspecting:
         if self.view.state is RunView.RUNNING:
             self.notify("Pause first (c): expressions are evaluated at a pause.", timeout=3)
             return
+        if self._rank_shown:
+            self.notify(f"The prompt evaluates in rank 0's frame, not rank {self._rank_shown}'s.", timeout=4)
         self.push_screen(
             PromptScreen(
                 self.ask_in_frame,
@@ -83,8 +86,17 @@ class Inspecting:
                 self.watches.remove(old)
         for item in items:
             self.watches.add(item)
-        self.notify("watches: " + (", ".join(items) if items else "none"), timeout=3)
+        self._tell_ranks_the_watches()
+        shown = self._rank_shown
+        if shown:  # read again here on rank 0; the other ranks evaluate them at the next pause
+            self._show_rank(0)
+        later = f" (rank {shown}'s values at the next pause)" if shown else ""
+        self.notify("watches: " + (", ".join(items) if items else "none") + later, timeout=3)
         self._read_again()
+
+    def _tell_ranks_the_watches(self) -> None:
+        if self.session.aligner is not None:  # a torchrun job: every rank evaluates them
+            self.session.aligner.watch(self.watches.expressions)
 
     def action_toggle_variables(self) -> None:
         self.variables_shown = not self.variables_shown

@@ -37,7 +37,7 @@ class Paused(RunMessage):
     ) -> None:
         """``watches`` and ``variables``: what the training thread read at this pause for the
         watch and variables panes, before it posted the pause (no second round trip);
-        ``others``: a torchrun job's other ranks at this pause, rank -> its snapshot."""
+        ``others``: a torchrun job's other ranks at this pause (rank -> RankPause)."""
         super().__init__(generation)
         self.snapshot = snapshot
         self.reason = reason

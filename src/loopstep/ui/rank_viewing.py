@@ -2,9 +2,10 @@
 goes to the next rank, and every pane draws that rank's own snapshot at this pause (sent by
 that rank when it paused in step with rank 0). The keys that step still move every rank.
 
-The watches, the variables pane and the prompt read rank 0's training frame: while another
-rank is shown, the watch and variables panes are left empty rather than show rank 0's values
-beside another rank's numbers.
+The loss chart draws every rank's curve, whichever rank is shown. The watches are evaluated
+on every rank (rank 0 sends its list along): the watch pane shows the shown rank's values.
+The variables pane and the prompt read rank 0's own training frame: the variables pane is
+left empty while another rank is shown, and the prompt says whose frame it reads.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING
 from .view import RunView
 
 if TYPE_CHECKING:
+    from ..engine.lockstep import RankPause
     from ..engine.session import Session
     from ..engine.snapshot import Snapshot
     from .messages import Paused
@@ -28,13 +30,15 @@ class RankViewing:
     _rank_shown: int = 0
     #: This pause: (rank 0's snapshot, its watches, its variables) and the other ranks'.
     _own_pause: tuple | None = None
-    _other_ranks: dict[int, Snapshot] = {}
+    _other_ranks: dict[int, RankPause] = {}
+    #: Rank 0's snapshot at the pause before this one (what its panes compare with).
+    _previous_own: Snapshot | None = None
 
     if TYPE_CHECKING:  # the app's own (a stub here would hide App.notify)
 
         def notify(self, message: str, **kwargs) -> None: ...
 
-        def _show_snapshot(self, snapshot, state: RunView, reason: str) -> None: ...
+        def _show_snapshot(self, snapshot, state: RunView, reason: str, *, previous=...) -> None: ...
 
     def _rank_field(self) -> tuple[int, int] | None:
         aligner = self.session.aligner
@@ -42,6 +46,8 @@ class RankViewing:
 
     def _pause_to_show(self, message: Paused) -> Snapshot:
         """A pause came: the snapshot to draw (the shown rank's), the view's watches set."""
+        if self._own_pause is not None:
+            self._previous_own = self._own_pause[0]
         self._own_pause = (message.snapshot, message.watches, message.variables)
         self._other_ranks = message.others
         if self._rank_shown and self._rank_shown not in message.others:
@@ -51,10 +57,22 @@ class RankViewing:
 
     def _rank_view(self) -> Snapshot:
         own, watches, variables = self._own_pause
+        shown = own
         if self._rank_shown:
-            watches, variables = (), None
+            other = self._other_ranks[self._rank_shown]
+            shown, watches, variables = other.snapshot, other.watches, None
         self.view = replace(self.view, watches=watches, variables=variables, rank=self._rank_field())
-        return self._other_ranks[self._rank_shown] if self._rank_shown else own
+        if not self._other_ranks:
+            return shown
+        every = {0: own, **{rank: other.snapshot for rank, other in self._other_ranks.items()}}
+        return every_ranks_losses(shown, every)
+
+    def _show_rank(self, rank: int) -> None:
+        self._rank_shown = rank
+        snapshot = self._rank_view()
+        # Back on rank 0: its panes mark what changed since its own pause before this one.
+        previous = self._previous_own if rank == 0 else None
+        self._show_snapshot(snapshot, self.view.state, self.view.reason, previous=previous)
 
     def action_next_rank(self) -> None:
         aligner = self.session.aligner
@@ -68,7 +86,16 @@ class RankViewing:
         if len(ranks) == 1:
             self.notify("No other rank is in step at this pause.", timeout=3)
             return
-        self._rank_shown = ranks[(ranks.index(self._rank_shown) + 1) % len(ranks)]
-        snapshot = self._rank_view()
-        self._show_snapshot(snapshot, self.view.state, self.view.reason)
+        self._show_rank(ranks[(ranks.index(self._rank_shown) + 1) % len(ranks)])
         self.notify(f"rank {self._rank_shown} of {aligner.world_size} (R: the next)", timeout=2)
+
+
+def every_ranks_losses(shown: Snapshot, ranks: dict[int, Snapshot]) -> Snapshot:
+    """``shown``, its loss chart drawing every rank's own curve ("rank 0", "rank 1", …): each
+    rank's loss is that of its own shard of the batch."""
+    losses = tuple(
+        replace(point, series=f"rank {rank}" + (f" {point.series}" if point.series else ""))
+        for rank, snapshot in sorted(ranks.items())
+        for point in snapshot.losses
+    )
+    return replace(shown, losses=losses)
