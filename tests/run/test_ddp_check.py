@@ -44,6 +44,7 @@ def line_of(text: str) -> str:
         ("uneven", "ddp-uneven-batches", 1, "loss = loss_fn(model(xb), yb)", 0),
         ("no-sync", "ddp-grad-not-synced", 1, "optimizer.step()", 0),
         ("rank-lr", "ddp-params-diverged", 1, "optimizer.step()", 0),
+        ("unused-head", "ddp-unused-params", 0, "loss.backward()  # DDP", 2),  # the third backward
     ],
 )
 def test_check_under_torchrun_finds_the_classic_ddp_mistakes(mode, expected, status, where, iteration):
@@ -54,6 +55,8 @@ def test_check_under_torchrun_finds_the_classic_ddp_mistakes(mode, expected, sta
     assert [f["id"] for f in findings] == ([expected] if expected else []), done.stdout
     if expected:
         assert (findings[0]["location"], findings[0]["iteration"]) == (line_of(where), iteration)
+    if expected == "ddp-unused-params":
+        assert "module.aux_head.weight, module.aux_head.bias got no gradient" in findings[0]["message"]
     if expected == "ddp-uneven-batches":  # 129 samples on rank 0, 128 on rank 1, 16 a batch
         assert "(rank 0: 9, rank 1: 8)" in findings[0]["message"]
 

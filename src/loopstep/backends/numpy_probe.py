@@ -36,6 +36,9 @@ class NumpyProbe:
     def loader_findings(self) -> list:
         return []  # a loop loopstep owns reads its batches itself
 
+    def searches_unused(self) -> bool:
+        return False  # one process, no DistributedDataParallel
+
     def unused_forwards(self) -> list:
         return []  # the loop loopstep owns runs a backward after every training forward
 

@@ -301,7 +301,15 @@ class Diagnostics:
                     self._missing.pop(name, None)
             if self._backward_count == 3:
                 unused = [n for n, count in self._missing.items() if count >= 3]
-                if unused:
+                if unused and probe.searches_unused():
+                    names = ", ".join(unused[:4]) + (f" (+{len(unused) - 4} more)" if len(unused) > 4 else "")
+                    self.add(
+                        "ddp-unused-params",
+                        event,
+                        f"DistributedDataParallel(find_unused_parameters=True): {names} got no "
+                        "gradient in any backward",
+                    )
+                elif unused:
                     self.add(
                         "param-no-grad", event, f".grad is None after backward for {', '.join(unused[:4])}"
                     )

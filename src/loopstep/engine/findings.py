@@ -64,6 +64,13 @@ CATALOG: dict[str, tuple[str, str, str]] = {
         "change the parameters the same way on every rank (one lr and schedule, no update "
         "made on one rank only)",
     ),
+    "ddp-unused-params": (
+        "warning",
+        "parameters no backward reaches never train, and finding them costs DDP a walk over "
+        "the autograd graph in every iteration",
+        "use them in the forward, or freeze them (requires_grad_(False)) or drop them; then "
+        "build DDP without find_unused_parameters=True (or with static_graph=True)",
+    ),
     "zero-grad-missing": (
         "error",
         "backward adds onto .grad, so each step uses the sum of all gradients so far and training never settles",

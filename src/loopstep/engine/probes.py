@@ -73,6 +73,11 @@ class Probe(Protocol):
         """Data mistakes seen since the last call (a script's DataLoaders; else none)."""
         ...
 
+    def searches_unused(self) -> bool:
+        """Whether a model is wrapped in DistributedDataParallel with
+        ``find_unused_parameters=True`` (it then looks for parameters no backward reaches)."""
+        ...
+
     def params_finite(self) -> bool: ...
 
     def grads_cleared(self) -> bool:

@@ -4,13 +4,15 @@ epoch, DDP around the model. ``MODE`` plants one of the classic mistakes:
 
     torchrun --nproc_per_node=2 ddp_train.py MODE [EPOCHS]
 
-MODE: correct, no-sampler, no-set-epoch, rank0-eval, hand-sharded, uneven, no-sync, rank-lr.
+MODE: correct, no-sampler, no-set-epoch, rank0-eval, hand-sharded, uneven, no-sync, rank-lr,
+unused-head.
 ``rank0-eval`` is correct too, and evaluates on rank 0 alone after each epoch (as many
 trainers log from rank 0 only); so is ``hand-sharded``, which gives each rank its own slice
 of the data (``x[rank::world]``) instead of a DistributedSampler. ``uneven`` shards so by
 hand too, with one sample more on rank 0: 9 batches an epoch there, 8 on rank 1. ``no-sync``
 steps inside ``no_sync()`` (the gradients are never all-reduced); ``rank-lr`` scales the
-learning rate by the rank.
+learning rate by the rank; ``unused-head`` has a head the forward never uses, which DDP is
+told to look for (``find_unused_parameters=True``).
 """
 
 import sys
@@ -20,6 +22,20 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
+
+
+class TwoHeads(nn.Module):
+    """A body and two heads, of which the forward uses one (the other is left from an
+    experiment): its parameters never get a gradient."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(8, 16), nn.ReLU())
+        self.head = nn.Linear(16, 1)
+        self.aux_head = nn.Linear(16, 4)
+
+    def forward(self, x):
+        return self.head(self.body(x))
 
 
 def main():
@@ -38,7 +54,10 @@ def main():
     else:
         sampler = DistributedSampler(dataset, shuffle=True)
     loader = DataLoader(dataset, batch_size=16, sampler=sampler, shuffle=sampler is None)
-    model = DistributedDataParallel(nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 1)))
+    if mode == "unused-head":
+        model = DistributedDataParallel(TwoHeads(), find_unused_parameters=True)
+    else:
+        model = DistributedDataParallel(nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 1)))
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05 * (1 + rank if mode == "rank-lr" else 1))
     loss_fn = nn.MSELoss()
     for epoch in range(epochs):
@@ -53,7 +72,7 @@ def main():
                     loss.backward()
             else:
                 loss = loss_fn(model(xb), yb)
-                loss.backward()
+                loss.backward()  # DDP all-reduces the gradients here
             optimizer.step()
         if rank == 0 and mode == "rank0-eval":
             model.eval()

@@ -95,6 +95,14 @@ class TorchProbe:
     def loader_findings(self) -> list:
         return []  # a loop loopstep owns reads its batches itself
 
+    def searches_unused(self) -> bool:
+        from torch.nn.parallel import DistributedDataParallel
+
+        return any(
+            isinstance(model, DistributedDataParallel) and model.find_unused_parameters
+            for model in self.models()
+        )
+
     def unused_forwards(self) -> list:
         return []  # a loop loopstep owns runs a backward after every training forward (scripts: ScriptProbe)
 
