@@ -3,9 +3,11 @@ and as ``torchrun -m loopstep run --no-tui --continue`` (every rank in lockstep,
 paused), alternated; rank 0 times its own training loop (wall time: the ranks wait for one
 another in the all-reduce, so neither one's CPU time alone is the job's).
 
-Target: ratio <= 1.10.
+Target: ratio <= 1.10. With ``--break nan`` every rank's own condition is armed, so rank 0
+also waits at each phase for the others to reach it (one rank's NaN stops the job where it
+fired): that costs more, and is printed apart.
 
-    python bench/ddp_overhead.py [--repeats 3] [--iterations 300]
+    python bench/ddp_overhead.py [--repeats 3] [--iterations 300] [--break nan]
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def run_once(script: Path, iterations: int, under: bool, folder: Path) -> float:
+def run_once(script: Path, iterations: int, under: bool, folder: Path, breaks: list[str]) -> float:
     out = folder / "elapsed.txt"
     launch = [
         sys.executable,
@@ -70,6 +72,7 @@ def run_once(script: Path, iterations: int, under: bool, folder: Path) -> float:
     ]
     if under:
         launch += ["-m", "loopstep", "run", "--no-tui", "--continue"]
+        launch += [arg for condition in breaks for arg in ("--break", condition)]
     env = dict(os.environ, XDG_RUNTIME_DIR=str(folder), OMP_NUM_THREADS="1")
     env["PYTHONPATH"] = os.pathsep.join(p for p in [str(ROOT / "src"), env.get("PYTHONPATH", "")] if p)
     subprocess.run(
@@ -83,6 +86,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--iterations", type=int, default=300)
+    parser.add_argument("--break", dest="breaks", action="append", default=[], metavar="COND")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -90,10 +94,11 @@ def main() -> None:
         script.write_text(SCRIPT)
         plain, under = [], []
         for _ in range(args.repeats):  # alternated, so drift hits both alike
-            plain.append(run_once(script, args.iterations, False, folder))
-            under.append(run_once(script, args.iterations, True, folder))
+            plain.append(run_once(script, args.iterations, False, folder, args.breaks))
+            under.append(run_once(script, args.iterations, True, folder, args.breaks))
+        armed = "".join(f" --break {condition}" for condition in args.breaks)
         print(
-            f"2-rank DDP, {args.iterations} iterations, best of {args.repeats}: plain {min(plain):.3f} s, "
+            f"2-rank DDP{armed}, {args.iterations} iterations, best of {args.repeats}: plain {min(plain):.3f} s, "
             f"under loopstep {min(under):.3f} s, ratio {min(under) / min(plain):.3f} (target <= {TARGET})",
             flush=True,
         )

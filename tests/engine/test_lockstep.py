@@ -9,6 +9,7 @@ import time
 from tests.engine.test_stepper import driven, where  # noqa: F401 - the fixture
 
 from loopstep.engine import Command, Phase
+from loopstep.engine.breakpoints import parse_conditions
 from loopstep.engine.lockstep import LOCKSTEP, PAST_EVERYTHING
 
 __all__ = ["driven"]
@@ -22,6 +23,11 @@ class Gate:
         self.looks_closed = looks_closed  # then: closed for this many looks at any phase
         self.opened = threading.Event()
         self.looked_at: list[int] = []
+        self.arrivals: list[tuple[int, bool]] = []
+
+    def arrive(self, seq: int, stopped: bool, armed: bool) -> None:
+        self.arrivals.append((seq, stopped))
+        self.armed = armed
 
     def may_pass(self, seq: int) -> bool:
         self.looked_at.append(seq)
@@ -32,11 +38,17 @@ class Gate:
 
 
 class Aligner:
-    def __init__(self) -> None:
+    def __init__(self, stops_at: int | None = None) -> None:
         self.calls: list[tuple] = []
+        self.stops_at = stops_at  # another rank stops at this seq for a condition of its own
 
-    def align(self, seq: int) -> None:
+    def align(self, seq: int) -> str | None:
         self.calls.append(("align", seq))
+        return "rank 1: break: nan" if seq == self.stops_at else None
+
+    def arrived(self, seq: int) -> bool:
+        self.calls.append(("arrived", seq))
+        return seq == self.stops_at
 
     def hold(self, seq: int) -> None:
         self.calls.append(("hold", seq))
@@ -100,11 +112,41 @@ def test_rank_0_aligns_the_others_at_each_pause_and_holds_them_at_a_validate_one
     assert aligner.calls[0] == ("resumed", "epoch") and aligner.calls[-1] == ("hold", seq)
     passed = [c[1] for c in aligner.calls if c[0] == "passed"]
     assert passed == list(range(1, seq + 1))  # every training phase said, in order
+    arrived = [c[1] for c in aligner.calls if c[0] == "arrived"]
+    assert arrived == passed[:-1] + [seq]  # each waited for the others first (the last: validate's)
     aligner.calls.clear()
     snap, _ = run.send(Command.STEP)
     assert run.stepper.seq == seq + 1  # the validate phase was not counted
     # The others were held, not paused, at the validate pause: no command goes to them.
-    assert aligner.calls == [("passed", seq), ("align", seq + 1)]
+    assert aligner.calls == [("arrived", seq), ("passed", seq), ("align", seq + 1)]
     run.stepper.send(Command.QUIT)
     run.thread.join(timeout=30)
     assert aligner.calls[-2:] == [("ended",), ("passed", PAST_EVERYTHING)]
+
+
+def test_a_condition_of_another_rank_pauses_rank_0_at_that_phase_with_its_reason(driven):
+    run = driven()
+    run.wait()
+    run.stepper.aligner = Aligner(stops_at=3)
+    snap, reason = run.send(Command.CONTINUE)
+    assert (where(snap), reason) == ((0, 0, "backward"), "rank 1: break: nan")
+    assert run.stepper.aligner.calls[-2:] == [("arrived", 3), ("align", 3)]
+    snap, reason = run.send(Command.STEP)  # once: the stop does not pause it there again
+    assert (where(snap), reason) == ((0, 0, "step"), "step")
+
+
+def test_another_rank_says_it_arrived_at_each_phase_and_whether_its_condition_stopped_it(driven):
+    run = driven()
+    run.wait()
+    gate = run.stepper.gate = Gate()
+    run.stepper.set_conditions(parse_conditions(["phase=backward"]))
+    snap, _ = run.send(Command.STEP)
+    assert where(snap) == (0, 0, "forward") and gate.arrivals == [
+        (0, False),
+        (1, False),
+    ]  # a step: not its own
+    snap, reason = run.send(Command.CONTINUE)
+    assert (where(snap), reason) == ((0, 0, "backward"), "break: phase=backward")
+    # Said before it waits at its pause: rank 0, waiting for it to arrive, pauses there too.
+    assert gate.arrivals == [(0, False), (1, False), (2, False), (3, True)]
+    assert gate.armed  # it has a condition: rank 0 waits for it at each phase

@@ -5,6 +5,7 @@ phase; a stop condition on rank 0 pauses the job where it fired; quitting ends e
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shutil
@@ -67,6 +68,20 @@ def test_each_rank_records_to_a_file_of_its_own_and_replays_its_own_phases(tmp_p
         assert [(r["phase"], r["iteration"], r["loss"]) for r in phases if r["phase"] != "start"] == [
             (r["phase"], r["iteration"], r["loss"]) for r in live
         ]
+
+
+def test_a_stop_condition_on_another_rank_pauses_every_rank_at_the_phase_it_fired():
+    """Rank 1 alone reads a NaN: its own --break nan stops the job at its phase (not later, at
+    the backward where the all-reduce would carry the NaN to rank 0), rank 0 in step there."""
+    records = records_of(
+        torchrun("run", "--no-tui", "--format", "jsonl", "--break", "nan", "--on-stop", "continue",
+                 str(SCRIPT), "rank1-nan")
+    )  # fmt: skip
+    stop = [(r["rank"], r["phase"], r["iteration"]) for r in records[:4]]
+    assert stop == [(0, "forward", 5), (1, "forward", 5), (0, "loss", 5), (1, "loss", 5)]
+    assert records[0]["reason"] == "rank 1: break: NaN/Inf in the input batch"
+    assert records[2]["reason"] == "rank 1: break: loss is nan"
+    assert math.isfinite(records[2]["loss"]) and records[3]["loss"] == "nan"  # rank 0 has no NaN
 
 
 def test_nproc_starts_torchs_launcher_with_the_same_command_line():

@@ -60,7 +60,7 @@ def start(
 
         # As much detail as rank 0's: its app shows this rank's pauses too (R), trace and all.
         session = session_for(target, run_options(args, detail=not text, build_now=True))
-        session.conditions = ()  # rank 0's conditions pause the job: it pauses, this rank with it
+        # Its own stop conditions stay armed: one that fires on its data stops the job there.
         script = " ".join([target.spec, *target.args]).strip()
         return run_listening(
             session, on_stop="continue", script=f"{script} (rank {place.rank})", rank=(place.job, place.rank)

@@ -23,8 +23,9 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .control import StopRun
+from .control import REFUSED, StopRun
 from .phases import Phase
+from .remote_protocol import STEPPING_REASONS
 
 if TYPE_CHECKING:
     from .phases import PhaseEvent
@@ -32,15 +33,17 @@ if TYPE_CHECKING:
     from .snapshot import Snapshot
     from .watches import WatchValue
 
-#: How often a rank held at a phase looks whether rank 0 went past it (after GATE_SPINS
-#: looks that only yield the CPU).
+#: How often a rank held at a phase looks whether rank 0 went past it, once it has only
+#: yielded the CPU between looks for GATE_SPIN_S (rank 0 is most often that close).
 GATE_POLL_S = 0.0005
-GATE_SPINS = 200
+GATE_SPIN_S = 0.005
 #: What rank 0's run has gone past once it is over: every phase of every rank.
 PAST_EVERYTHING = 1 << 62
 
 #: The reason a rank paused because another rank asked it to.
 LOCKSTEP = "lockstep"
+#: Rank 0's reason, until the rank that stopped says its own (see ``_bring_ranks``).
+OTHER_RANK_STOPPED = "another rank stopped"
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,11 @@ class Lockstepping:
     gate: Gate | None = None
     _pause_at: int | None = None
     _quit: threading.Event
+    conditions: list
+    #: The seq rank 0 last paused at with the others (so one rank's stop pauses it once).
+    _aligned_at: int = -1
+    #: The seq another rank last said it arrived at.
+    _arrived: int = -1
 
     if TYPE_CHECKING:  # the stepper's own
 
@@ -70,18 +78,32 @@ class Lockstepping:
 
         def _pause(self, event: PhaseEvent | None, reason: str, *, finished: bool = False) -> None: ...
 
-    def _bring_ranks(self, event: PhaseEvent | None, *, finished: bool) -> bool:
+    def _bring_ranks(self, event: PhaseEvent | None, reason: str, *, finished: bool) -> tuple[bool, str]:
         """Before a pause: rank 0 brings the others to it (True: they pause with it), or
-        holds them where they are at a validate phase (rank 0 may evaluate alone)."""
+        holds them where they are at a validate phase (rank 0 may evaluate alone); the
+        reason to show (rank 0 stopped for another rank: that rank's own). Another rank
+        says it stopped here, before it waits, if a condition of its own stopped it."""
         aligner = self.aligner
         if aligner is None:
-            return False
+            if self.gate is not None:
+                self._arrive(stopped=reason not in STEPPING_REASONS and not reason.startswith(REFUSED))
+            return False, reason
         if event is not None and event.phase is Phase.VALIDATE:
             aligner.hold(self._trained)
-            return False
+            return False, reason
+        self._aligned_at = self._trained
         if not finished:
-            aligner.align(self._trained)
-        return True
+            theirs = aligner.align(self._trained)
+            if reason == OTHER_RANK_STOPPED and theirs:
+                reason = theirs
+        return True, reason
+
+    def _arrive(self, *, stopped: bool) -> None:
+        """Another rank: say it is at this phase (and whether a condition of its own stopped
+        it here), once a phase."""
+        if self.gate is not None and self._arrived != self._trained:
+            self._arrived = self._trained
+            self.gate.arrive(self._trained, stopped, bool(self.conditions))
 
     def _ranks_resume(self, command: str, n: int, *, in_step: bool) -> None:
         """A pause ends with ``command``. This pause meets every pause asked for at its seq
@@ -109,12 +131,19 @@ class Lockstepping:
             self._at_boundary = False
 
     def _hold_at_boundary(self, event: PhaseEvent | None) -> None:
-        if self.aligner is not None:
-            self.aligner.passed(self._trained)
+        aligner = self.aligner
+        if aligner is not None:
+            # Rank 0 leaves a phase only once every rank is at it: one that stopped there for a
+            # condition of its own (its data) stops the job there, none left in a collective.
+            stopped = aligner.arrived(self._trained) if self._trained > 0 else False
+            if stopped and self._aligned_at != self._trained:
+                self._pause(event, OTHER_RANK_STOPPED)
+            aligner.passed(self._trained)
         gate = self.gate
         if gate is None:
             return
-        spins = 0
+        self._arrive(stopped=False)
+        begun = time.monotonic()
         while not gate.may_pass(self._trained):
             if self._quit.is_set():
                 raise StopRun
@@ -122,9 +151,9 @@ class Lockstepping:
             if reason is not None:
                 self._pause(event, reason)
                 continue
-            # Rank 0 is most often a few microseconds behind: yield first, sleep once it is not.
-            spins += 1
-            time.sleep(0 if spins < GATE_SPINS else GATE_POLL_S)
+            # Rank 0 is most often less than a phase behind: yield (its phase runs meanwhile)
+            # for as long as a phase takes, and only then sleep between looks.
+            time.sleep(0 if time.monotonic() - begun < GATE_SPIN_S else GATE_POLL_S)
 
     @property
     def seq(self) -> int:

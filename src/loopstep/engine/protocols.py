@@ -117,9 +117,16 @@ class Aligner(Protocol):
     """Rank 0's link to the other ranks of its job (see :mod:`.lockstep`); called in rank 0's
     training thread."""
 
-    def align(self, seq: int) -> None:
+    def align(self, seq: int) -> str | None:
         """Bring the other ranks to the pause at ``seq``; returns once they are all there,
-        or found ahead of it (inside a collective rank 0 has still to reach), or stalled."""
+        or found ahead of it (inside a collective rank 0 has still to reach), or stalled:
+        the reason one of them stopped there for a condition of its own ("rank 1: break:
+        nan"), else None."""
+        ...
+
+    def arrived(self, seq: int) -> bool:
+        """Wait until every other rank with conditions of its own is at the phase ``seq``
+        (or cannot be waited for): whether one of them stopped there for one of them."""
         ...
 
     def hold(self, seq: int) -> None:
@@ -162,6 +169,11 @@ class Gate(Protocol):
 
     def may_pass(self, seq: int) -> bool:
         """Whether rank 0 went past the phase ``seq`` (or cannot be waited for)."""
+        ...
+
+    def arrive(self, seq: int, stopped: bool, armed: bool) -> None:
+        """This rank is at the phase ``seq`` (stopped there for a condition of its own;
+        ``armed``: it has conditions, so rank 0 waits for it at each phase)."""
         ...
 
 

@@ -211,6 +211,8 @@ class Stepper(SteppingBack, AnsweringQuestions, UnwatchedRun, Lockstepping):
         """The run is over: whatever the source installed (hooks, watches) comes off now."""
         if self.aligner is not None:
             self.aligner.passed(PAST_EVERYTHING)  # the other ranks are held at no phase any more
+        if self.gate is not None:
+            self.gate.arrive(PAST_EVERYTHING, False, False)  # nor is rank 0, waiting for this one
         try:
             self.source.close()
         except Exception:  # noqa: BLE001 - a failure to clean up must not hide how the run ended
@@ -307,7 +309,7 @@ class Stepper(SteppingBack, AnsweringQuestions, UnwatchedRun, Lockstepping):
         return command_target_reached(event, self._mode)
 
     def _pause(self, event: PhaseEvent | None, reason: str, *, finished: bool = False) -> None:
-        in_step = self._bring_ranks(event, finished=finished)
+        in_step, reason = self._bring_ranks(event, reason, finished=finished)
         while True:
             self.state = RunState.PAUSED
             snapshot = self.snapshot(finished=finished)

@@ -348,7 +348,7 @@ def run_listening(
     if rank is not None:
         from .lockstep import FollowerGate
 
-        stepper.gate = FollowerGate(rank[0])  # goes past a phase once rank 0 has
+        stepper.gate = FollowerGate(rank[0], rank[1])  # goes past a phase once rank 0 has
     stepper.set_unwatched(True)
     listening.open()
     try:

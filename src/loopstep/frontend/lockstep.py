@@ -23,7 +23,8 @@ import struct
 import threading
 import time
 
-from ..engine.lockstep import PAST_EVERYTHING, RankPause
+from ..engine.lockstep import GATE_POLL_S, GATE_SPIN_S, PAST_EVERYTHING, RankPause
+from ..engine.remote_protocol import STEPPING_REASONS
 from .attach import AttachError, Connection
 from .distributed import RankPlace
 from .runs import list_runs, runs_dir
@@ -36,21 +37,27 @@ ASK_S = 0.3
 #: With no progress for this long, a rank is left where it is ("not in step").
 STALL_S = 5.0
 #: A rank held at a phase rank 0 does not reach though it runs (its loop went another way)
-#: goes on after this long, rather than wait for a rank 0 that waits for it.
+#: goes on after this long, rather than wait for a rank 0 that waits for it; rank 0 waits as
+#: long for another rank to reach its phase.
 GATE_STALL_S = 2.0
-_PROGRESS = struct.Struct("<qq")  # the phase rank 0 went past; 1 while it is paused
+#: Rank 0's word: the phase it went past; 1 while it is paused. Another rank's: the phase
+#: it is at; flags STOPPED (a condition of its own stopped it there) and ARMED (it has
+#: conditions: rank 0 waits for it at each phase; without, rank 0 never waits for it).
+_PROGRESS = struct.Struct("<qq")
+STOPPED, ARMED = 1, 2
 
 
-def progress_path(job: str) -> str:
-    """Where rank 0 says how far it went, for the other ranks of its job on this machine."""
-    return os.path.join(runs_dir(), f"job-{hashlib.sha1(job.encode()).hexdigest()[:16]}.progress")
+def progress_path(job: str, rank: int = 0) -> str:
+    """Where a rank says how far it went, for the other ranks of its job on this machine."""
+    tag = hashlib.sha1(job.encode()).hexdigest()[:16]
+    return os.path.join(runs_dir(), f"job-{tag}.progress" + (f".{rank}" if rank else ""))
 
 
-class Rank0Progress:
-    """Written by rank 0 at every phase it goes past: 16 bytes in a shared file, no syscall."""
+class Progress:
+    """One rank's progress word, written at every phase: 16 bytes in a shared file, no syscall."""
 
-    def __init__(self, job: str) -> None:
-        self.path = progress_path(job)
+    def __init__(self, job: str, rank: int = 0) -> None:
+        self.path = progress_path(job, rank)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
             os.write(fd, _PROGRESS.pack(-1, 0))
@@ -58,22 +65,18 @@ class Rank0Progress:
         finally:
             os.close(fd)
 
-    def publish(self, seq: int, paused: bool) -> None:
-        _PROGRESS.pack_into(self._map, 0, seq, 1 if paused else 0)
+    def publish(self, seq: int, flags: int) -> None:
+        _PROGRESS.pack_into(self._map, 0, seq, int(flags))
 
 
-class FollowerGate:
-    """The :class:`~..engine.protocols.Gate` of a rank other than 0: holds it at each phase
-    until rank 0 went past it (as long as rank 0 is paused; a couple of seconds while it runs
-    and does not come, or while it has not started)."""
+class ProgressReader:
+    """Another rank's progress word, read (the file opened once it exists)."""
 
-    def __init__(self, job: str) -> None:
-        self.path = progress_path(job)
+    def __init__(self, job: str, rank: int = 0) -> None:
+        self.path = progress_path(job, rank)
         self._map: mmap.mmap | None = None
-        self._since: float | None = None
-        self._last = -2
 
-    def _progress(self) -> tuple[int, int] | None:
+    def read(self) -> tuple[int, int] | None:
         if self._map is None:
             try:
                 fd = os.open(self.path, os.O_RDONLY)
@@ -87,8 +90,26 @@ class FollowerGate:
                 os.close(fd)
         return _PROGRESS.unpack_from(self._map, 0)
 
+
+class FollowerGate:
+    """The :class:`~..engine.protocols.Gate` of a rank other than 0: holds it at each phase
+    until rank 0 went past it (as long as rank 0 is paused; a couple of seconds while it runs
+    and does not come, or while it has not started)."""
+
+    def __init__(self, job: str, rank: int) -> None:
+        self._rank_0 = ProgressReader(job)
+        self._own = Progress(job, rank)
+        self._since: float | None = None
+        self._last = -2
+
+    def arrive(self, seq: int, stopped: bool, armed: bool) -> None:
+        self._own.publish(seq, (STOPPED if stopped else 0) | (ARMED if armed else 0))
+        if seq >= PAST_EVERYTHING:  # this rank's run is over: rank 0, which opened it, keeps it
+            with contextlib.suppress(OSError):
+                os.unlink(self._own.path)
+
     def may_pass(self, seq: int) -> bool:
-        progress = self._progress()
+        progress = self._rank_0.read()
         passed, paused = progress if progress is not None else (-1, 0)
         if passed >= seq:
             self._since = None
@@ -127,7 +148,11 @@ class JobRanks:
 
     def __init__(self, place: RankPlace) -> None:
         self.place = place
-        self.progress = Rank0Progress(place.job)
+        self.progress = Progress(place.job)
+        #: Each other rank's word: the phase it is at (and whether it stopped there).
+        self._others = [ProgressReader(place.job, rank) for rank in range(1, place.world_size)]
+        #: Why another rank stopped at this pause, when a condition of its own stopped it.
+        self._stopped_for: str | None = None
         self._links: list[_Link] | None = None
         #: rank -> (JSONL record, text line) of its last pause in step with rank 0.
         self.pauses: dict[int, tuple[dict, str]] = {}
@@ -143,20 +168,41 @@ class JobRanks:
 
     # ----- Aligner ------------------------------------------------------------------------------
     def passed(self, seq: int) -> None:
-        self.progress.publish(seq, paused=False)
+        self.progress.publish(seq, False)
         if seq >= PAST_EVERYTHING:  # the run is over: the ranks that opened the file keep it
             with contextlib.suppress(OSError):
                 os.unlink(self.progress.path)
 
     def hold(self, seq: int) -> None:
-        self.progress.publish(seq, paused=True)
+        self.progress.publish(seq, True)
         self.pauses, self.snapshots = {}, {}
 
-    def align(self, seq: int) -> None:
-        self.progress.publish(seq - 1, paused=True)  # the others stop at this phase, not past it
+    def arrived(self, seq: int) -> bool:
+        stopped, begun = False, time.monotonic()
+        for other in self._others:
+            since, last = time.monotonic(), None
+            while True:
+                word = other.read()
+                if word is None or not word[1] & ARMED:
+                    break  # no conditions of its own (or not started): nothing to wait for
+                if word[0] >= seq:
+                    stopped = stopped or (word[0] == seq and bool(word[1] & STOPPED))
+                    break
+                if word != last:  # it moves (or appeared): wait on
+                    since, last = time.monotonic(), word
+                elif time.monotonic() - since > GATE_STALL_S:
+                    break  # its loop went another way (or it never started): not waited for
+                # It is most often less than a phase behind: yield (its phase runs meanwhile)
+                # for as long as a phase takes, and only then sleep between looks.
+                time.sleep(0 if time.monotonic() - begun < GATE_SPIN_S else GATE_POLL_S)
+        return stopped
+
+    def align(self, seq: int) -> str | None:
+        self.progress.publish(seq - 1, True)  # the others stop at this phase, not past it
         links = self._connect()
         self.pauses, self.snapshots = {}, {}
         self.out_of_step = []
+        self._stopped_for = None
         watches = self._watches
         for link in links:
             if link.rank in self._ended:
@@ -168,6 +214,7 @@ class JobRanks:
         for link in links:
             if link.rank not in self._ended and not self._wait(link, seq):
                 self.out_of_step.append(link.rank)  # rank 0 pauses where it is: see above
+        return self._stopped_for
 
     def resumed(self, command: str, n: int) -> None:
         for link in self._links or []:  # one not in step drops what it waited for and goes on
@@ -239,6 +286,9 @@ class JobRanks:
             if kind == "pause":
                 at = int(message.get("seq", -1))
                 if at == seq:
+                    reason = str(message.get("reason", ""))
+                    if reason not in STEPPING_REASONS and self._stopped_for is None:
+                        self._stopped_for = f"rank {link.rank}: {reason}"
                     self.pauses[link.rank] = (message["record"], message["text"])
                     whole = pause_of(message["snapshot"]) if "snapshot" in message else None
                     if whole is not None:

@@ -258,7 +258,10 @@ class LoopstepApp(RunControl, Inspecting, RankViewing, App[int]):
     def _note_rewind(self, snapshot, reason: str) -> None:
         """Say which stop condition paused the run, why a step back could not happen, and
         once when memory shortens the step-back window."""
-        if reason.startswith(("cannot step back", "break:", REFUSED)):
+        # "rank 1: break: …": another rank's own condition stopped the job here.
+        if reason.startswith(("cannot step back", "break:", REFUSED)) or re.match(
+            r"rank \d+: break:", reason
+        ):
             self.notify(reason, timeout=5)
         if reason.startswith(REFUSED) and self.stepper is not None:
             self.session.conditions = list(self.stepper.conditions)  # a restart does without it too

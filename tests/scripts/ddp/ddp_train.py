@@ -5,14 +5,15 @@ epoch, DDP around the model. ``MODE`` plants one of the classic mistakes:
     torchrun --nproc_per_node=2 ddp_train.py MODE [EPOCHS]
 
 MODE: correct, no-sampler, no-set-epoch, rank0-eval, hand-sharded, uneven, no-sync, rank-lr,
-unused-head.
+unused-head, rank1-nan.
 ``rank0-eval`` is correct too, and evaluates on rank 0 alone after each epoch (as many
 trainers log from rank 0 only); so is ``hand-sharded``, which gives each rank its own slice
 of the data (``x[rank::world]``) instead of a DistributedSampler. ``uneven`` shards so by
 hand too, with one sample more on rank 0: 9 batches an epoch there, 8 on rank 1. ``no-sync``
 steps inside ``no_sync()`` (the gradients are never all-reduced); ``rank-lr`` scales the
 learning rate by the rank; ``unused-head`` has a head the forward never uses, which DDP is
-told to look for (``find_unused_parameters=True``).
+told to look for (``find_unused_parameters=True``); ``rank1-nan`` gives rank 1 a corrupt
+sample (a NaN) in its sixth batch, rank 0 none.
 """
 
 import sys
@@ -63,7 +64,10 @@ def main():
     for epoch in range(epochs):
         if sampler is not None and mode != "no-set-epoch":
             sampler.set_epoch(epoch)
-        for xb, yb in loader:
+        for batch, (xb, yb) in enumerate(loader):
+            if mode == "rank1-nan" and rank == 1 and epoch == 0 and batch == 5:
+                xb = xb.clone()
+                xb[0, 0] = float("nan")
             optimizer.zero_grad()
             if mode == "no-sync":
                 with model.no_sync():  # never all-reduced: each rank steps on its own gradients
