@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+import traceback
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -101,6 +102,23 @@ class TrainingError:
     #: (epoch, iteration) of the phase that was running, where the source said (a forward
     #: that starts a new batch is in the next iteration, not the last event's).
     at: tuple[int, int] | None = None
+
+    @classmethod
+    def of(
+        cls,
+        exc: BaseException,
+        phase: Phase | None,
+        last_event: PhaseEvent | None,
+        at: tuple[int, int] | None,
+    ) -> TrainingError:
+        """The error ``exc`` raised while ``phase`` ran (None: between two phases), told
+        apart as loopstep's own or the training code's."""
+        internal = isinstance(exc, InternalError) or raised_by_loopstep(exc)
+        if isinstance(exc, InternalError):
+            exc = exc.cause
+        name = phase.value if phase is not None else ""
+        text = "".join(traceback.format_exception(exc))
+        return cls(exc, text, name, last_event, internal=internal, at=at if name else None)
 
     @property
     def summary(self) -> str:

@@ -176,8 +176,18 @@ class Lockstepping:
         self._tell_source()
 
     def _lockstep_reason(self) -> str | None:
+        """LOCKSTEP once the phase rank 0 asked for is reached (it stands for a pause asked
+        for here too)."""
         target = self._pause_at
         if target is not None and self._trained >= target:
             self._pause_at = None
+            self._pause_requested.clear()
             return LOCKSTEP
         return None
+
+    def _leave_job(self) -> None:
+        """The run is over: no rank is held at a phase for this one any more."""
+        if self.aligner is not None:
+            self.aligner.passed(PAST_EVERYTHING)
+        if self.gate is not None:
+            self.gate.arrive(PAST_EVERYTHING, False, False)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import queue
 import threading
-import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -33,11 +32,10 @@ from .control import (
     TrainingError,
     command_target_reached,
     iteration_in_focus,
-    raised_by_loopstep,
     same_phase,
 )
 from .history import LossHistory
-from .lockstep import PAST_EVERYTHING, Lockstepping
+from .lockstep import Lockstepping
 from .lookback import LookBack
 from .phase_order import PhaseOrder
 from .phases import Phase, PhaseEvent
@@ -209,10 +207,7 @@ class Stepper(SteppingBack, AnsweringQuestions, UnwatchedRun, Lockstepping):
 
     def _close_source(self) -> None:
         """The run is over: whatever the source installed (hooks, watches) comes off now."""
-        if self.aligner is not None:
-            self.aligner.passed(PAST_EVERYTHING)  # the other ranks are held at no phase any more
-        if self.gate is not None:
-            self.gate.arrive(PAST_EVERYTHING, False, False)  # nor is rank 0, waiting for this one
+        self._leave_job()
         try:
             self.source.close()
         except Exception:  # noqa: BLE001 - a failure to clean up must not hide how the run ended
@@ -288,7 +283,6 @@ class Stepper(SteppingBack, AnsweringQuestions, UnwatchedRun, Lockstepping):
 
     def _pause_reason(self, event: PhaseEvent) -> str | None:
         if self._pause_at is not None and (reason := self._lockstep_reason()) is not None:
-            self._pause_requested.clear()
             return reason
         if self._pause_requested.is_set():
             self._pause_requested.clear()
@@ -378,14 +372,7 @@ class Stepper(SteppingBack, AnsweringQuestions, UnwatchedRun, Lockstepping):
             return self.last_snapshot
 
     def _fail(self, exc: BaseException) -> None:
-        phase = self.phase_running.value if self.phase_running is not None else ""
-        internal = isinstance(exc, InternalError) or raised_by_loopstep(exc)
-        if isinstance(exc, InternalError):
-            exc = exc.cause
-        self.error = TrainingError(
-            exc, "".join(traceback.format_exception(exc)), phase, self.last_event, internal=internal,
-            at=self.phase_at if phase else None,
-        )  # fmt: skip
+        self.error = TrainingError.of(exc, self.phase_running, self.last_event, self.phase_at)
         self.state = RunState.FAILED
         snapshot = self._safe_snapshot()
         if snapshot is not None:
