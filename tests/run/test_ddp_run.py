@@ -114,7 +114,7 @@ def job_processes(port: int) -> list[int]:
 
 
 @contextmanager
-def ddp_app(runs_home, port: int | None = None):
+def ddp_app(runs_home, port: int | None = None, mode: str = "correct"):
     """The app of a 2-rank job in tmux, at rank 0's start pause."""
     launch = (
         "--nproc_per_node=2",
@@ -123,7 +123,7 @@ def ddp_app(runs_home, port: int | None = None):
         "loopstep",
         "run",
         str(SCRIPT),
-        "correct",
+        mode,
     )
     app = Tmux(120, 40, launch, module="torch.distributed.run")
     try:
@@ -184,6 +184,24 @@ def test_R_shows_the_other_ranks_pause_with_its_own_numbers(runs_home):
         assert other["state"] == "paused at backward iter 0"
         app.keys("R")
         app.wait_for(r"ddp_train\.py · rank 0/2 .*after backward")
+
+
+@needs_tmux
+def test_the_app_compares_the_ranks_at_a_step_and_says_when_their_parameters_differ(runs_home):
+    """rank-lr: rank 1 steps with twice rank 0's lr. At the first step, the diagnostics pane
+    says so, with the numbers ``loopstep check`` gives for the same job."""
+    done = torchrun("check", "--format", "jsonl", str(SCRIPT), "rank-lr")
+    [finding] = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    norms = re.search(r"total norm ([\d.]+) vs ([\d.]+)", finding["message"]).groups()
+    with ddp_app(runs_home, mode="rank-lr") as app:
+        for phase in ("zero_grad", "forward", "loss", "backward"):
+            app.keys("s")
+            app.wait_for(rf"iter 0 · after {phase}")
+        assert "no findings so far" in app.screen()  # the gradients were all-reduced: they agree
+        app.keys("s")
+        screen = app.wait_for(r"ddp-params-diverged")
+        assert "1 finding (1 error)" in screen
+        assert norms[0] in screen and norms[1] in screen  # as check says: rank 0's and rank 1's
 
 
 @needs_tmux

@@ -185,6 +185,22 @@ class Lockstepping:
             return LOCKSTEP
         return None
 
+    def _judge_ranks(self, snapshot: Snapshot) -> None:
+        """Rank 0 at a step with the others in step: do they agree? (The app's diagnostics
+        say so when not; ``loopstep check`` compares every step.)"""
+        if self.aligner is None:
+            return
+        from .diagnostics import diagnostics_of
+        from .rank_checks import ranks_disagree
+
+        diagnostics = diagnostics_of(self)
+        others = self.aligner.ranks_at_pause()
+        if diagnostics is None or not others or snapshot.event is None:
+            return
+        found = ranks_disagree(snapshot, {rank: other.snapshot for rank, other in others.items()})
+        if found is not None:
+            diagnostics.add(found[0], snapshot.event, found[1])
+
     def _leave_job(self) -> None:
         """The run is over: no rank is held at a phase for this one any more."""
         if self.aligner is not None:

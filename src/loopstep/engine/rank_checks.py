@@ -1,5 +1,6 @@
 """The mistakes only several ranks show, found by comparing them (``loopstep check`` under
-torchrun): each rank keeps small fingerprints of its run and shares them through loopstep's
+torchrun; the app compares the ranks' snapshots at each step it pauses at, with
+:func:`ranks_disagree`): each rank keeps small fingerprints of its run and shares them through loopstep's
 own channel (a :class:`~.protocols.RankExchange`, never the user's process group); rank 0
 compares them at the end and adds what it finds, and the other ranks' own findings, to one
 report.
@@ -29,6 +30,7 @@ from .phases import Phase, PhaseEvent
 if TYPE_CHECKING:
     from .diagnostics import Diagnostics
     from .protocols import RankExchange
+    from .snapshot import Snapshot
     from .stepper import Stepper
 
 #: How many first losses say whether the ranks read the same batches.
@@ -187,3 +189,33 @@ class RankChecks:
                 found.fix,
             )
         )
+
+
+def ranks_disagree(own: Snapshot, others: dict[int, Snapshot]) -> tuple[str, str] | None:
+    """At a step paused on every rank (the app's view of a job): (finding id, message) when
+    the gradients the step used, or the parameters after it, differ between rank 0 and
+    another rank; None when they agree (or it is no step)."""
+    if own.event is None or own.event.phase not in (Phase.STEP, Phase.UPDATE):
+        return None
+
+    def norms(snapshot: Snapshot) -> tuple[list[float], list[float]]:
+        params = sorted(snapshot.params, key=lambda p: p.name)
+        return [p.grad.norm if p.grad is not None else 0.0 for p in params], [p.value.norm for p in params]
+
+    grads, params = norms(own)
+    for rank, other in sorted(others.items()):
+        their_grads, their_params = norms(other)
+        if not _same(grads, their_grads):
+            return (
+                "ddp-grad-not-synced",
+                f"the step used gradients that differ between rank 0 and rank {rank} "
+                f"(total norm {math.hypot(*grads):.6g} vs {math.hypot(*their_grads):.6g})",
+            )
+        if not _same(params, their_params):
+            return (
+                "ddp-params-diverged",
+                f"after this step rank 0's parameters and rank {rank}'s differ (total norm "
+                f"{math.hypot(*params):.6g} vs {math.hypot(*their_params):.6g}), though the "
+                "gradients it used agreed",
+            )
+    return None

@@ -307,6 +307,7 @@ class Stepper(SteppingBack, AnsweringQuestions, UnwatchedRun, Lockstepping):
         while True:
             self.state = RunState.PAUSED
             snapshot = self.snapshot(finished=finished)
+            self._judge_ranks(snapshot)
             self.last_snapshot = snapshot
             command, n = self.await_command(snapshot, reason)
             if command is not Command.BACK:
