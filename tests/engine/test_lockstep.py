@@ -65,6 +65,9 @@ class Aligner:
     def others_at_pause(self) -> list:
         return []
 
+    def ranks_at_pause(self) -> dict:
+        return {}
+
 
 def test_a_rank_held_by_its_gate_pauses_there_when_rank_0_asks(driven):
     run = driven()
