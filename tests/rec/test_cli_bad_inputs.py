@@ -89,6 +89,11 @@ BAD_INPUTS = [
     (["attach", "--no-tui", "99999999"], "no listening run with pid 99999999", 2),
     (["run", "--listen", "tcp:nope", "{script}"], "expected tcp:HOST:PORT", 2),
     (["run", "--nproc", "0", "{script}"], "expected a number of at least 1, got 0", 2),
+    # --nproc checks what every rank would refuse, before torchrun starts any
+    (["run", "--nproc", "2", "missing.py"], "no such file: missing.py", 2),
+    (["run", "--nproc", "2", "--break", "bogus>", "{script}"], "unknown stop condition 'bogus>'", 2),
+    (["run", "--nproc", "2", "--record", "/", "{script}"], "cannot record to /: it is a directory", 2),
+    (["run", "--nproc", "2", "linreg"], "takes SCRIPT.py [ARGS], not a built-in scenario", 2),
     (["run", "--listen", "tcp:127.0.0.1:99999", "{script}"], "expected tcp:HOST:PORT", 2),
     (["run", "--listen", "tcp:0.0.0.0:0", "{script}"], "add --listen-non-loopback to mean it", 2),
     (["run", "--listen-non-loopback", "{script}"], "--listen-non-loopback goes with --listen tcp", 2),

@@ -45,6 +45,8 @@ def line_of(text: str) -> str:
         ("no-sync", "ddp-grad-not-synced", 1, "optimizer.step()", 0),
         ("rank-lr", "ddp-params-diverged", 1, "optimizer.step()", 0),
         ("unused-head", "ddp-unused-params", 0, "loss.backward()  # DDP", 2),  # the third backward
+        # rank 1's NaN, all-reduced: NaN on both ranks is no unsynced gradient
+        ("rank1-nan", "nonfinite", 1, "loss.backward()  # DDP", 5),
     ],
 )
 def test_check_under_torchrun_finds_the_classic_ddp_mistakes(mode, expected, status, where, iteration):

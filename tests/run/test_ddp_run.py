@@ -205,6 +205,22 @@ def test_the_app_compares_the_ranks_at_a_step_and_says_when_their_parameters_dif
 
 
 @needs_tmux
+def test_the_app_shows_the_rank_whose_condition_stopped_the_job(runs_home):
+    launch = ("--nproc_per_node=2", f"--master_port={free_port()}", "-m", "loopstep", "run",
+              "--break", "nan", str(SCRIPT), "rank1-nan")  # fmt: skip
+    app = Tmux(120, 40, launch, module="torch.distributed.run")
+    try:
+        app.wait_for(r"ddp_train\.py · rank 0/2")
+        app.keys("c")
+        app.wait_for(r"rank 1/2 .*iter 5 · after forward")  # shown: the rank that stopped it
+        app.wait_for(r"rank 1: break: NaN/Inf in the input batch")  # and why
+        app.keys("R")
+        app.wait_for(r"rank 0/2 .*iter 5 · after forward")
+    finally:
+        app.close()
+
+
+@needs_tmux
 def test_killing_the_apps_terminal_leaves_no_rank_running(runs_home):
     port = free_port()
     with ddp_app(runs_home, port) as app:

@@ -8,7 +8,7 @@ import argparse
 import os
 import sys
 
-from ..targets import Kind
+from ..targets import Kind, check_kind
 from .args import UsageError, positive_int
 from .options import (
     add_break_options,
@@ -21,6 +21,7 @@ from .options import (
     add_target,
     add_text_options,
     add_watch_option,
+    target_of,
 )
 from .start import start, text_mode
 
@@ -50,11 +51,25 @@ def main(args: argparse.Namespace) -> int:
     return start(args, "run", tuple(Kind), text=text_mode(args))
 
 
+def _check_before_launching(args: argparse.Namespace) -> None:
+    """Bad input is one line here, not N ranks failing with it inside torchrun."""
+    from ..targets import check_script, check_writable, parse_breaks, parse_watches
+
+    target = target_of(args)
+    check_kind(target, (Kind.SCRIPT,), "loopstep run --nproc")
+    check_script(target.spec)
+    parse_breaks(list(args.breaks or []))
+    parse_watches(list(args.watches or []))
+    if args.record is not None:
+        check_writable(args.record)
+
+
 def launch_ranks(args: argparse.Namespace) -> int:
     """``--nproc N``: this same command line, without --nproc, under torch's own elastic
     launcher, in this process (exec): its ranks, its signals, its exit status."""
     if "WORLD_SIZE" in os.environ:
         raise UsageError("loopstep: --nproc starts torchrun; under torchrun already, drop it")
+    _check_before_launching(args)
     line = list(args.command_line)
     own = line[: len(line) - len(args.script_args)]  # a script's own --nproc stays its own
     kept, skip = [], False

@@ -42,8 +42,10 @@ END_WAIT_S = 20.0
 
 
 def _same(a: list[float], b: list[float]) -> bool:
+    """Equal within TOLERANCE; NaN on both ranks is the same (an all-reduced NaN)."""
     return len(a) == len(b) and all(
-        x == y or abs(x - y) <= TOLERANCE * max(abs(x), abs(y)) for x, y in zip(a, b)
+        x == y or (math.isnan(x) and math.isnan(y)) or abs(x - y) <= TOLERANCE * max(abs(x), abs(y))
+        for x, y in zip(a, b)
     )
 
 

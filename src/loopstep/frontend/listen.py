@@ -100,6 +100,8 @@ class Listening(ListeningPauses):
         ).start()
         where = (
             f"loopstep: listening on {self.path} (pid {self.pid}); attach with: loopstep attach {self.pid}"
+            if self.state.rank == 0
+            else f"loopstep: rank {self.state.rank} listening on {self.path} (pid {self.pid}), for rank 0"
         )
         if self.tcp is not None:
             self._tcp_server = tcp_server(self.tcp)

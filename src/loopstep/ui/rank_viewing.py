@@ -10,6 +10,7 @@ left empty while another rank is shown, and the prompt says whose frame it reads
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -50,6 +51,9 @@ class RankViewing:
             self._previous_own = self._own_pause[0]
         self._own_pause = (message.snapshot, message.watches, message.variables)
         self._other_ranks = message.others
+        stopper = re.match(r"rank (\d+): ", message.reason)
+        if stopper is not None and int(stopper.group(1)) in message.others:
+            self._rank_shown = int(stopper.group(1))  # a condition of that rank's: show its numbers
         if self._rank_shown and self._rank_shown not in message.others:
             self.notify(f"rank {self._rank_shown} is not in step at this pause: rank 0 is shown", timeout=4)
             self._rank_shown = 0

@@ -60,7 +60,7 @@ class LoaderChecks:
             if known is not None and known[0]() is sampler and known[1] == sampler.epoch:
                 self._say(
                     "ddp-sampler-epoch",
-                    f"DistributedSampler iterated again at epoch {sampler.epoch}: set_epoch was not "
+                    f"DistributedSampler iterated again with its epoch still {sampler.epoch}: set_epoch was not "
                     "called, so this pass repeats the last one's order",
                     location,
                     iteration,
