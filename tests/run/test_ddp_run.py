@@ -84,6 +84,18 @@ def test_a_stop_condition_on_another_rank_pauses_every_rank_at_the_phase_it_fire
     assert math.isfinite(records[2]["loss"]) and records[3]["loss"] == "nan"  # rank 0 has no NaN
 
 
+def test_the_text_stream_of_a_job_leads_with_the_rank_and_marks_a_stop_under_every_rank():
+    done = torchrun("run", "--no-tui", "--break", "nan", "--on-stop", "stop", str(SCRIPT), "rank1-nan")
+    assert done.returncode == 1, done.stderr[-2000:]  # torchrun's: rank 0 stopped (3)
+    lines = done.stdout.splitlines()
+    assert lines[0].split()[:5] == ["rank", "epoch", "batch", "iter", "phase"]
+    assert [line.split()[:5] for line in lines[1:3]] == [
+        ["0", "0", "5", "5", "forward"],
+        ["1", "0", "5", "5", "forward"],
+    ]
+    assert lines[3] == "  ^ rank 1: break: NaN/Inf in the input batch"
+
+
 def test_nproc_starts_torchs_launcher_with_the_same_command_line():
     done = subprocess.run(
         [sys.executable, "-m", "loopstep", "run", "--nproc", "2", "--no-tui", "--format", "jsonl",

@@ -86,6 +86,10 @@ class StreamWriter:
         self.format = fmt_name
         self.fields = dict(fields or {})
         self._header_done = False
+        #: A torchrun job's text lines start with the rank; its stop marker waits until
+        #: every rank's line at the pause is written (see :meth:`end_pause`).
+        self._rank: int | None = self.fields.get("rank")
+        self._marker: str | None = None
 
     def write(
         self, snapshot: Snapshot, reason: str | None = None, watches: Sequence[WatchValue] = ()
@@ -104,12 +108,16 @@ class StreamWriter:
                 line = json.dumps(record, separators=(",", ":"), allow_nan=False)
         else:
             if not self._header_done:
-                self.out.write(text_header() + "\n")
+                self.out.write(("rank " if self._rank is not None else "") + text_header() + "\n")
                 self._header_done = True
             line = text_line(snapshot)
+            if self._rank is not None:
+                line = f"{self._rank:>4} {line}"
             if watches:
                 line += "  " + "  ".join(f"{w.expression}={_watch_text(w)}" for w in watches)
-            if reason is not None:
+            if reason is not None and self._rank is not None:
+                self._marker = reason  # under the last rank's line at this pause
+            elif reason is not None:
                 line += f"\n  ^ {reason}"
         self.out.write(line + "\n")
         self.out.flush()
@@ -119,6 +127,13 @@ class StreamWriter:
         if self.format == "jsonl":
             line = json.dumps(record, separators=(",", ":"), allow_nan=False)
         else:
-            line = f"{text}  rank {rank}"
+            line = f"{rank:>4} {text}"
         self.out.write(line + "\n")
         self.out.flush()
+
+    def end_pause(self) -> None:
+        """Every rank's line at this pause is written: the stop marker, if any, goes under them."""
+        if self._marker is not None:
+            self.out.write(f"  ^ {self._marker}\n")
+            self.out.flush()
+            self._marker = None

@@ -157,6 +157,7 @@ def run_stream(
                 if paused and session.aligner is not None:  # a torchrun job: its other ranks here
                     for rank, record, text in session.aligner.others_at_pause():
                         writer.write_other(rank, record, text)
+                writer.end_pause()
             except BrokenPipeError:  # the reader went away (| head): stop quietly
                 raise StopRun from None
 
