@@ -9,6 +9,8 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -87,6 +89,38 @@ def test_an_attach_wakes_a_sleeping_run_at_the_numbers_an_awake_run_gives(runs_h
         if run.poll() is None:
             run.kill()
             run.communicate()
+
+
+def test_an_attach_while_another_front_end_detaches_gets_the_run(runs_home, tmp_path):
+    """The second attach arrives before the first one's detach is read (a script that
+    attaches again right after `d`): it waits for the first to be gone, not refused."""
+    log = tmp_path / "log"
+    run = loopstep("run", "--listen", SCRIPT, "loader", str(log))
+    try:
+        assert "listening on" in run.stderr.readline()
+        path = runs_home / "loopstep" / f"{run.pid}.sock"
+        first = Client(path)
+        assert first.receive()["type"] == "pause"
+        second: list[dict] = []
+        hello = threading.Thread(target=lambda: second.append(hello_of(path)))
+        hello.start()
+        time.sleep(0.3)  # the second hello is in, and waits on the first front end
+        assert not second
+        first.send("detach")
+        first.close()
+        hello.join(timeout=PATIENCE_S)
+        assert second and second[0]["type"] == "hello", second
+    finally:
+        run.kill()
+        run.communicate()
+
+
+def hello_of(path: Path) -> dict:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(str(path))
+    sock.sendall(encode("hello", protocol=PROTOCOL))
+    with sock, sock.makefile("rb") as lines:
+        return json.loads(lines.readline())
 
 
 def test_an_awake_run_gives_the_numbers_the_sleeping_one_is_checked_against(tmp_path):

@@ -46,6 +46,8 @@ from .listen_pauses import ListeningPauses
 from .runner import run_headless
 from .runs import RunState, remove_state, socket_path, write_state
 
+#: How long a front end that has just detached gets to be gone before another is refused.
+LEAVING_S = 2.0
 _COMMANDS = {c.value: c for c in (Command.STEP, Command.NEXT, Command.EPOCH, Command.CONTINUE, Command.RUN)}
 
 
@@ -68,6 +70,8 @@ class Listening(ListeningPauses):
         self.stepper = None
         self._client: socket.socket | None = None
         self._lock = threading.Lock()
+        #: Told when the attached front end is gone (detached, closed, its app ended).
+        self._client_left = threading.Condition(self._lock)
         self._paused: bytes | None = None  # the pause message of the pause the run is in
         self._server: socket.socket | None = None
         #: The client's hello is answered (pauses may cross), and whether it wants the app.
@@ -157,6 +161,9 @@ class Listening(ListeningPauses):
                 )
                 return
             with self._lock:
+                # One that has just detached may still have its detach (or its close) on the
+                # way: it gets a moment to be gone before this one is refused.
+                self._client_left.wait_for(lambda: self._client is None, timeout=LEAVING_S)
                 if self._client is not None:
                     connection.sendall(
                         encode("error", message=f"run {self.pid} already has a front end attached")
@@ -269,6 +276,7 @@ class Listening(ListeningPauses):
             if self._client is not connection:
                 return
             self._client = None
+            self._client_left.notify_all()
             paused, self._paused = self._paused, None
         self.stepper.set_unwatched(True)
         self._note(attached=False, state="running")
@@ -282,6 +290,7 @@ class Listening(ListeningPauses):
             if self._client is not connection:
                 return
             self._client = None
+            self._client_left.notify_all()
             paused = self._paused
             if paused is not None and self.on_stop == "continue":
                 self._paused = None
@@ -304,6 +313,7 @@ class Listening(ListeningPauses):
         finally:
             with self._lock:
                 self._client = None
+                self._client_left.notify_all()
             stepper.set_unwatched(True)
             done.set()
         paused = stepper.state is StepperState.PAUSED
