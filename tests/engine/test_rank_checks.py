@@ -73,3 +73,15 @@ def test_a_rank_that_never_finished_is_missing_and_its_batches_still_compare():
     assert checks.missing == [1]
     [found] = diagnostics.findings
     assert found.id == "ddp-uneven-batches" and "(rank 0: 8, rank 1: 9)" in found.message
+
+
+def test_a_steps_fingerprints_blame_the_gradients_first_and_count_nan_on_both_ranks_as_agreeing():
+    from loopstep.engine.rank_checks import disagreement
+
+    nan = float("nan")
+    same = ([3.0, 0.5], [2.0, 0.1])
+    assert disagreement(1, same, ([3.0, 0.5], [2.0, 0.1])) is None
+    assert disagreement(1, ([nan, nan], [2.0, 0.1]), ([nan, nan], [2.0, 0.1])) is None  # all-reduced NaN
+    assert disagreement(1, same, ([3.0, 0.7], [2.5, 0.1]))[0] == "ddp-grad-not-synced"
+    found = disagreement(1, same, ([3.0, 0.5], [2.5, 0.1]))
+    assert found[0] == "ddp-params-diverged" and "rank 1's differ" in found[1]

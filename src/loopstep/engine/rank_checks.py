@@ -79,11 +79,8 @@ class RankChecks:
             if event.loss is not None and math.isfinite(event.loss):
                 self._losses.append(event.loss)
         elif phase is Phase.STEP or phase is Phase.UPDATE:
-            snapshot = stepper.snapshot()
-            params = sorted(snapshot.params, key=lambda p: p.name)
-            grads = [p.grad.norm if p.grad is not None else 0.0 for p in params]
             where = str(event.location) if event.location is not None else ""
-            self._steps.append((event.iteration, where, grads, [p.value.norm for p in params]))
+            self._steps.append((event.iteration, where, *fingerprint(stepper.snapshot())))
 
     def rewound(self, iteration: int, stepper: Stepper) -> None:
         """A check never steps back."""
@@ -155,24 +152,9 @@ class RankChecks:
                 if index >= len(run["steps"]):
                     continue
                 _, _, their_grads, their_params = run["steps"][index]
-                if not _same(grads, their_grads):
-                    self._add(
-                        "ddp-grad-not-synced",
-                        f"the step used gradients that differ between rank 0 and rank {rank} "
-                        f"(total norm {math.hypot(*grads):.6g} vs {math.hypot(*their_grads):.6g})",
-                        iteration,
-                        where,
-                    )
-                    return
-                if not _same(params, their_params):
-                    self._add(
-                        "ddp-params-diverged",
-                        f"after this step rank 0's parameters and rank {rank}'s differ (total "
-                        f"norm {math.hypot(*params):.6g} vs {math.hypot(*their_params):.6g}), "
-                        "though the gradients it used agreed",
-                        iteration,
-                        where,
-                    )
+                found = disagreement(rank, (grads, params), (their_grads, their_params))
+                if found is not None:
+                    self._add(*found, iteration, where)
                     return
 
     def _merge(self, rank: int, found: Finding) -> None:
@@ -193,31 +175,40 @@ class RankChecks:
         )
 
 
+def fingerprint(snapshot: Snapshot) -> tuple[list[float], list[float]]:
+    """(each .grad's norm, each parameter's norm), by parameter name: what ranks compare."""
+    params = sorted(snapshot.params, key=lambda p: p.name)
+    return [p.grad.norm if p.grad is not None else 0.0 for p in params], [p.value.norm for p in params]
+
+
+def disagreement(rank: int, own: tuple[list[float], list[float]], theirs: tuple[list[float], list[float]]):
+    """(finding id, message) when rank 0's step fingerprint and ``rank``'s differ, else None:
+    the gradients first (a step on unsynced ones), then the parameters after the step."""
+    (grads, params), (their_grads, their_params) = own, theirs
+    if not _same(grads, their_grads):
+        return (
+            "ddp-grad-not-synced",
+            f"the step used gradients that differ between rank 0 and rank {rank} "
+            f"(total norm {math.hypot(*grads):.6g} vs {math.hypot(*their_grads):.6g})",
+        )
+    if not _same(params, their_params):
+        return (
+            "ddp-params-diverged",
+            f"after this step rank 0's parameters and rank {rank}'s differ (total norm "
+            f"{math.hypot(*params):.6g} vs {math.hypot(*their_params):.6g}), though the "
+            "gradients it used agreed",
+        )
+    return None
+
+
 def ranks_disagree(own: Snapshot, others: dict[int, Snapshot]) -> tuple[str, str] | None:
-    """At a step paused on every rank (the app's view of a job): (finding id, message) when
-    the gradients the step used, or the parameters after it, differ between rank 0 and
-    another rank; None when they agree (or it is no step)."""
+    """At a step paused on every rank (the app's view of a job): what :func:`disagreement`
+    finds between rank 0 and the first other rank that differs; None at any other phase."""
     if own.event is None or own.event.phase not in (Phase.STEP, Phase.UPDATE):
         return None
-
-    def norms(snapshot: Snapshot) -> tuple[list[float], list[float]]:
-        params = sorted(snapshot.params, key=lambda p: p.name)
-        return [p.grad.norm if p.grad is not None else 0.0 for p in params], [p.value.norm for p in params]
-
-    grads, params = norms(own)
+    mine = fingerprint(own)
     for rank, other in sorted(others.items()):
-        their_grads, their_params = norms(other)
-        if not _same(grads, their_grads):
-            return (
-                "ddp-grad-not-synced",
-                f"the step used gradients that differ between rank 0 and rank {rank} "
-                f"(total norm {math.hypot(*grads):.6g} vs {math.hypot(*their_grads):.6g})",
-            )
-        if not _same(params, their_params):
-            return (
-                "ddp-params-diverged",
-                f"after this step rank 0's parameters and rank {rank}'s differ (total norm "
-                f"{math.hypot(*params):.6g} vs {math.hypot(*their_params):.6g}), though the "
-                "gradients it used agreed",
-            )
+        found = disagreement(rank, mine, fingerprint(other))
+        if found is not None:
+            return found
     return None
