@@ -199,6 +199,37 @@ def test_R_shows_the_other_ranks_pause_with_its_own_numbers(runs_home):
 
 
 @needs_tmux
+def test_the_prompt_asks_the_rank_shown_and_ctrl_r_asks_every_rank(runs_home):
+    """pdb's ``p`` on another rank: the prompt evaluates in the shown rank's own training frame
+    (its ``rank`` is 1, its loss its own shard's), and ctrl+r asks both ranks at once."""
+    records = records_of(
+        torchrun("run", "--no-tui", "--format", "jsonl", "--iterations", "1", str(SCRIPT), "correct")
+    )
+    loss = {r["rank"]: round(r["loss"], 3) for r in records if r["phase"] == "loss"}
+    with ddp_app(runs_home) as app:
+        for phase in ("zero_grad", "forward", "loss"):
+            app.keys("s")
+            app.wait_for(rf"iter 0 · after {phase}")
+        app.keys("R")
+        app.wait_for(r"ddp_train\.py · rank 1/2")
+        app.keys("!")
+        app.wait_for(r"rank 1: main\(\) at .*ddp_train\.py:\d+")  # whose frame it reads
+        app.keys("(rank, round(loss.item(), 3))", "Enter")
+        app.wait_for(rf"\(1, {loss[1]}\)")
+        app.keys("C-r")
+        app.wait_for(r"on every rank: rank 1, rank 0")
+        app.keys("(rank, round(loss.item(), 3))", "Enter")
+        screen = app.wait_for(rf"rank 0: \(0, {loss[0]}\)")
+        assert re.search(rf"rank 1: \(1, {loss[1]}\)", screen)
+        app.keys("Escape")
+        app.wait_for(r"q  quit")  # the main screen's footer: closed (a key sent at once reads as alt+key)
+        app.keys("s")  # the prompt's questions left both ranks where they were, in step
+        app.wait_for(r"rank 1/2 .*after backward")
+        [other] = runs_listed()
+        assert other["state"] == "paused at backward iter 0"
+
+
+@needs_tmux
 def test_the_app_compares_the_ranks_at_a_step_and_says_when_their_parameters_differ(runs_home):
     """rank-lr: rank 1 steps with twice rank 0's lr. At the first step, the diagnostics pane
     says so, with the numbers ``loopstep check`` gives for the same job."""

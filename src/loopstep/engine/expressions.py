@@ -170,6 +170,34 @@ def evaluate(
     )
 
 
+@dataclass(frozen=True)
+class FrameQuestion:
+    """What the prompt asks a training frame, as plain data: it may cross to another rank of a
+    torchrun job, to be answered there by :func:`answer_in_frame`."""
+
+    #: "where" (the frame's place), "evaluate" (``text``), "complete" (``text`` as typed).
+    kind: str
+    text: str = ""
+    statements: bool = False
+
+
+QUESTION_KINDS = frozenset({"where", "evaluate", "complete"})
+
+
+def answer_in_frame(
+    frame: TrainingFrame, question: FrameQuestion, pretty: Callable[[Any], str] | None = None
+) -> str | Answer | list[str]:
+    """The answer to ``question`` in ``frame`` (training thread, paused): the place for
+    "where", an :class:`Answer` for "evaluate", the completions for "complete"."""
+    if question.kind == "where":
+        return frame.where
+    if question.kind == "complete":
+        return complete(frame, question.text)
+    if question.kind == "evaluate":
+        return evaluate(frame, question.text, statements=question.statements, pretty=pretty)
+    raise ValueError(f"no such question: {question.kind!r} (one of {', '.join(sorted(QUESTION_KINDS))})")
+
+
 def _run_statement(frame: TrainingFrame, text: str, scope: dict) -> Any:
     """Run a statement; a last expression gives the value (as in a notebook cell)."""
     tree = ast.parse(text, mode="exec")

@@ -14,9 +14,12 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     import numpy as np
 
     from .control import Settings
+    from .expressions import FrameQuestion
     from .lockstep import RankPause
     from .phases import PhaseEvent
     from .probes import Probe
@@ -157,6 +160,12 @@ class Aligner(Protocol):
     def watch(self, expressions: Sequence[str]) -> None:
         """The front end's watch list (any thread): the other ranks evaluate it too, from
         the next pause on."""
+        ...
+
+    def ask_rank(self, rank: int, question: FrameQuestion) -> Future:
+        """``question`` answered in the training frame of another rank in step at this pause
+        (any thread; that rank's training thread answers it): the future holds what
+        :func:`~.expressions.answer_in_frame` gave there, or the reason it could not."""
         ...
 
     @property

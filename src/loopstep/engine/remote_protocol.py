@@ -10,9 +10,11 @@ attached user of the same uid typed (``evaluate``), in the training thread, read
 
 Client → run: ``hello``, ``command`` (``step``/``next``/``epoch``/``continue``/``run``,
 ``n``), ``detach``, ``end`` (end the run), ``settings`` (``zero_grad``, ``lr``), ``watches``
-(``expressions``), ``evaluate`` (``id``, ``text``). Run → client: ``hello`` (pid, script,
-state), ``pause`` (``record``, ``text``, ``reason``, ``watch``), ``answer`` (``id``,
-``value`` or ``error``), ``finished`` (``status``), ``error`` (``message``).
+(``expressions``), ``evaluate`` (``id``, ``text``; ``ask``: evaluate, where or complete;
+``statements``). Run → client: ``hello`` (pid, script, state), ``pause`` (``record``,
+``text``, ``reason``, ``watch``), ``answer`` (``id``, ``value`` or ``error``; to rank 0 of
+a job, ``whole``: the answer itself, see ``frontend/snapshot_wire.py``), ``finished``
+(``status``), ``error`` (``message``).
 """
 
 from __future__ import annotations

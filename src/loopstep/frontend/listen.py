@@ -20,7 +20,7 @@ import time
 from concurrent.futures import Future
 
 from ..engine.control import Command, Listener
-from ..engine.expressions import evaluate
+from ..engine.expressions import QUESTION_KINDS, Answer, FrameQuestion, answer_in_frame
 from ..engine.remote_protocol import (
     CLIENT_MESSAGES,
     MAX_LINE,
@@ -45,10 +45,17 @@ from .addresses import (
 from .listen_pauses import ListeningPauses
 from .runner import run_headless
 from .runs import RunState, remove_state, socket_path, write_state
+from .snapshot_wire import packed
 
 #: How long a front end that has just detached gets to be gone before another is refused.
 LEAVING_S = 2.0
 _COMMANDS = {c.value: c for c in (Command.STEP, Command.NEXT, Command.EPOCH, Command.CONTINUE, Command.RUN)}
+
+
+def _pretty(value) -> str:
+    from rich.pretty import pretty_repr
+
+    return pretty_repr(value, max_width=100)
 
 
 class Listening(ListeningPauses):
@@ -255,14 +262,29 @@ class Listening(ListeningPauses):
         self.stepper.send(command, n)
 
     def _evaluate(self, connection: socket.socket, message: dict) -> None:
-        text, ident = str(message.get("text", "")), message.get("id")
+        """A question of the client's prompt (``ask``: evaluate, where, complete), answered by
+        the training thread. Rank 0 of the job gets the whole answer (the tensor summary its
+        prompt draws); any other client the answer's JSON."""
+        ident, kind = message.get("id"), str(message.get("ask", "evaluate"))
+        question = FrameQuestion(kind, str(message.get("text", "")), bool(message.get("statements")))
+        with self._lock:
+            whole = self._client_snapshots and self._client is connection
         stepper = self.stepper
-        future: Future = stepper.ask(lambda: evaluate(stepper.training_frame(), text))
+        if kind not in QUESTION_KINDS:
+            connection.sendall(encode("answer", id=ident, error=f"no such question: {kind}"))
+            return
+        pretty = _pretty if whole else None  # as rank 0's own prompt draws a value
+        future: Future = stepper.ask(lambda: answer_in_frame(stepper.training_frame(), question, pretty))
 
         def done(answer: Future) -> None:
             try:
                 result = answer.result()
-                reply = encode("answer", id=ident, value=result.to_json(), line=result.line())
+                if whole:
+                    reply = encode("answer", id=ident, whole=packed(result))
+                elif isinstance(result, Answer):
+                    reply = encode("answer", id=ident, value=result.to_json(), line=result.line())
+                else:
+                    reply = encode("answer", id=ident, value=result)
             except Exception as exc:  # noqa: BLE001 - no frame: said to the client
                 reply = encode("answer", id=ident, error=str(exc) or type(exc).__name__)
             with contextlib.suppress(OSError):

@@ -16,19 +16,23 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import mmap
 import os
 import queue
 import struct
 import threading
 import time
+from concurrent.futures import Future
 
+from ..engine.expressions import FrameQuestion
 from ..engine.lockstep import GATE_POLL_S, GATE_SPIN_S, PAST_EVERYTHING, RankPause
 from ..engine.remote_protocol import STEPPING_REASONS
+from ..engine.training_frame import NoFrame
 from .attach import AttachError, Connection
 from .distributed import RankPlace
 from .runs import list_runs, runs_dir
-from .snapshot_wire import pause_of
+from .snapshot_wire import pause_of, unpacked
 
 #: How long rank 0 waits for the other ranks to start listening.
 FIND_S = 60.0
@@ -124,23 +128,74 @@ class FollowerGate:
 
 
 class _Link:
+    """Rank 0's attach to one other rank: its messages queued for the training thread, except
+    the prompt's answers, which settle the futures of the questions they answer."""
+
     def __init__(self, rank: int, connection: Connection) -> None:
         self.rank = rank
         self.connection = connection
         self.messages: queue.Queue = queue.Queue()
+        #: Sends come from the training thread and from the prompt's (the UI's): one at a time.
+        self._sending = threading.Lock()
+        self._asked: dict[int, Future] = {}
+        self._ids = itertools.count(1)
+        self._gone = False
         threading.Thread(target=self._read, daemon=True, name=f"loopstep-rank-{rank}").start()
 
     def _read(self) -> None:
         try:
             for message in self.connection.messages():
-                self.messages.put(message)
+                if message["type"] == "answer":
+                    self._answered(message)
+                else:
+                    self.messages.put(message)
         except AttachError:
             pass
+        with self._sending:
+            self._gone = True
+            unanswered, self._asked = self._asked, {}
+        for future in unanswered.values():
+            future.set_exception(NoFrame(f"rank {self.rank} has ended"))
         self.messages.put({"type": "finished", "status": "gone"})
 
     def send(self, kind: str, **fields) -> None:
-        with contextlib.suppress(OSError):
+        with self._sending, contextlib.suppress(OSError):
             self.connection.send(kind, **fields)
+
+    def ask(self, question: FrameQuestion) -> Future:
+        future: Future = Future()
+        with self._sending:
+            if self._gone:
+                future.set_exception(NoFrame(f"rank {self.rank} has ended"))
+                return future
+            ident = next(self._ids)
+            self._asked[ident] = future
+            with contextlib.suppress(OSError):
+                self.connection.send(
+                    "evaluate",
+                    id=ident,
+                    ask=question.kind,
+                    text=question.text,
+                    statements=question.statements,
+                )
+        return future
+
+    def _answered(self, message: dict) -> None:
+        with self._sending:
+            future = self._asked.pop(message.get("id"), None)
+        if future is None:
+            return
+        if "error" in message:
+            future.set_exception(NoFrame(f"rank {self.rank}: {message['error']}"))
+        elif "whole" in message:
+            unreadable = NoFrame(f"rank {self.rank}'s answer could not be read")
+            whole = unpacked(message["whole"], unreadable)
+            if whole is unreadable:
+                future.set_exception(unreadable)
+            else:
+                future.set_result(whole)
+        else:
+            future.set_result(message.get("value"))
 
 
 class JobRanks:
@@ -233,6 +288,14 @@ class JobRanks:
 
     def watch(self, expressions) -> None:
         self._watches = tuple(expressions)  # sent by the training thread, at the next pause
+
+    def ask_rank(self, rank: int, question: FrameQuestion) -> Future:
+        link = next((link for link in self._links or [] if link.rank == rank), None)
+        if link is None or rank not in self.pauses:
+            future: Future = Future()
+            future.set_exception(NoFrame(f"rank {rank} is not in step at this pause"))
+            return future
+        return link.ask(question)
 
     @property
     def world_size(self) -> int:

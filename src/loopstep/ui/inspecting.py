@@ -12,12 +12,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
+from ..engine.expressions import FrameQuestion, answer_in_frame
 from ..engine.training_frame import NoFrame
 from ..engine.watches import Watches
 from .messages import InspectionRead
 from .view import RunView
+
+
+def _pretty(value: Any) -> str:
+    from rich.pretty import pretty_repr
+
+    return pretty_repr(value, max_width=100)
 
 
 class Inspecting:
@@ -63,15 +71,26 @@ class Inspecting:
         if self.view.state is RunView.RUNNING:
             self.notify("Pause first (c): expressions are evaluated at a pause.", timeout=3)
             return
-        if self._rank_shown:
-            self.notify(f"The prompt evaluates in rank 0's frame, not rank {self._rank_shown}'s.", timeout=4)
         self.push_screen(
-            PromptScreen(
-                self.ask_in_frame,
-                self.prompt_history,
-                on_modified=self._modified_by_you,
-            )
+            PromptScreen(self._prompt_frames(), self.prompt_history, on_modified=self._modified_by_you)
         )
+
+    def _prompt_frames(self) -> list:
+        """The frames the prompt asks: this process's, or in a torchrun job each rank in step
+        at this pause, the one shown first."""
+        from .screens.prompt import FrameAsker
+
+        def here(question: FrameQuestion) -> Future:
+            return self.ask_in_frame(lambda frame: answer_in_frame(frame, question, _pretty))
+
+        aligner = self.session.aligner
+        if aligner is None:
+            return [FrameAsker("", here)]
+        frames = [FrameAsker("rank 0", here)] + [
+            FrameAsker(f"rank {rank}", partial(aligner.ask_rank, rank)) for rank in sorted(self._other_ranks)
+        ]
+        shown = next((i for i, frame in enumerate(frames) if frame.label == f"rank {self._rank_shown}"), 0)
+        return frames[shown:] + frames[:shown]
 
     def action_watches(self) -> None:
         from .screens.watches import WatchesScreen

@@ -4,8 +4,9 @@ that rank when it paused in step with rank 0). The keys that step still move eve
 
 The loss chart draws every rank's curve, whichever rank is shown. The watches are evaluated
 on every rank (rank 0 sends its list along): the watch pane shows the shown rank's values.
-The variables pane and the prompt read rank 0's own training frame: the variables pane is
-left empty while another rank is shown, and the prompt says whose frame it reads.
+The prompt asks the rank shown, in that rank's own training frame (ctrl+r there: every rank,
+side by side). The variables pane reads rank 0's frame: it is left empty while another rank
+is shown.
 """
 
 from __future__ import annotations

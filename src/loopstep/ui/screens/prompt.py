@@ -1,7 +1,9 @@
 """pdb's expression prompt at a pause: type Python, see its value; the run stays where it is.
 
-Every expression is evaluated by the training thread (``stepper.ask``), never here: this
-screen only sends the text and draws the answer it gets back. Up/down walk the history
+Every expression is evaluated by a training thread, never here: this screen only sends a
+:class:`~...engine.expressions.FrameQuestion` and draws the answer it gets back. In a
+torchrun job it asks the rank shown (another rank answers over loopstep's link to it), and
+ctrl+r asks every rank in step, their answers side by side. Up/down walk the history
 (kept for the whole session), tab completes names and attributes, ctrl+t allows statements
 (``p.grad.zero_()``, assignments), which the status line then marks as "modified by you".
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import Future
+from dataclasses import dataclass
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -19,7 +22,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Input, RichLog, Static
 
-from ...engine.expressions import Answer
+from ...engine.expressions import Answer, FrameQuestion
 from ..widgets.tensors_pane import values_text
 
 #: Tensors up to this many elements show their values under the summary at once (ctrl+o
@@ -27,14 +30,25 @@ from ..widgets.tensors_pane import values_text
 VALUES_AT_ONCE = 16
 
 
-class Answered(Message):
-    """The training thread's answer to what was typed (an Answer, or the error it raised)."""
+@dataclass(frozen=True)
+class FrameAsker:
+    """A training frame the prompt can ask: ``label`` ("" in a single process, "rank 1" in a
+    job) and ``ask``, which hands it a question and gives the future of its answer."""
 
-    def __init__(self, text: str, answer: Answer | None, error: str = "") -> None:
+    label: str
+    ask: Callable[[FrameQuestion], Future]
+
+
+class Answered(Message):
+    """A training thread's answer to what was typed (an Answer, or the error it raised);
+    ``label``: whose answer, when every rank was asked."""
+
+    def __init__(self, text: str, answer: Answer | None, error: str = "", label: str = "") -> None:
         super().__init__()
         self.text = text
         self.answer = answer
         self.error = error
+        self.label = label
 
 
 class Located(Message):
@@ -73,6 +87,7 @@ class PromptScreen(ModalScreen[None]):
         Binding("escape", "close", "close"),
         Binding("ctrl+t", "toggle_statements", "statements"),
         Binding("ctrl+o", "expand", "values"),
+        Binding("ctrl+r", "toggle_every_rank", "every rank"),
         Binding("pageup", "scroll_log(-1)", show=False),
         Binding("pagedown", "scroll_log(1)", show=False),
     ]
@@ -91,15 +106,17 @@ class PromptScreen(ModalScreen[None]):
 
     def __init__(
         self,
-        ask: Callable[[Callable], Future],
+        frames: list[FrameAsker],
         history: list[str],
         *,
         statements: bool = False,
         on_modified: Callable[[], None] = lambda: None,
     ) -> None:
-        """``ask`` hands a question to the training thread (the stepper's ``ask``)."""
+        """``frames``: the frame shown first (the one asked), then the job's other ranks."""
         super().__init__()
-        self._ask = ask
+        self._frames = frames
+        #: ctrl+r: every frame is asked, each answer under its rank.
+        self.every_rank = False
         self.history = history
         self.statements = statements
         self._on_modified = on_modified
@@ -114,34 +131,44 @@ class PromptScreen(ModalScreen[None]):
             yield ExpressionInput(
                 placeholder="a Python expression, e.g. loss.item() (enter)", id="prompt-input"
             )
+            ranks = " · ctrl+r every rank" if len(self._frames) > 1 else ""
             yield Static(
-                "enter · ↑↓ history · tab completes · ctrl+o values · ctrl+t statements · pgup/pgdn · esc",
+                f"enter · ↑↓ history · tab completes · ctrl+o values · ctrl+t statements{ranks} · pgup/pgdn · esc",
                 id="prompt-help",
             )
 
     def on_mount(self) -> None:
         self.query_one(ExpressionInput).focus()
-        self._show_where("")
-        self._send(lambda frame: frame.where, self._where_answered)
+        self._locate()
 
     # ----- asking the training thread ------------------------------------------------------------
-    def _send(self, question: Callable, done: Callable[[Future], None]) -> None:
-        future = self._ask(question)
-        future.add_done_callback(done)
+    def _asked(self) -> list[FrameAsker]:
+        return self._frames if self.every_rank else self._frames[:1]
+
+    def _send(self, frame: FrameAsker, question: FrameQuestion, done: Callable[[Future], None]) -> None:
+        frame.ask(question).add_done_callback(done)
+
+    def _locate(self) -> None:
+        self._show_where("")
+        if self.every_rank:
+            self._show_where("", every=", ".join(frame.label for frame in self._frames))
+            return
+        self._send(self._frames[0], FrameQuestion("where"), self._where_answered)
 
     def _where_answered(self, future: Future) -> None:
         try:
-            where = future.result()
+            where = f"{future.result()}"
         except Exception as exc:  # noqa: BLE001 - said in the title line
             where = f"nothing to evaluate in: {exc}"
-        self.post_message(Located(where))
+        label = self._frames[0].label
+        self.post_message(Located(f"{label}: {where}" if label else where))
 
     def on_located(self, message: Located) -> None:
         self._show_where(message.where)
 
-    def _show_where(self, where: str) -> None:
+    def _show_where(self, where: str, every: str = "") -> None:
         mode = "statements ALLOWED (ctrl+t)" if self.statements else "read-only (ctrl+t allows statements)"
-        shown = f"in {where} · " if where else ""
+        shown = f"in {where} · " if where else (f"on every rank: {every} (ctrl+r: one) · " if every else "")
         self.query_one("#prompt-where", Static).update(Text(f"{shown}{mode}", style="bold", no_wrap=True))
 
     def on_input_submitted(self, message: Input.Submitted) -> None:
@@ -153,37 +180,35 @@ class PromptScreen(ModalScreen[None]):
             self.history.append(text)
         self._position = len(self.history)
         self.query_one(RichLog).write(Text(f"› {text}", style="bold"))
-        statements = self.statements
+        question = FrameQuestion("evaluate", text, self.statements)
+        for frame in self._asked():
+            self._send(frame, question, self._answer_of(text, frame.label if self.every_rank else ""))
 
-        def question(frame):
-            from rich.pretty import pretty_repr
-
-            from ...engine.expressions import evaluate
-
-            return evaluate(
-                frame, text, statements=statements, pretty=lambda v: pretty_repr(v, max_width=100)
-            )
-
+    def _answer_of(self, text: str, label: str) -> Callable[[Future], None]:
         def done(future: Future) -> None:
             try:
-                self.post_message(Answered(text, future.result()))
+                answer = future.result()
+                if not isinstance(answer, Answer):
+                    raise TypeError(f"not an answer: {answer!r}")
+                self.post_message(Answered(text, answer, label=label))
             except Exception as exc:  # noqa: BLE001 - no frame (the run ended) or loopstep failed
-                self.post_message(Answered(text, None, str(exc) or type(exc).__name__))
+                self.post_message(Answered(text, None, str(exc) or type(exc).__name__, label))
 
-        self._send(question, done)
+        return done
 
     def on_answered(self, message: Answered) -> None:
         log = self.query_one(RichLog)
         answer = message.answer
+        lead = f"  {message.label}: " if message.label else "  "
         if answer is None:
-            log.write(Text(f"  ✗ {message.error}", style="bold"))
+            log.write(Text(f"{lead}✗ {message.error}", style="bold"))
             return
         self.answers.append(answer)
-        width = max(20, log.size.width - 3)
+        width = max(20, log.size.width - len(lead) - 1)
         if answer.error:
-            log.write(Text(f"  ✗ {answer.error}", style="bold"))  # whole, wrapped: it says what to do
+            log.write(Text(f"{lead}✗ {answer.error}", style="bold"))  # whole, wrapped: it says what to do
         else:
-            log.write(Text("  " + answer.line(width)))
+            log.write(Text(lead + answer.line(width)))
             if (
                 answer.summary is not None
                 and answer.summary.numel <= VALUES_AT_ONCE
@@ -224,18 +249,13 @@ class PromptScreen(ModalScreen[None]):
         line.cursor_position = len(line.value)
 
     def complete(self, typed: str) -> None:
-        def question(frame):
-            from ...engine.expressions import complete
-
-            return complete(frame, typed)
-
         def done(future: Future) -> None:
             try:
-                self.post_message(Completed(typed, future.result()))
+                self.post_message(Completed(typed, list(future.result())))
             except Exception:  # noqa: BLE001 - nothing to complete in
                 self.post_message(Completed(typed, []))
 
-        self._send(question, done)
+        self._send(self._frames[0], FrameQuestion("complete", typed), done)
 
     def on_completed(self, message: Completed) -> None:
         line = self.query_one(ExpressionInput)
@@ -256,8 +276,14 @@ class PromptScreen(ModalScreen[None]):
 
     def action_toggle_statements(self) -> None:
         self.statements = not self.statements  # for this opening of the prompt only
-        self._show_where("")
-        self._send(lambda frame: frame.where, self._where_answered)
+        self._locate()
+
+    def action_toggle_every_rank(self) -> None:
+        if len(self._frames) == 1:
+            self.query_one(RichLog).write(Text("  (one process: no other rank to ask)", style="dim"))
+            return
+        self.every_rank = not self.every_rank
+        self._locate()
 
     def action_close(self) -> None:
         self.dismiss(None)
