@@ -71,6 +71,8 @@ class RunOptions:
     history_mb: float | None = None
     record: str | None = None
     record_tensors: str = "small"
+    #: This process's rank in a torchrun job and the job's world size (a recording says so).
+    record_rank: tuple[int, int] | None = None
     #: The app shows the forward ops and each pass's gradient; a text stream prints neither.
     detail: bool = True
     #: Build the first run now, so that its errors are one line before anything else starts
@@ -166,7 +168,7 @@ def prepared(session: Session, options: RunOptions) -> Session:
         from .engine.recording import record_session
 
         check_writable(options.record)
-        session = record_session(session, options.record, options.record_tensors)
+        session = record_session(session, options.record, options.record_tensors, options.record_rank)
     return session
 
 
@@ -276,8 +278,13 @@ def _recording_session(target: Target, options: RunOptions) -> Session:
             "loopstep: --no-zero-grad: a recording replays the run as it was; it cannot be changed"
         )
     from .engine.recording import replay_session
+    from .engine.recording.ranks import replayed_job
 
-    return replay_session(open_recording(target.spec))
+    recording = open_recording(target.spec)
+    session = replay_session(recording)
+    # Rank 0 of a torchrun job, its other ranks' recordings beside it: every rank in step.
+    session.aligner = replayed_job(target.spec, recording, open_recording)
+    return session
 
 
 def open_recording(path: str):

@@ -64,6 +64,8 @@ def test_each_rank_records_to_a_file_of_its_own_and_replays_its_own_phases(tmp_p
             capture_output=True, text=True, timeout=120,
         )  # fmt: skip
         phases = [json.loads(line) for line in replayed.stdout.splitlines() if line.startswith("{")]
+        # run.lsr replays the job (rank 1's file found beside it); run.rank1.lsr rank 1 alone
+        phases = [r for r in phases if r.get("rank", rank) == rank]
         live = [r for r in records if r["rank"] == rank]
         assert [(r["phase"], r["iteration"], r["loss"]) for r in phases if r["phase"] != "start"] == [
             (r["phase"], r["iteration"], r["loss"]) for r in live
@@ -219,14 +221,66 @@ def test_the_prompt_asks_the_rank_shown_and_ctrl_r_asks_every_rank(runs_home):
         app.keys("C-r")
         app.wait_for(r"on every rank: rank 1, rank 0")
         app.keys("(rank, round(loss.item(), 3))", "Enter")
-        screen = app.wait_for(rf"rank 0: \(0, {loss[0]}\)")
-        assert re.search(rf"rank 1: \(1, {loss[1]}\)", screen)
+        # Side by side, in one order whichever answered first: the rank shown, then the others.
+        app.wait_for(rf"rank 1: \(1, {loss[1]}\)[\s┃]*rank 0: \(0, {loss[0]}\)")
         app.keys("Escape")
         app.wait_for(r"q  quit")  # the main screen's footer: closed (a key sent at once reads as alt+key)
         app.keys("s")  # the prompt's questions left both ranks where they were, in step
         app.wait_for(r"rank 1/2 .*after backward")
         [other] = runs_listed()
         assert other["state"] == "paused at backward iter 0"
+
+
+def test_a_replay_of_the_jobs_recordings_steps_every_rank_in_step_as_the_live_job(tmp_path):
+    """``loopstep replay run.lsr`` finds rank 1's ``run.rank1.lsr`` beside it: the stream is the
+    live job's, line for line (both ranks, the rank column); each recording says its rank."""
+    record = tmp_path / "run.lsr"
+    live = torchrun("run", "--no-tui", "--iterations", "2", "--record", str(record), str(SCRIPT), "correct")
+    assert live.returncode == 0, live.stderr[-3000:]
+    replayed = subprocess.run(
+        [sys.executable, "-m", "loopstep", "replay", "--no-tui", str(record)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert replayed.returncode == 0, replayed.stderr[-3000:]
+    lines = [line for line in replayed.stdout.splitlines() if line.strip()]
+    assert lines == [line for line in live.stdout.splitlines() if line.strip()]
+    assert {line.split()[0] for line in lines[1:]} == {"0", "1"}
+    from loopstep.engine.recording import read_recording
+
+    headers = [read_recording(str(path)).header for path in (record, tmp_path / "run.rank1.lsr")]
+    assert [(h["rank"], h["world_size"]) for h in headers] == [(0, 2), (1, 2)]
+
+
+@needs_tmux
+def test_the_replay_app_shows_each_ranks_recorded_numbers_and_steps_back_with_every_rank(tmp_path):
+    record = tmp_path / "run.lsr"
+    live = torchrun("run", "--no-tui", "--format", "jsonl", "--iterations", "2", "--record", str(record),
+                    str(SCRIPT), "correct")  # fmt: skip
+    loss = {(r["rank"], r["iteration"]): r["loss"] for r in records_of(live) if r["phase"] == "loss"}
+    app = Tmux(120, 40, ("replay", str(record)))
+    try:
+        app.wait_for(r"replay · ddp_train\.py · rank 0/2")
+        for _ in range(8):  # zero_grad, forward, loss, backward, step; iteration 1's to its loss
+            app.keys("s")
+            app.wait_for(r"paused")
+        screen = app.wait_for(r"iter 1 · after loss")
+        assert f"loss = {loss[0, 1]:.4g}" in screen
+        app.keys("R")
+        screen = app.wait_for(r"rank 1/2 .*iter 1 · after loss")
+        assert f"loss = {loss[1, 1]:.4g}" in screen
+        app.keys("u")  # step back: rank 1's replay goes back with rank 0's
+        app.keys("u")
+        app.keys("u")
+        screen = app.wait_for(r"rank 1/2 .*iter 0 · after step")
+        app.keys("u")
+        app.keys("u")
+        screen = app.wait_for(r"rank 1/2 .*iter 0 · after loss")
+        assert f"loss = {loss[1, 0]:.4g}" in screen
+        app.keys("R")
+        screen = app.wait_for(r"rank 0/2 .*iter 0 · after loss")
+        assert f"loss = {loss[0, 0]:.4g}" in screen
+    finally:
+        app.close()
 
 
 @needs_tmux

@@ -160,6 +160,7 @@ def run_options(args: argparse.Namespace, *, detail: bool = True, build_now: boo
         history_mb=get(args, "history_mb", None),
         record=_own_recording(get(args, "record", None)),
         record_tensors=get(args, "record_tensors", "small"),
+        record_rank=_rank_of_job(),
         detail=detail,
         build_now=build_now,
     )
@@ -171,3 +172,10 @@ def _own_recording(path: str | None) -> str | None:
 
     place = torchrun_place() if path else None
     return place.own_recording(path) if place is not None and path else path
+
+
+def _rank_of_job() -> tuple[int, int] | None:
+    from ..frontend.distributed import torchrun_place
+
+    place = torchrun_place()
+    return (place.rank, place.world_size) if place is not None else None

@@ -45,6 +45,7 @@ class Checkpoint:
     lr: float | None
     grad_passes: int
     seq: int = 0  # events reported before this iteration began
+    trained: int = 0  # training phases reported before it (a job's seq, see lockstep.py)
     size: int = 0
 
     def __post_init__(self) -> None:

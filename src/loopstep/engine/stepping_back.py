@@ -35,7 +35,7 @@ class SteppingBack:
         window.add(
             Checkpoint(
                 iteration, epoch, batch, state_of(), x, y,
-                settings.zero_grad, settings.lr, self.grad_passes, seq=self._seq,
+                settings.zero_grad, settings.lr, self.grad_passes, seq=self._seq, trained=self._trained,
             )
         )  # fmt: skip
 
@@ -64,6 +64,7 @@ class SteppingBack:
         self._events = [e for e in self._events if e.iteration < checkpoint.iteration]
         self.grad_passes = checkpoint.grad_passes
         self._seq = checkpoint.seq
+        self._trained = checkpoint.trained  # a replay of a job: the other ranks go back too
         with self._lock:
             self._pending_settings = None
             self.settings = Settings(checkpoint.zero_grad, checkpoint.lr)

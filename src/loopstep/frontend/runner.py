@@ -147,7 +147,10 @@ def run_stream(
     stopped: list[str] = []
     refused: list[str] = []
     with stream_target(output, redirect_stdout) as out:
-        writer = StreamWriter(out, fmt, place.fields() if place is not None else None)
+        fields = place.fields() if place is not None else None
+        if fields is None and session.aligner is not None:  # a replay of a job: rank 0's records
+            fields = {"rank": 0, "world_size": session.aligner.world_size}
+        writer = StreamWriter(out, fmt, fields)
 
         def write(snapshot, reason: str | None = None, *, paused: bool = True) -> None:
             # The controller runs in the training thread, at the pause: the watches can be read.

@@ -38,14 +38,19 @@ _LAZY = {
 __getattr__ = lazy_attributes(__name__, _LAZY)
 
 
-def record_session(session: Session, path: str, policy: str = "small") -> Session:
-    """The same session, with every run it starts recorded to ``path`` (a restart starts the file anew)."""
+def record_session(
+    session: Session, path: str, policy: str = "small", rank: tuple[int, int] | None = None
+) -> Session:
+    """The same session, with every run it starts recorded to ``path`` (a restart starts the
+    file anew); ``rank``: this process's rank in a torchrun job and the job's world size."""
     meta: dict = {
         "title": session.title,
         "scenario": session.scenario,
         "backend": session.backend,
         "settings": [bool(session.settings.zero_grad), session.settings.lr],
     }
+    if rank is not None:
+        meta["rank"], meta["world_size"] = rank
     if session.code_for is not None:
         try:
             view = session.code_for(None)

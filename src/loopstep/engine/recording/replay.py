@@ -337,6 +337,9 @@ def replay_session(recording: Recording) -> Session:
     if isinstance(code, dict) and isinstance(code.get("text"), str):
         code_for = _recorded_code(str(code["text"]), str(code.get("path", "")))
     title = str(header.get("title") or header.get("source") or "recording")
+    rank = header.get("rank")
+    if isinstance(rank, int) and rank > 0:  # one rank of a job, replayed alone
+        title += f" (rank {rank} of {header.get('world_size', '?')})"
     return Session(
         title=f"replay · {title}",
         make_source=lambda: ReplaySource(recording),

@@ -10,6 +10,7 @@ ctrl+r asks every rank in step, their answers side by side. Up/down walk the his
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -49,6 +50,16 @@ class Answered(Message):
         self.answer = answer
         self.error = error
         self.label = label
+
+
+def _answered(text: str, future: Future, label: str) -> Answered:
+    try:
+        answer = future.result()
+        if not isinstance(answer, Answer):
+            raise TypeError(f"not an answer: {answer!r}")
+        return Answered(text, answer, label=label)
+    except Exception as exc:  # noqa: BLE001 - no frame (the run ended) or loopstep failed
+        return Answered(text, None, str(exc) or type(exc).__name__, label)
 
 
 class Located(Message):
@@ -181,20 +192,21 @@ class PromptScreen(ModalScreen[None]):
         self._position = len(self.history)
         self.query_one(RichLog).write(Text(f"› {text}", style="bold"))
         question = FrameQuestion("evaluate", text, self.statements)
-        for frame in self._asked():
-            self._send(frame, question, self._answer_of(text, frame.label if self.every_rank else ""))
+        frames = self._asked()
+        futures = [frame.ask(question) for frame in frames]
+        left = [len(futures)]
+        lock = threading.Lock()
 
-    def _answer_of(self, text: str, label: str) -> Callable[[Future], None]:
-        def done(future: Future) -> None:
-            try:
-                answer = future.result()
-                if not isinstance(answer, Answer):
-                    raise TypeError(f"not an answer: {answer!r}")
-                self.post_message(Answered(text, answer, label=label))
-            except Exception as exc:  # noqa: BLE001 - no frame (the run ended) or loopstep failed
-                self.post_message(Answered(text, None, str(exc) or type(exc).__name__, label))
+        def done(_future: Future) -> None:  # once every frame answered: in the frames' order
+            with lock:
+                left[0] -= 1
+                if left[0]:
+                    return
+            for frame, future in zip(frames, futures):
+                self.post_message(_answered(text, future, frame.label if self.every_rank else ""))
 
-        return done
+        for future in futures:
+            future.add_done_callback(done)
 
     def on_answered(self, message: Answered) -> None:
         log = self.query_one(RichLog)
