@@ -362,3 +362,52 @@ def test_rank_0_evaluating_alone_does_not_put_the_ranks_out_of_step():
             one["epoch"],
             one["iteration"],
         )
+
+
+def two_machines(tmp_path, *args: str) -> tuple[subprocess.CompletedProcess, subprocess.CompletedProcess]:
+    """A job of 2 machines × 2 ranks, the second machine with a runs directory of its own (as
+    another machine has): torchrun's multi-node launch, both launchers here."""
+    port = free_port()
+
+    def launch(node: int, home) -> subprocess.Popen:
+        home.mkdir(mode=0o700)
+        return subprocess.Popen(
+            [sys.executable, "-m", "torch.distributed.run", "--nnodes=2", f"--node_rank={node}",
+             "--nproc_per_node=2", "--master_addr=127.0.0.1", f"--master_port={port}",
+             "-m", "loopstep", *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "XDG_RUNTIME_DIR": str(home)},
+        )  # fmt: skip
+
+    launched = [launch(node, tmp_path / f"machine{node}") for node in (0, 1)]
+    done = []
+    for process in launched:
+        out, err = process.communicate(timeout=240)
+        done.append(subprocess.CompletedProcess(process.args, process.returncode, out, err))
+    return done[0], done[1]
+
+
+def test_ranks_on_another_machine_run_on_and_rank_0_steps_the_ranks_beside_it(tmp_path):
+    """Rank 0's front end steps the ranks of its own machine (found in its runs directory);
+    the ranks on another machine run by themselves (listening runs there), and nothing waits
+    for them: the job ends as a plain one would."""
+    first, second = two_machines(
+        tmp_path, "run", "--no-tui", "--format", "jsonl", "--iterations", "2", str(SCRIPT), "correct"
+    )
+    records = records_of(first)
+    assert {(r["rank"], r["world_size"]) for r in records} == {(0, 4), (1, 4)}
+    where = [(r["phase"], r["iteration"]) for r in records]
+    assert where[0::2] == where[1::2] and sorted({i for _, i in where}) == [0, 1]
+    assert second.returncode == 0, second.stderr[-3000:]
+    for rank in (2, 3):
+        assert f"rank {rank} runs on another machine than rank 0" in second.stderr
+    assert "loopstep attach" in second.stderr  # reachable there
+
+
+def test_check_compares_the_ranks_beside_rank_0_and_reports_none_missing(tmp_path):
+    """Ranks on another machine are not compared (their exchange is that machine's): a correct
+    job is clean, not reported as ranks that never finished (ddp-uneven-batches)."""
+    first, second = two_machines(tmp_path, "check", str(SCRIPT), "correct")
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "ddp-uneven-batches" not in first.stdout

@@ -54,6 +54,18 @@ def start(
         script = " ".join([target.spec, *target.args]).strip()
         return run_listening(session, on_stop=on_stop, script=script, tcp=tcp)
     place = torchrun_place()
+    if place is not None and not place.beside_rank_0:
+        # On another machine than rank 0: no runs directory in common. It runs on by itself,
+        # listening: loopstep attach reaches it on its own machine.
+        from ..frontend.listen import run_listening
+
+        session = session_for(target, run_options(args, detail=False, build_now=True))
+        script = " ".join([target.spec, *target.args]).strip()
+        sys.stderr.write(
+            f"loopstep: rank {place.rank} runs on another machine than rank 0: it does not step "
+            "with rank 0's front end\n"
+        )
+        return run_listening(session, on_stop="continue", script=f"{script} (rank {place.rank})")
     if place is not None and not place.owns_terminal:
         # Rank 0 owns the terminal and steps this rank with its own (frontend/lockstep.py).
         from ..frontend.listen import run_listening

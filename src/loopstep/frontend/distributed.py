@@ -18,6 +18,20 @@ class RankPlace:
     local_rank: int
     #: Names the job: its ranks find one another's listening runs by it.
     job: str = ""
+    #: The ranks on this machine (torchrun's LOCAL_WORLD_SIZE): a job may span several.
+    local_world_size: int = 0
+
+    @property
+    def beside_rank_0(self) -> bool:
+        """Whether this rank runs on rank 0's machine: those ranks step with rank 0 (they are
+        found through this user's runs directory there); a rank on another machine runs on
+        by itself, a listening run that ``loopstep attach`` reaches on that machine."""
+        return self.rank - self.local_rank == 0
+
+    @property
+    def ranks_beside_rank_0(self) -> int:
+        """How many ranks (rank 0 among them) run on rank 0's machine."""
+        return min(self.local_world_size or self.world_size, self.world_size)
 
     @property
     def owns_terminal(self) -> bool:
@@ -43,10 +57,11 @@ def torchrun_place() -> RankPlace | None:
         world = int(os.environ.get("WORLD_SIZE", "1"))
         rank = int(os.environ.get("RANK", "0"))
         local = int(os.environ.get("LOCAL_RANK", str(rank)))
+        here = int(os.environ.get("LOCAL_WORLD_SIZE", str(world)))
     except ValueError:
         return None
     if world <= 1:
         return None
     env = os.environ
     job = ":".join(env.get(k, "") for k in ("MASTER_ADDR", "MASTER_PORT", "TORCHELASTIC_RUN_ID"))
-    return RankPlace(rank, world, local, job)
+    return RankPlace(rank, world, local, job, here)

@@ -111,7 +111,7 @@ class Listening(ListeningPauses):
         ).start()
         where = (
             f"loopstep: listening on {self.path} (pid {self.pid}); attach with: loopstep attach {self.pid}"
-            if self.state.rank == 0
+            if self.state.rank <= 0  # a single process (-1), or rank 0 of a job
             else f"loopstep: rank {self.state.rank} listening on {self.path} (pid {self.pid}), for rank 0"
         )
         if self.tcp is not None:

@@ -205,7 +205,7 @@ class JobRanks:
         self.place = place
         self.progress = Progress(place.job)
         #: Each other rank's word: the phase it is at (and whether it stopped there).
-        self._others = [ProgressReader(place.job, rank) for rank in range(1, place.world_size)]
+        self._others = [ProgressReader(place.job, rank) for rank in range(1, place.ranks_beside_rank_0)]
         #: Why another rank stopped at this pause, when a condition of its own stopped it.
         self._stopped_for: str | None = None
         self._links: list[_Link] | None = None
@@ -309,7 +309,7 @@ class JobRanks:
     def _connect(self) -> list[_Link]:
         if self._links is not None:
             return self._links
-        place, wanted = self.place, self.place.world_size - 1
+        place, wanted = self.place, self.place.ranks_beside_rank_0 - 1  # those on this machine
         deadline = time.monotonic() + FIND_S
         while True:
             found = {r.rank: r for r in list_runs() if r.job == place.job and r.rank > 0}

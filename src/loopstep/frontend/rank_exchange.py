@@ -26,7 +26,8 @@ _POLL_S = 0.05
 class FileExchange:
     def __init__(self, place: RankPlace) -> None:
         self.rank = place.rank
-        self.world_size = place.world_size
+        #: The ranks compared: those on rank 0's machine (this folder is that machine's).
+        self.world_size = place.ranks_beside_rank_0
         tag = hashlib.sha1(f"{place.job}:{os.getppid()}".encode()).hexdigest()[:16]
         self.folder = os.path.join(runs_dir(), f"job-{tag}.ranks")
         os.makedirs(self.folder, mode=0o700, exist_ok=True)
