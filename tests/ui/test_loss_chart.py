@@ -22,6 +22,7 @@ import loopstep
 from loopstep.engine.snapshot import LossPoint
 from loopstep.ui.view import View
 from loopstep.ui.widgets import loss_chart
+from loopstep.ui.widgets.chart_data import SMOOTH_FROM
 from loopstep.ui.widgets.loss_chart import LossChart
 from loopstep.ui.widgets.original_curve import show_original
 
@@ -60,7 +61,8 @@ async def shown(pilot, chart: LossChart) -> str:
         assert plot.error is None, plot.error  # Textual's own render of it
         text = plot.render().plain  # and once more at its size, to read it
         assert plot.error is None, plot.error
-        return text
+        legend = chart.query_one("#chart-legend", Static)
+        return text + "\n" + str(legend.render()) if legend.display else text
     empty = chart.query_one("#chart-empty", Static)
     assert empty.display
     return str(empty.render())
@@ -123,6 +125,7 @@ async def test_negative_values_drawn_on_linear_and_counted_on_log():
         chart = app.query_one(LossChart)
         chart.show_history(points(-3.0, -1.0, 0.5, 2.0), points(-2.0, start=3))
         text = await shown(pilot, chart)
+        assert chart.frame.yticks == (-3, -2, -1, 0, 1, 2)  # round numbers, a whole step apart
         assert "-3" in text and chart.border_subtitle == ""
         chart.log_scale = True
         await shown(pilot, chart)
@@ -248,18 +251,20 @@ async def test_any_terminal_size_draws_or_says_the_last_losses(size, log):
         assert "no loss yet" in await shown(pilot, chart)
 
 
-async def test_tick_labels_use_the_apps_number_format():
+async def test_ticks_are_round_numbers_in_their_shortest_form_and_decades_on_log():
     app = ChartApp()
     async with app.run_test(size=(60, 15)) as pilot:
         chart = app.query_one(LossChart)
         chart.show_history(points(1234567.0, 1.0), [])
         text = await shown(pilot, chart)
-        assert "1.235e+06" in text and "3.086e+05" in text  # plotext's own: 1234567.0, 308642.5
-        assert "308642" not in text
+        assert chart.frame.ylabels == ("0", "5e+05", "1e+06", "1.5e+06")  # 5 × 10^5 apart
+        assert chart.border_subtitle == "6 decades: l for log scale"
+        assert "1.5e+06" in text and "5e+05" in text and "308642" not in text  # not plotext's own
         chart.log_scale = True
         text = await shown(pilot, chart)
-        assert chart.frame.ylabels == ("1", "33.33", "1111", "37037", "1.235e+06")
-        assert "37037" in text and "33.33" in text
+        assert chart.frame.ylabels == ("1", "100", "1e+04", "1e+06", "1e+08")  # every 2 decades
+        assert "1e+04" in text and "1e+08" in text
+        assert chart.border_subtitle == ""  # shown on the scale suggested
 
 
 async def test_redraws_only_when_what_it_draws_changed(monkeypatch):
@@ -344,3 +349,27 @@ async def test_n_l_r_in_the_demo_keeps_the_app_running(ui):
         await ui.press_step(app, pilot, "n")  # and the new run's losses draw on the log scale
         assert "train" in await shown(pilot, chart)
         assert app.is_running and app._exception is None
+
+
+async def test_m_smooths_the_runs_curve_over_its_raw_points_and_back_to_raw(ui):
+    """A run of many iterations: the training curve is TensorBoard's EMA of the engine's
+    losses, drawn over them (faint); ``m`` goes 0.6 → 0.9 → 0.99 → raw."""
+    from loopstep.ui.widgets.chart_smoothing import smoothed
+
+    app = ui.linreg_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ui.started(app, pilot)
+        await ui.press_step(app, pilot, "n", times=SMOOTH_FROM + 5)
+        chart = app.query_one(LossChart)
+        losses = [p.loss for p in app.view.snapshot.losses]
+        assert len(losses) >= SMOOTH_FROM
+        for weight in (0.6, 0.9, 0.99):
+            await pilot.pause()
+            frame = chart.frame
+            raw, line = frame.curves[0], frame.curves[1]
+            assert raw.faint and list(raw.ys) == losses  # the engine's numbers, as they are
+            assert line.ys == pytest.approx(smoothed(losses, weight))
+            assert f"smoothing {weight:g}" in (await shown(pilot, chart))  # the legend says so
+            await pilot.press("m")
+        await pilot.pause()
+        assert not any(c.faint for c in chart.frame.curves) and chart.frame.curves[0].ys == tuple(losses)

@@ -303,6 +303,16 @@ class LoopstepApp(RunControl, Inspecting, RankViewing, App[int]):
         for chart in self.query("LossChart"):
             chart.log_scale = not chart.log_scale
 
+    def action_smoothing(self) -> None:
+        from .widgets.chart_smoothing import next_weight
+
+        for chart in self.query("LossChart"):
+            chart.smoothing = next_weight(chart.smoothing)
+            weight = chart.smoothing
+        self.notify(
+            f"loss chart smoothing: {weight:g}" if weight else "loss chart: raw, not smoothed", timeout=2
+        )
+
     async def action_restart(self) -> None:
         await self.stop_run()
         self._stop_live()

@@ -28,6 +28,13 @@ KEYS: tuple[Key, ...] = (
     Key("z", "toggle_zero_grad", "zero_grad", "switch optimizer.zero_grad() on or off"),
     Key("l", "toggle_log", "log", "loss chart: switch between linear and log scale"),
     Key(
+        "m",
+        "smoothing",
+        "smooth",
+        "loss chart: smoothing (TensorBoard's EMA) 0.6 → 0.9 → 0.99 → off",
+        footer=False,
+    ),
+    Key(
         "f",
         "toggle_framework_frame",
         "frame",

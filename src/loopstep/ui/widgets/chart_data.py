@@ -5,8 +5,10 @@ draw it has no y ticks and crashes (``power10(None)``), values whose span overfl
 turn its canvas coordinates into NaN, and denormals overflow its log path. So plotext is
 never asked for a log scale nor left to pick the y limits: ``prepare`` takes the log10
 itself, brings huge or tiny values near 1 by an exact power of two, and chooses the limits,
-tick positions and labels (labels in the original units, by ``fmt``). Points that cannot be
-drawn (≤ 0 on a log scale, NaN, ±inf) are left out and counted, so the chart can say so.
+tick positions and labels (round numbers in the original units, see ``chart_axes``). Points
+that cannot be drawn (≤ 0 on a log scale, NaN, ±inf) are left out and counted, so the chart
+can say so. A line is smoothed (``chart_smoothing``) over its raw points, drawn faint; each
+curve has a mark of its own, so they stay apart without colour.
 
 Nothing here imports plotext: ``draw`` only calls methods of the plot object it is given.
 """
@@ -15,13 +17,14 @@ from __future__ import annotations
 
 import math
 import operator
-import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import partial
 from itertools import compress
 
 from ...engine.summary import fmt
+from .chart_axes import linear_axis, log_axis
+from .chart_smoothing import smoothed
 
 #: Plotted magnitudes outside this range are brought near 1 by a power of two (exact):
 #: plotext subtracts and divides them, which would overflow or lose the denormals.
@@ -29,6 +32,18 @@ HUGE = 1e100
 TINY = 1e-100
 TICKS = 5
 EMPTY = "no loss yet: step past the loss phase"
+#: A linear axis over losses spanning more decades than this says a log one would show them.
+LOG_SUGGESTED = 2.0
+#: Each line's mark in turn (the first, the training loss, a fine braille line), then each
+#: point series' (validation); the raw points behind a smoothed line.
+LINE_MARKS = ("braille", "•", "+", "x", "*")
+POINT_MARKS = ("o", "◆", "^", "#")
+RAW_MARK = "·"
+#: A line of fewer points is drawn as it is: each point is an iteration one stepped through
+#: and can still tell apart (the lesson's first iterations); smoothing is for long noisy runs.
+SMOOTH_FROM = 20
+COLOURS = ("blue+", "green+", "red+", "cyan+", "magenta+", "yellow")
+FAINT = "gray"
 
 
 @dataclass(frozen=True)
@@ -49,6 +64,11 @@ class Curve:
     xs: tuple[float, ...]
     ys: tuple[float, ...]
     markers: bool
+    #: How its points are drawn: "braille" (a fine line) or one character, its own among the
+    #: curves, so that they stay apart without colour (NO_COLOR).
+    mark: str = "braille"
+    #: The raw curve behind a smoothed one: grey, and not in the legend.
+    faint: bool = False
 
 
 @dataclass(frozen=True)
@@ -68,6 +88,18 @@ class Frame:
     latest: tuple[str, ...] = ()  # "label value" of each series' last point, NaN included
     xlim: tuple[float, float] = (0.0, 1.0)
     xticks: tuple[int, ...] = ()  # whole iterations, 1-2-5 steps apart
+    #: The EMA weight the line curves are smoothed with (0: drawn raw).
+    smoothing: float = 0.0
+    #: How many decades the positive losses drawn span (0: none, or fewer than two points).
+    decades: float = 0.0
+
+    @property
+    def legend(self) -> str:
+        """Each curve's mark and name, on one line beside the plot, never over its points."""
+        shown = [f"{_glyph(c.mark)} {c.label}" for c in self.curves if not c.faint]
+        if any(c.faint for c in self.curves):
+            shown.append(f"{_glyph(RAW_MARK)} raw (m: smoothing {self.smoothing:g})")
+        return "  ".join(shown)
 
     @property
     def drawable(self) -> bool:
@@ -83,9 +115,12 @@ class Frame:
 
     @property
     def note(self) -> str:
-        """One line saying what was left out ("" when every point is drawn)."""
+        """One line saying what was left out ("" when every point is drawn), or that a
+        linear axis squashes losses spanning decades (a log one would show them)."""
         parts = self._left_out()
         if not parts:
+            if not self.log and self.decades > LOG_SUGGESTED:
+                return f"{self.decades:.0f} decades: l for log scale"
             return ""
         return ("log scale: " if self.not_positive else "") + ", ".join(parts) + " not shown"
 
@@ -109,12 +144,34 @@ def _points(count: int, kind: str = "") -> str:
     return f"{count} {kind}point{'s' if count != 1 else ''}"
 
 
-def prepare(series: Iterable[Series], *, log: bool, ticks: int = TICKS) -> Frame:
-    """The frame for these series on a linear or log scale (never raises on any float)."""
+def _glyph(mark: str) -> str:
+    return "⠤⠤" if mark == "braille" else mark * 2
+
+
+def _curves(
+    kept: list[tuple[Series, tuple, list[float]]], smoothing: float
+) -> list[tuple[Series, tuple, list[float], str, bool]]:
+    """Each series with its mark; a line of a few points or more smoothed, over its raw
+    points (faint) when ``smoothing``."""
+    lines, points = iter(LINE_MARKS), iter(POINT_MARKS)
+    out = []
+    for one, xs, ys in kept:
+        mark = next(points, "o") if one.markers else next(lines, "*")
+        if smoothing and not one.markers and len(ys) >= SMOOTH_FROM:
+            out.append((one, xs, ys, RAW_MARK, True))
+            # An average of positive losses is positive, but for one that rounds to 0.
+            ys = [s if s > 0 or y <= 0 else y for s, y in zip(smoothed(ys, smoothing), ys)]
+        out.append((one, xs, ys, mark, False))
+    return out
+
+
+def prepare(series: Iterable[Series], *, log: bool, ticks: int = TICKS, smoothing: float = 0.0) -> Frame:
+    """The frame for these series on a linear or log scale (never raises on any float);
+    lines smoothed with TensorBoard's EMA of weight ``smoothing`` over their raw points."""
     kept: list[tuple[Series, tuple, list[float]]] = []
     not_positive = not_finite = points = 0
     latest = []
-    lowest, highest = math.inf, -math.inf  # of the drawable losses, as given
+    lowest, highest = math.inf, 0.0  # of the positive losses drawable
     for one in series:
         xs, ys, left_out = _drawable(one, log=log)
         points += len(xs) + sum(left_out)
@@ -122,30 +179,37 @@ def prepare(series: Iterable[Series], *, log: bool, ticks: int = TICKS) -> Frame
         if one.ys:
             latest.append(f"{one.label} {fmt(one.ys[-1])}")
         if xs:
-            lowest, highest = min(lowest, min(ys)), max(highest, max(ys))
-            kept.append((one, xs, list(map(math.log10, ys)) if log else list(map(float, ys))))
+            kept.append((one, xs, list(map(float, ys))))
+            positive = [y for y in kept[-1][2] if y > 0]
+            if positive:
+                lowest, highest = min(lowest, min(positive)), max(highest, max(positive))
     counts = {"not_positive": not_positive, "not_finite": not_finite, "points": points}
     counts["latest"] = tuple(latest)
+    counts["decades"] = (
+        math.log10(highest / lowest) if highest > lowest and math.isfinite(highest / lowest) else 0.0
+    )
     if not kept:
         return Frame(log, **counts)
-    low, high = min(min(ys) for _, _, ys in kept), max(max(ys) for _, _, ys in kept)
+    drawn = _curves(kept, smoothing)  # smoothed in the losses' own units, as TensorBoard does
+    if log:
+        drawn = [(one, xs, list(map(math.log10, ys)), mark, faint) for one, xs, ys, mark, faint in drawn]
+    low, high = min(min(c[2]) for c in drawn), max(max(c[2]) for c in drawn)
     # log10 of a finite float lies in [-324, 309]: only the linear scale needs bringing near 1.
     shift = _shift(max(abs(low), abs(high))) if not log else 0
     if shift:
-        kept = [(one, xs, [math.ldexp(y, -shift) for y in ys]) for one, xs, ys in kept]
+        drawn = [(one, xs, [math.ldexp(y, -shift) for y in ys], mark, f) for one, xs, ys, mark, f in drawn]
         low, high = math.ldexp(low, -shift), math.ldexp(high, -shift)
-    positions = _ticks(low, high, ticks)
-    # The ends are labelled with the losses themselves: taking back the log10 or the shift
-    # can be off in the fourth digit.
-    inner = (fmt(_power10(t) if log else math.ldexp(t, shift)) for t in positions[1:-1])
-    labels = (fmt(lowest), *inner, fmt(highest)) if len(positions) > 1 else (fmt(lowest),)
-    curves = tuple(Curve(one.label, xs, tuple(ys), one.markers) for one, xs, ys in kept)
+    axis = log_axis(low, high, ticks) if log else linear_axis(low, high, ticks, shift)
+    curves = tuple(
+        Curve(one.label, xs, tuple(ys), one.markers, mark, faint) for one, xs, ys, mark, faint in drawn
+    )
     first = min(min(xs) for _, xs, _ in kept)
     last = max(max(xs) for _, xs, _ in kept)
     xlim, xticks = iteration_axis(first, last)
     return Frame(
-        log, curves, _limits(low, high, log=log), positions, labels, **counts, xlim=xlim, xticks=xticks
-    )
+        log, curves, axis.limits, axis.ticks, axis.labels, **counts, xlim=xlim, xticks=xticks,
+        smoothing=smoothing if any(c.faint for c in curves) else 0.0,
+    )  # fmt: skip
 
 
 def iteration_axis(
@@ -190,34 +254,6 @@ def _shift(largest: float) -> int:
     return math.frexp(largest)[1]
 
 
-def _power10(exponent: float) -> float:
-    """10**exponent, the largest float where that rounds past it (log10 of the largest
-    float, raised back, overflows)."""
-    try:
-        return 10.0**exponent
-    except OverflowError:
-        return sys.float_info.max
-
-
-def _limits(low: float, high: float, *, log: bool) -> tuple[float, float]:
-    """The data's range; a flat curve gets room around it (a decade each way on log)."""
-    if high > low:
-        return low, high
-    pad = 1.0 if log or low == 0 else abs(low) / 2
-    return low - pad, high + pad
-
-
-def _ticks(low: float, high: float, count: int) -> tuple[float, ...]:
-    """Evenly spaced positions from the lowest value to the highest, both exactly (a flat
-    curve: one tick at its value); a tick between them that is zero but for rounding
-    becomes 0, so it is not labelled 5.551e-17."""
-    if high <= low or count < 2:
-        return (low,)
-    step = (high - low) / (count - 1)
-    inner = (low + step * i for i in range(1, count - 1))
-    return (low, *(0.0 if abs(t) < step * 1e-9 else t for t in inner), high)
-
-
 def segments(xs: tuple[float, ...], ys: tuple[float, ...]) -> list[tuple[list[float], list[float]]]:
     """A line's points in runs of consecutive iterations: no line is drawn across iterations
     the chart never saw (a listening run asleep while nobody was attached), as if it knew them."""
@@ -231,16 +267,20 @@ def segments(xs: tuple[float, ...], ys: tuple[float, ...]) -> list[tuple[list[fl
 
 
 def draw(plt, frame: Frame) -> None:
-    """Put a drawable frame on a plotext plot (its figure is cleared first)."""
+    """Put a drawable frame on a plotext plot (its figure is cleared first). No labels:
+    plotext's legend sits over the first points; the chart writes :attr:`Frame.legend`."""
     plt.clear_data()
     plt.clear_figure()
     plt.xlabel("iteration")
+    colours = iter(COLOURS)
     for curve in frame.curves:
-        if curve.markers:
-            plt.scatter(list(curve.xs), list(curve.ys), label=curve.label, marker="dot")
+        colour = FAINT if curve.faint else next(colours, "white")
+        if curve.markers:  # one point an epoch: each one marked, joined to the next by a fine line
+            plt.plot(list(curve.xs), list(curve.ys), marker="braille", color=colour)
+            plt.scatter(list(curve.xs), list(curve.ys), marker=curve.mark, color=colour)
         else:
-            for index, (xs, ys) in enumerate(segments(curve.xs, curve.ys)):
-                plt.plot(xs, ys, label=curve.label if index == 0 else None, marker="braille")
+            for xs, ys in segments(curve.xs, curve.ys):
+                plt.plot(xs, ys, marker=curve.mark, color=colour)
     plt.ylim(*frame.ylim)
     plt.xlim(*frame.xlim)
     plt.xticks(list(frame.xticks), [str(t) for t in frame.xticks])

@@ -25,6 +25,7 @@ from textual.widgets import Static
 from ...engine.snapshot import LossPoint
 from ..view import View
 from .chart_data import EMPTY, Frame, Series, draw, prepare
+from .chart_smoothing import DEFAULT
 
 __all__ = ["LossChart", "Series"]
 
@@ -38,9 +39,12 @@ class LossChart(Widget):
     LossChart { height: 1fr; }
     LossChart PlotextPlot { height: 1fr; }
     LossChart #chart-empty { height: 1fr; content-align: center middle; color: $text-muted; }
+    LossChart #chart-legend { height: 1; color: $text-muted; }
     """
 
     log_scale: reactive[bool] = reactive(False)
+    #: TensorBoard's EMA weight for the line curves (``m`` goes through WEIGHTS; 0: raw).
+    smoothing: reactive[float] = reactive(DEFAULT)
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -52,6 +56,7 @@ class LossChart(Widget):
 
     def compose(self):
         yield Static(EMPTY, id="chart-empty")
+        yield Static("", id="chart-legend")
 
     def _plot(self):
         """The plotext widget, created on first use."""
@@ -63,7 +68,7 @@ class LossChart(Widget):
         plot = ChartPlot()
         # Terminal default colours: a themed background would be re-sent with every cell.
         plot.theme = "clear"
-        self.mount(plot)
+        self.mount(plot, before="#chart-legend")
         return plot
 
     def on_mount(self) -> None:
@@ -104,10 +109,13 @@ class LossChart(Widget):
     def watch_log_scale(self) -> None:
         self._redraw()
 
+    def watch_smoothing(self) -> None:
+        self._redraw()
+
     @property
     def frame(self) -> Frame:
         """What the chart draws now (or would, once mounted)."""
-        return prepare(self.series.values(), log=self.log_scale)
+        return prepare(self.series.values(), log=self.log_scale, smoothing=self.smoothing)
 
     def _redraw(self) -> None:
         if not self.is_mounted:
@@ -121,6 +129,9 @@ class LossChart(Widget):
         self.border_subtitle = frame.note
         empty = self.query_one("#chart-empty", Static)
         small = self.size.width < MIN_WIDTH or self.size.height < MIN_HEIGHT
+        legend = self.query_one("#chart-legend", Static)
+        legend.display = frame.drawable and not small
+        legend.update(frame.legend)
         if not frame.drawable or small:
             # No plotext call at all: with nothing to draw it has no y axis to build.
             empty.update(frame.summary if frame.drawable else frame.empty_text)
