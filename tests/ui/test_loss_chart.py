@@ -373,3 +373,33 @@ async def test_m_smooths_the_runs_curve_over_its_raw_points_and_back_to_raw(ui):
             await pilot.press("m")
         await pilot.pause()
         assert not any(c.faint for c in chart.frame.curves) and chart.frame.curves[0].ys == tuple(losses)
+
+
+async def test_brackets_zoom_in_on_the_last_iterations_and_back_out_to_all(ui):
+    app = ui.linreg_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ui.started(app, pilot)
+        await ui.press_step(app, pilot, "n", times=40)
+        chart = app.query_one(LossChart)
+        losses = app.view.snapshot.losses
+        last = losses[-1].iteration
+        await pilot.press("left_square_bracket")
+        await pilot.pause()
+        half = (last + 1) // 2
+        assert chart.window == half and f"last {half} iterations" in chart.border_title
+        drawn = [x for c in chart.frame.curves for x in c.xs]
+        assert min(drawn) == last - half + 1 and max(drawn) == last  # only the last half
+        shown = [c for c in chart.frame.curves if c.label == "train"][-1]
+        assert list(shown.ys) == [p.loss for p in losses if p.iteration > last - half]
+        for _ in range(5):
+            await pilot.press("left_square_bracket")
+        await pilot.pause()
+        assert chart.window == 10  # no closer than that
+        await pilot.press("right_square_bracket")
+        await pilot.pause()
+        assert chart.window == 20
+        for _ in range(3):
+            await pilot.press("right_square_bracket")
+        await pilot.pause()
+        assert chart.window == 0 and chart.border_title == "loss"  # all of them again
+        assert min(x for c in chart.frame.curves for x in c.xs) == 0

@@ -303,6 +303,14 @@ class LoopstepApp(RunControl, Inspecting, RankViewing, App[int]):
         for chart in self.query("LossChart"):
             chart.log_scale = not chart.log_scale
 
+    def action_zoom_in(self) -> None:
+        for chart in self.query("LossChart"):
+            chart.zoom(closer=True)
+
+    def action_zoom_out(self) -> None:
+        for chart in self.query("LossChart"):
+            chart.zoom(closer=False)
+
     def action_smoothing(self) -> None:
         from .widgets.chart_smoothing import next_weight
 

@@ -28,6 +28,22 @@ KEYS: tuple[Key, ...] = (
     Key("z", "toggle_zero_grad", "zero_grad", "switch optimizer.zero_grad() on or off"),
     Key("l", "toggle_log", "log", "loss chart: switch between linear and log scale"),
     Key(
+        "left_square_bracket",
+        "zoom_in",
+        "zoom",
+        "loss chart: zoom in on the last half of the iterations shown",
+        footer=False,
+        label_keys="[",
+    ),
+    Key(
+        "right_square_bracket",
+        "zoom_out",
+        "all",
+        "loss chart: zoom out (twice as many iterations, up to all)",
+        footer=False,
+        label_keys="]",
+    ),
+    Key(
         "m",
         "smoothing",
         "smooth",

@@ -32,6 +32,8 @@ __all__ = ["LossChart", "Series"]
 #: The smallest space the plot is drawn in; below it plotext's axes overlap into labels
 #: that say nothing true (a y tick on the x axis row), so the chart shows a line of text.
 MIN_WIDTH, MIN_HEIGHT = 20, 6
+#: The fewest iterations ``[`` zooms in to.
+MIN_WINDOW = 10
 
 
 class LossChart(Widget):
@@ -45,6 +47,8 @@ class LossChart(Widget):
     log_scale: reactive[bool] = reactive(False)
     #: TensorBoard's EMA weight for the line curves (``m`` goes through WEIGHTS; 0: raw).
     smoothing: reactive[float] = reactive(DEFAULT)
+    #: Zoom: only the last this many iterations (0: all of them); ``[`` halves it, ``]`` doubles.
+    window: reactive[int] = reactive(0)
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -112,20 +116,46 @@ class LossChart(Widget):
     def watch_smoothing(self) -> None:
         self._redraw()
 
+    def watch_window(self) -> None:
+        self._redraw()
+
+    def zoom(self, closer: bool) -> None:
+        """``[``: the last half of what is shown (down to MIN_WINDOW iterations); ``]``:
+        twice as many, up to all of them."""
+        span = self._span()
+        shown = self.window or span
+        if closer:
+            self.window = max(MIN_WINDOW, shown // 2) if span > MIN_WINDOW else 0
+        else:
+            self.window = 0 if shown * 2 >= span else shown * 2
+
+    def _span(self) -> int:
+        """How many iterations the curves cover."""
+        xs = [x for one in self.series.values() for x in one.xs]
+        return int(max(xs) - min(xs)) + 1 if xs else 0
+
     @property
     def frame(self) -> Frame:
         """What the chart draws now (or would, once mounted)."""
-        return prepare(self.series.values(), log=self.log_scale, smoothing=self.smoothing)
+        return prepare(self._shown_series(), log=self.log_scale, smoothing=self.smoothing)
+
+    def _shown_series(self) -> list[Series]:
+        if not self.window:
+            return list(self.series.values())
+        last = max((max(one.xs) for one in self.series.values() if one.xs), default=0)
+        since = last - self.window + 1
+        return [window_of(one, since) for one in self.series.values()]
 
     def _redraw(self) -> None:
         if not self.is_mounted:
             return
         frame = self.frame
-        key = (frame, self.size)
+        key = (frame, self.size, self.window)
         if key == self._drawn:
             return
         self._drawn = key
-        self.border_title = "loss (log scale)" if self.log_scale else "loss"
+        zoom = f" · last {self.window} iterations (] all)" if self.window else ""
+        self.border_title = ("loss (log scale)" if self.log_scale else "loss") + zoom
         self.border_subtitle = frame.note
         empty = self.query_one("#chart-empty", Static)
         small = self.size.width < MIN_WIDTH or self.size.height < MIN_HEIGHT
@@ -179,3 +209,10 @@ def _by_series(points: Sequence[LossPoint]) -> dict[str, list[LossPoint]]:
 def _same(a: float, b: float) -> bool:
     """Equal, NaN counting as equal to NaN (a run stuck at NaN has nothing new to draw)."""
     return a == b or (math.isnan(a) and math.isnan(b))
+
+
+def window_of(one: Series, since: float) -> Series:
+    """``one`` from iteration ``since`` on (the smoothing starts there too, as TensorBoard's
+    does on a zoomed range: the curve shown is the one of the points shown)."""
+    start = next((i for i, x in enumerate(one.xs) if x >= since), len(one.xs))
+    return Series(one.label, one.xs[start:], one.ys[start:], one.markers)
