@@ -73,6 +73,8 @@ class RunOptions:
     record_tensors: str = "small"
     #: This process's rank in a torchrun job and the job's world size (a recording says so).
     record_rank: tuple[int, int] | None = None
+    #: Other recordings whose loss curves a replay draws beside its own (``--compare``).
+    compare: list[str] = field(default_factory=list)
     #: The app shows the forward ops and each pass's gradient; a text stream prints neither.
     detail: bool = True
     #: Build the first run now, so that its errors are one line before anything else starts
@@ -284,7 +286,22 @@ def _recording_session(target: Target, options: RunOptions) -> Session:
     session = replay_session(recording)
     # Rank 0 of a torchrun job, its other ranks' recordings beside it: every rank in step.
     session.aligner = replayed_job(target.spec, recording, open_recording)
+    session.compared = tuple(_compared(options.compare))
     return session
+
+
+def _compared(paths: list[str]):
+    """Each recording's name (its file's, told apart when two share one) and training curve."""
+    import os
+
+    from .engine.history import training_curve
+
+    names: set[str] = set()
+    for path in paths:
+        name = os.path.splitext(os.path.basename(path))[0]
+        name = path if name in names else name
+        names.add(name)
+        yield name, training_curve(phase.event for phase in open_recording(path).phases)
 
 
 def open_recording(path: str):

@@ -82,3 +82,30 @@ async def test_ctrl_s_saves_an_svg_screenshot(recording, tmp_path, monkeypatch):
     assert len(saved) == 1
     text = saved[0].read_text()
     assert text.startswith("<svg") and "forward" in text
+
+
+async def test_compare_draws_another_recordings_curve_beside_the_replays_own(tmp_path):
+    """``loopstep replay on.lsr --compare off.lsr``: the run with zero_grad switched off drawn
+    beside the one with it on, each curve the losses its own run had."""
+    from loopstep.engine import Command
+    from loopstep.targets import Kind, RunOptions, Target, session_for
+    from loopstep.ui.widgets.loss_chart import LossChart
+
+    paths = {}
+    for name, zero_grad in (("on", True), ("off", False)):
+        paths[name] = str(tmp_path / f"{name}.lsr")
+        session = scenario_session("linreg", epochs=2)
+        session.settings.zero_grad = zero_grad
+        _, stepper = pauses(record_session(session, paths[name]), [Command.CONTINUE])
+    off_losses = [p.loss for p in stepper.history.frozen()[0]]  # the "off" run's, as it ran
+    session = session_for(Target(Kind.RECORDING, paths["on"]), RunOptions(compare=[paths["off"]]))
+    app = LoopstepApp(session)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_drawn(app, pilot, 1)
+        await press(app, pilot, "c")
+        chart = app.query_one(LossChart)
+        compared = chart.series["compare:off"]
+        assert compared.label == "off" and list(compared.ys) == off_losses
+        own = [p.loss for p in app.view.snapshot.losses]
+        assert list(chart.series["train"].ys) == own and own[-1] < off_losses[-1] / 4  # it blew up
+        assert "•• off" in chart.frame.legend

@@ -124,7 +124,7 @@ def test_every_curve_has_a_mark_of_its_own_and_the_legend_names_each_one():
     assert len({c.mark for c in shown}) == len(shown) == 3
     assert all(c.mark == RAW_MARK for c in frame.curves if c.faint)
     assert [c.label for c in frame.curves if c.faint] == ["rank 0", "rank 1"]  # raw, behind
-    assert frame.legend == "⠤⠤ rank 0  •• rank 1  oo val  ·· raw (m: smoothing 0.6)"
+    assert frame.legend == "⠤⠤ rank 0  •• rank 1  oo val  ·· raw (EMA 0.6: m)"
     # the first iterations, each one stepped through, are drawn as they are
     short = prepare([Series("train", xs[:-1], (3.0, 1.0) * (len(xs) // 2))], log=False, smoothing=0.6)
     assert [c.faint for c in short.curves] == [False] and "raw" not in short.legend

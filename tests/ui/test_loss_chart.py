@@ -369,7 +369,7 @@ async def test_m_smooths_the_runs_curve_over_its_raw_points_and_back_to_raw(ui):
             raw, line = frame.curves[0], frame.curves[1]
             assert raw.faint and list(raw.ys) == losses  # the engine's numbers, as they are
             assert line.ys == pytest.approx(smoothed(losses, weight))
-            assert f"smoothing {weight:g}" in (await shown(pilot, chart))  # the legend says so
+            assert f"EMA {weight:g}" in (await shown(pilot, chart))  # the legend says so
             await pilot.press("m")
         await pilot.pause()
         assert not any(c.faint for c in chart.frame.curves) and chart.frame.curves[0].ys == tuple(losses)

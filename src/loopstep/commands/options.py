@@ -161,6 +161,7 @@ def run_options(args: argparse.Namespace, *, detail: bool = True, build_now: boo
         record=_own_recording(get(args, "record", None)),
         record_tensors=get(args, "record_tensors", "small"),
         record_rank=_rank_of_job(),
+        compare=list(get(args, "compare", []) or []),
         detail=detail,
         build_now=build_now,
     )

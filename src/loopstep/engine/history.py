@@ -18,6 +18,8 @@ another thread (the UI's refresh timer) always sees a consistent list without a 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from .phases import Phase, PhaseEvent
 from .snapshot import LossPoint
 
@@ -87,3 +89,12 @@ class LossHistory:
         self.val = [p for p in self.val if p.iteration < iteration]
         self.batches = [p for p in self.batches if p.iteration < iteration]
         self._provisional = []
+
+
+def training_curve(events: Iterable[PhaseEvent]) -> tuple[LossPoint, ...]:
+    """The training loss curve a run of these events draws (a recording's, for ``replay
+    --compare``): each event goes through the history as it would live."""
+    history = LossHistory()
+    for event in events:
+        history.add(event)
+    return history.frozen()[0]

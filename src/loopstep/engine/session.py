@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from .phases import Phase, PhaseEvent
 from .protocols import Aligner
+from .snapshot import LossPoint
 from .stepper import Listener, PhaseSource, Settings, Stepper, StopCondition
 
 #: The code pane's source: the text to show for the phase just run, given the settings in
@@ -47,6 +48,8 @@ class Session:
     diagnose: bool = True
     #: Rank 0 of a torchrun job: brings the other ranks to each pause (:mod:`.lockstep`).
     aligner: Aligner | None = None
+    #: Other runs' training loss curves, by name, drawn beside this run's (``replay --compare``).
+    compared: tuple[tuple[str, tuple[LossPoint, ...]], ...] = ()
 
     def new_stepper(self, listener: Listener | None = None, **kwargs) -> Stepper:
         """A fresh stepper over a fresh source (restart calls this again)."""

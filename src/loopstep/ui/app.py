@@ -35,7 +35,7 @@ from .view import Comparison, RunView, View
 from .widgets.error_pane import ErrorPane
 from .widgets.explain_line import ExplainLine
 from .widgets.key_hints import KeyHints
-from .widgets.original_curve import show_original
+from .widgets.original_curve import show_compared, show_original
 from .widgets.panes import Panes
 from .widgets.phase_bar import PhaseBar
 from .widgets.status_line import StatusLine
@@ -225,6 +225,7 @@ class LoopstepApp(RunControl, Inspecting, RankViewing, App[int]):
         self._draw()
         for chart in self.query("LossChart"):
             show_original(chart, snapshot.extra.get("original_losses") if snapshot is not None else None)
+            show_compared(chart, self.session.compared)
         self.pauses_drawn += 1
 
     def _code_for(self, snapshot):

@@ -96,10 +96,18 @@ class Frame:
     @property
     def legend(self) -> str:
         """Each curve's mark and name, on one line beside the plot, never over its points."""
+        return self.legend_for(None)
+
+    def legend_for(self, width: int | None) -> str:
+        """The legend in ``width`` columns: the smoothing's weight left out first, then cut."""
         shown = [f"{_glyph(c.mark)} {c.label}" for c in self.curves if not c.faint]
         if any(c.faint for c in self.curves):
-            shown.append(f"{_glyph(RAW_MARK)} raw (m: smoothing {self.smoothing:g})")
-        return "  ".join(shown)
+            shown.append(f"{_glyph(RAW_MARK)} raw (EMA {self.smoothing:g}: m)")
+        line = "  ".join(shown)
+        if width is None or len(line) <= width:
+            return line
+        line = line.replace(f" (EMA {self.smoothing:g}: m)", "")
+        return line if len(line) <= width else line[: max(width - 1, 0)] + "…"
 
     @property
     def drawable(self) -> bool:

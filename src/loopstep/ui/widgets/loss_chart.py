@@ -161,7 +161,7 @@ class LossChart(Widget):
         small = self.size.width < MIN_WIDTH or self.size.height < MIN_HEIGHT
         legend = self.query_one("#chart-legend", Static)
         legend.display = frame.drawable and not small
-        legend.update(frame.legend)
+        legend.update(frame.legend_for(self.size.width))
         if not frame.drawable or small:
             # No plotext call at all: with nothing to draw it has no y axis to build.
             empty.update(frame.summary if frame.drawable else frame.empty_text)

@@ -1,7 +1,8 @@
-"""What-if: after a step back, the loss chart keeps the curve of the run as it first went.
+"""Other runs beside this one on the loss chart: after a step back, the curve of the run as
+it first went (what-if); in a replay, the recordings given with ``--compare``.
 
-The engine keeps that curve (``snapshot.extra["original_losses"]``) from the first step
-back until restart; this adds it to the chart as its own series beside the new one.
+The engine keeps the first curve (``snapshot.extra["original_losses"]``) from the first step
+back until restart; the compared ones are the session's (read from their files once).
 """
 
 from __future__ import annotations
@@ -40,3 +41,15 @@ def where_it_differs(points: Sequence[LossPoint], train: Series | None) -> Seque
     if same == len(points):
         return ()
     return points[max(same - 1, 0) :]
+
+
+def show_compared(chart: LossChart, compared: Sequence[tuple[str, Sequence[LossPoint]]]) -> None:
+    """Each compared run's training curve, named after it (drawn once: they do not change)."""
+    changed = False
+    for name, points in compared:
+        series = Series(name, tuple(p.iteration for p in points), tuple(p.loss for p in points))
+        if chart.series.get(f"compare:{name}") != series:
+            chart.set_series(f"compare:{name}", series)
+            changed = True
+    if changed:
+        chart._redraw()
