@@ -29,6 +29,7 @@ from .inspecting import Inspecting
 from .keys import KEYS, bindings
 from .messages import Failed, Finished, Paused, StepperReady
 from .pending import PendingKeys
+from .playing import Playing
 from .rank_viewing import RankViewing
 from .run_control import RunControl
 from .view import Comparison, RunView, View
@@ -51,7 +52,7 @@ FIRST_FRAME_GRACE_S = 0.05
 COMPARE = object()
 
 
-class LoopstepApp(RunControl, Inspecting, RankViewing, App[int]):
+class LoopstepApp(RunControl, Playing, Inspecting, RankViewing, App[int]):
     CSS_PATH = "loopstep.tcss"
     BINDINGS = bindings()
     TITLE = "loopstep"
@@ -181,16 +182,19 @@ class LoopstepApp(RunControl, Inspecting, RankViewing, App[int]):
         snapshot = self._pause_to_show(message)  # this rank's, or the one shown (R)
         if message.snapshot.finished:  # the last pause of a rewindable run: u still steps back
             self._forget_pending()
+            self._stop_playing()
             self._show_snapshot(snapshot, RunView.FINISHED, message.reason)
             return
         state = RunView.RUNNING if self._pending else RunView.PAUSED
         self._show_snapshot(snapshot, state, message.reason)
         self._carry_out_pending()
+        self._played(message.reason)  # playing at a pace: the next iteration, in 1/pace s
 
     def on_finished(self, message: Finished) -> None:
         if message.generation != self.generation:
             return
         self._stop_live()
+        self._stop_playing()
         self._in_flight = False
         self._forget_pending()
         self._show_snapshot(message.snapshot, RunView.FINISHED, "finished")

@@ -44,6 +44,22 @@ KEYS: tuple[Key, ...] = (
         label_keys="]",
     ),
     Key(
+        "minus",
+        "slower",
+        "slower",
+        "continue at a pace: slower (1 to 50 iterations a second; c then plays the run, every pane drawn)",
+        footer=False,
+        label_keys="-",
+    ),
+    Key(
+        "plus",
+        "faster",
+        "faster",
+        "continue at a pace: faster, up to as fast as the run goes (c continues freely)",
+        footer=False,
+        label_keys="+",
+    ),
+    Key(
         "m",
         "smoothing",
         "smooth",

@@ -160,6 +160,13 @@ class RunControl:
         self._request("epoch")
 
     def action_continue(self) -> None:
+        if self._playing:  # playing at a pace (ui/playing.py): stop where it is
+            self._stop_playing()
+            self.notify("paused: c plays on", timeout=2)
+            return
+        if self.pace is not None and self._live_timer is None and self.view.state is RunView.PAUSED:
+            self._start_playing()
+            return
         if self._live_timer is not None:
             if self.stepper is not None:
                 self.stepper.request_pause()
