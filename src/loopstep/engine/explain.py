@@ -27,7 +27,7 @@ def explain(previous: Snapshot | None, current: Snapshot) -> str:
             return f"finished: {ran} iterations ran; the last training losses were {losses}."
         return f"finished: {ran} iterations ran; the last training loss was {fmt(next(iter(last.values()), None))}."
     if event is None:
-        return "Nothing has run yet. Press s to run forward on the first batch."
+        return "Nothing has run yet. Press s to run the loop's first phase (forward, in most loops)."
     sentence = _SENTENCES[event.phase](current)
     if event.inside:
         name, _, rest = sentence.partition(": ")

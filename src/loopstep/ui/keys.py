@@ -132,6 +132,7 @@ PHASE_HELP: dict[Phase, str] = {
 #: Keys that are not app bindings but that the help screen lists.
 NAVIGATION_HELP: tuple[tuple[str, str], ...] = (
     ("tab / shift+tab", "move between panes"),
+    ("tab, then ← / →", "in a terminal under 120x40, where the panes are tabs: go to another tab"),
     ("arrows, pgup/pgdn", "scroll the focused pane; in the trace, walk the tree"),
     ("enter", "tensors: show the values of the selected tensor; trace: expand or collapse"),
     ("ctrl+p", "command palette: every action by name"),
