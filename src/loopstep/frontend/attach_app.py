@@ -75,11 +75,21 @@ class Bridge:
                     client = False
 
     def _from_client(self) -> None:
+        try:
+            self._copy_frames()
+        except (OSError, struct.error):
+            # A client killed with bytes unread on its side resets the connection (no plain
+            # end of file), and one cut mid-frame leaves a short read: gone all the same.
+            pass
+        if not self.closed.is_set():
+            self.on_gone()  # the client went away without a detach
+
+    def _copy_frames(self) -> None:
         read = self.stream.read
         while True:
             kind = read(1)
             if not kind:
-                break
+                return
             if kind == b"D":
                 (length,) = struct.unpack("!I", read(4))
                 data = read(length)
@@ -91,9 +101,7 @@ class Bridge:
                     set_size(self.master, columns, rows)
                     os.kill(os.getpid(), signal.SIGWINCH)  # the driver's handler reads the new size
             else:
-                break
-        if not self.closed.is_set():
-            self.on_gone()  # the client went away without a detach
+                return
 
     def close(self) -> None:
         self.closed.set()
