@@ -13,7 +13,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .engine.session import Session, loop_code
@@ -186,13 +186,14 @@ def factory_session(
     """``module:factory``: checked now (import, call, type), called again on each restart."""
     factory = load_factory(spec)
     first = call_factory(factory, spec)
-    return experiment_session(
+    session = experiment_session(
         lambda: call_factory(factory, spec),
         first.title or spec,
         first=first,
         settings=settings,
         max_iterations=max_iterations,
     )
+    return replace(session, branches=True)  # each call made objects of its own
 
 
 def restartable(experiment: Experiment) -> Callable[[], Experiment]:

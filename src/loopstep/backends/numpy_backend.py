@@ -194,6 +194,13 @@ class NumpyLinReg:
         self.val_batch = None
         self._new_iteration()  # a checkpoint is the start of an iteration: nothing ran in it yet
 
+    def random_state(self) -> None:
+        """Training draws no random numbers here (the batches' order is a seeded plan)."""
+        return None
+
+    def set_random_state(self, state: object) -> None:
+        pass
+
     # ----- inspection ------------------------------------------------------------------------
     def training_frame(self, position: dict[str, int]) -> TrainingFrame:
         """The lesson's names: w and b, their grads, the batch, L and lr, as the code pane has them."""

@@ -43,6 +43,15 @@ class OwnedLoop:
         self.backend = backend
         self.plan = plan
         self.name = name
+        #: Where the run begins: None, the first batch; a checkpoint, its iteration (a
+        #: what-if branch, see :mod:`.what_if`).
+        self.start: Checkpoint | None = None
+
+    def random_state(self) -> object:
+        return self.backend.random_state()
+
+    def set_random_state(self, state: object) -> None:
+        self.backend.set_random_state(state)
 
     @property
     def inspector(self) -> TrainingBackend:
@@ -77,7 +86,9 @@ class OwnedLoop:
 
     def run(self, stepper: Stepper) -> None:
         stepper.at_start()
-        start: Checkpoint | None = None
+        start = self.start
+        if start is not None:
+            self.backend.set_state(start.state)
         while True:
             try:
                 self._run_from(stepper, start)

@@ -263,6 +263,12 @@ class TrainingBackend(Inspector, Protocol):
 
     def set_state(self, state: dict) -> None: ...
 
+    def random_state(self) -> object:
+        """The process-wide random state the training draws from (None: it draws from none)."""
+        ...
+
+    def set_random_state(self, state: object) -> None: ...
+
     def training_frame(self, position: dict[str, int]) -> TrainingFrame:
         """The loop's objects by the names its code pane uses (``model``, ``x``, ``loss``; the
         NumPy lesson's ``w``, ``b``, ``w_grad``), plus ``position`` (epoch, batch, iteration)."""

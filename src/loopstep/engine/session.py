@@ -50,6 +50,10 @@ class Session:
     aligner: Aligner | None = None
     #: Other runs' training loss curves, by name, drawn beside this run's (``replay --compare``).
     compared: tuple[tuple[str, tuple[LossPoint, ...]], ...] = ()
+    #: ``make_source`` gives a loop of objects of its own each call (a scenario, a
+    #: ``module:factory``), so a what-if branch may run one beside the run (:mod:`.what_if`);
+    #: not ``loopstep.debug``, whose every run trains the caller's own model.
+    branches: bool = False
 
     def new_stepper(self, listener: Listener | None = None, **kwargs) -> Stepper:
         """A fresh stepper over a fresh source (restart calls this again)."""

@@ -98,4 +98,5 @@ def scenario_session(
         max_iterations=max_iterations,
         backend=backend,
         scenario=name,
+        branches=True,
     )

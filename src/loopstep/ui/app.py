@@ -33,10 +33,10 @@ from .playing import Playing
 from .rank_viewing import RankViewing
 from .run_control import RunControl
 from .view import Comparison, RunView, View
+from .what_if import WhatIfBranching
 from .widgets.error_pane import ErrorPane
 from .widgets.explain_line import ExplainLine
 from .widgets.key_hints import KeyHints
-from .widgets.original_curve import show_compared, show_original
 from .widgets.panes import Panes
 from .widgets.phase_bar import PhaseBar
 from .widgets.status_line import StatusLine
@@ -52,7 +52,7 @@ FIRST_FRAME_GRACE_S = 0.05
 COMPARE = object()
 
 
-class LoopstepApp(RunControl, Playing, Inspecting, RankViewing, App[int]):
+class LoopstepApp(RunControl, Playing, Inspecting, RankViewing, WhatIfBranching, App[int]):
     CSS_PATH = "loopstep.tcss"
     BINDINGS = bindings()
     TITLE = "loopstep"
@@ -227,9 +227,7 @@ class LoopstepApp(RunControl, Playing, Inspecting, RankViewing, App[int]):
             code=code,
         )
         self._draw()
-        for chart in self.query("LossChart"):
-            show_original(chart, snapshot.extra.get("original_losses") if snapshot is not None else None)
-            show_compared(chart, self.session.compared)
+        self._show_other_curves(snapshot)
         self.pauses_drawn += 1
 
     def _code_for(self, snapshot):
@@ -330,6 +328,7 @@ class LoopstepApp(RunControl, Playing, Inspecting, RankViewing, App[int]):
         await self.stop_run()
         self._stop_live()
         self._pending.clear()
+        self.branch = None
         self._start_run()
 
     def action_save_svg(self) -> None:

@@ -70,3 +70,12 @@ class Failed(RunMessage):
         super().__init__(generation)
         self.error = error
         self.snapshot = snapshot
+
+
+class BranchReady(RunMessage):
+    """A what-if branch has run (``branch``), or could not (``error``, said to the user)."""
+
+    def __init__(self, generation: int, branch=None, error: str = "") -> None:
+        super().__init__(generation)
+        self.branch = branch
+        self.error = error

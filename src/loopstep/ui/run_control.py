@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ..engine.stepper import Command
+from ..engine.stepper import Command, Settings
 from ..engine.summary import count
 from .pending import PendingKeys, Request
 from .view import RunView
@@ -183,7 +183,9 @@ class RunControl:
         zero_grad = not self.view.zero_grad
         self.view = replace(self.view, zero_grad=zero_grad)
         if self.stepper is not None:
+            kept = Settings(self.stepper.settings.zero_grad, self.stepper.settings.lr)
             self.stepper.change_settings(zero_grad=zero_grad)
+            self._fork_what_if(kept)  # the run as it would have gone, drawn beside it
         if self.session.code_for is not None:  # the code shows the zero_grad line as it now runs
             self.view = replace(self.view, code=self._code_for(self.view.snapshot))
         self._draw()

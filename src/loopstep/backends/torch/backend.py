@@ -186,6 +186,16 @@ class TorchBackend:
         if state.get("cuda_rng") is not None:
             torch.cuda.set_rng_state_all(state["cuda_rng"])
 
+    def random_state(self) -> tuple:
+        cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
+        return torch.get_rng_state(), cuda
+
+    def set_random_state(self, state: object) -> None:
+        cpu, cuda = state  # type: ignore[misc]
+        torch.set_rng_state(cpu)
+        if cuda is not None:
+            torch.cuda.set_rng_state_all(cuda)
+
     # ----- inspection (delegated to the watch) --------------------------------------------------
     def model_mode(self) -> str:
         return self.watch.model_mode()

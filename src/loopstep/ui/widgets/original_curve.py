@@ -1,5 +1,6 @@
 """Other runs beside this one on the loss chart: after a step back, the curve of the run as
-it first went (what-if); in a replay, the recordings given with ``--compare``.
+it first went; after a setting changed at a pause, the what-if branch (the run as it would
+have gone); in a replay, the recordings given with ``--compare``.
 
 The engine keeps the first curve (``snapshot.extra["original_losses"]``) from the first step
 back until restart; the compared ones are the session's (read from their files once).
@@ -10,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ...engine.snapshot import LossPoint
+from ...engine.what_if import Branch
 from .chart_data import Series
 from .loss_chart import LossChart
 
 NAME = "original"
+BRANCH = "what-if"
 
 
 def show_original(chart: LossChart, points: Sequence[LossPoint] | None) -> None:
@@ -41,6 +44,21 @@ def where_it_differs(points: Sequence[LossPoint], train: Series | None) -> Seque
     if same == len(points):
         return ()
     return points[max(same - 1, 0) :]
+
+
+def show_branch(chart: LossChart, branch: Branch | None) -> None:
+    """A what-if branch's curve, from the point before it parts from the run's (None: none)."""
+    current = chart.series.get(BRANCH)
+    points = where_it_differs(branch.curve, chart.series.get("train")) if branch is not None else ()
+    if not points:
+        if current is not None:
+            del chart.series[BRANCH]
+            chart._redraw()
+        return
+    series = Series(branch.label, tuple(p.iteration for p in points), tuple(p.loss for p in points))
+    if series != current:
+        chart.set_series(BRANCH, series)
+        chart._redraw()
 
 
 def show_compared(chart: LossChart, compared: Sequence[tuple[str, Sequence[LossPoint]]]) -> None:

@@ -1,0 +1,64 @@
+"""``z`` at a pause forks a what-if branch: the chart draws the run as it would have gone with
+zero_grad still on beside the run that now goes without it (the lesson's blow-up, seen
+against the curve it departs from)."""
+
+from __future__ import annotations
+
+from loopstep.ui.view import RunView
+from loopstep.ui.widgets.loss_chart import LossChart
+from loopstep.ui.widgets.original_curve import BRANCH
+
+
+async def test_z_mid_run_draws_the_zero_grad_on_branch_and_the_run_without_it_ends_far_above(ui):
+    app = ui.linreg_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ui.started(app, pilot)
+        for _ in range(3):
+            await pilot.press("n")
+        await ui.wait_for(pilot, lambda: app.pauses_drawn >= 4, "three iterations")
+        await pilot.press("z")
+        await ui.wait_for(pilot, lambda: app.branch is not None, "the what-if branch")
+        await pilot.press("c")
+        await ui.wait_for(pilot, lambda: app.view.state is RunView.FINISHED, "the run's end")
+        await pilot.pause()
+        chart = app.query_one(LossChart)
+        run, branch = chart.series["train"], chart.series[BRANCH]
+        assert branch.label == "what-if: zero_grad on"
+        assert branch.xs[0] == 2 and branch.xs[-1] == run.xs[-1]  # from the fork to the end
+        assert branch.ys[0] == run.ys[0 + run.xs.index(2)]  # the same loss where they part
+        assert run.ys[-1] > 10 * branch.ys[-1]  # zero_grad off: training blew apart
+        labels = [curve.label for curve in chart.frame.curves if not curve.faint]
+        assert labels == ["train", "val", "what-if: zero_grad on"]
+        assert "what-if: zero_grad on" in chart.frame.legend_for(120)
+
+
+async def test_the_branch_is_the_run_that_never_switched_zero_grad_off(ui):
+    plain = ui.linreg_app()
+    async with plain.run_test(size=(120, 40)) as pilot:
+        await ui.started(plain, pilot)
+        await pilot.press("c")
+        await ui.wait_for(pilot, lambda: plain.view.state is RunView.FINISHED, "the plain run's end")
+        whole = plain.query_one(LossChart).series["train"]
+    app = ui.linreg_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ui.started(app, pilot)
+        for _ in range(5):
+            await pilot.press("s")
+        await ui.wait_for(pilot, lambda: app.pauses_drawn >= 6, "five phases")
+        await pilot.press("z")
+        await ui.wait_for(pilot, lambda: app.branch is not None, "the what-if branch")
+        since = app.branch.since
+        assert since == 0 and app.branch.curve[-1].iteration == whole.xs[-1]
+        assert [p.loss for p in app.branch.curve] == list(whole.ys[since:])  # the same numbers, exactly
+
+
+async def test_a_restart_drops_the_branch_and_z_at_the_start_branches_the_whole_run(ui):
+    app = ui.linreg_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ui.started(app, pilot)
+        await pilot.press("z")  # at the start: the whole run with zero_grad on, beside the one without
+        await ui.wait_for(pilot, lambda: app.branch is not None, "the what-if branch")
+        assert app.branch.since == 0 and app.branch.label == "what-if: zero_grad on"
+        await pilot.press("r")
+        await ui.wait_for(pilot, lambda: app.branch is None and app.pauses_drawn >= 2, "the restart")
+        assert BRANCH not in app.query_one(LossChart).series
