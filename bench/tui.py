@@ -12,8 +12,11 @@
    in-process app: step latency and command-to-first-frame (target ≤ 1.5× each).
 4. With ``--watches``: the step latency with five watch expressions set against none (target
    ≤ 1.2×), runs alternated.
+6. With ``--history``: the step latency with the loss chart on screen and 2,000 iterations of
+   history behind it against an empty chart (target ≤ 1.1×), and the same with the grad norm
+   charted (``g``); runs alternated.
 
-Run: python bench/tui.py [--steps 200] [--repeats 5] [--watches | --attach]
+Run: python bench/tui.py [--steps 200] [--repeats 5] [--watches | --attach | --history]
 """
 
 from __future__ import annotations
@@ -130,6 +133,7 @@ def step_run(
     argv: list[str] | None = None,
     quit_key: bytes = b"q",
     first: list[float] | None = None,
+    prelude: bytes = b"",
 ) -> tuple[list[float], list[int], int]:
     """Step linreg under a pty: per-step latency (s) and bytes, and the first full paint's bytes;
     ``first`` gets the seconds from the start to the first paused screen."""
@@ -145,6 +149,9 @@ def step_run(
                 if first is not None:
                     first.append(at - started)
                 break
+        for key in prelude:  # keys before the measured steps, each let to settle
+            os.write(master, bytes([key]))
+            read_until_quiet(master, quiet=1.0)
         latencies, sizes = [], []
         for _ in range(steps):
             sent = time.perf_counter()
@@ -173,6 +180,32 @@ def watch_cost(steps: int, repeats: int) -> None:
         f"step latency, 5 watches vs none ({repeats} alternated runs of {steps} steps): "
         f"{five_ms:.1f} ms vs {none_ms:.1f} ms  ratio {five_ms / none_ms:.2f}x  (target <= 1.2x)"
     )
+
+
+#: 250 epochs of linreg's 8 batches: a break at iteration 2000, reached with c.
+HISTORY = ("--epochs", "300", "--break", "iteration=2000")
+
+
+def history_cost(steps: int, repeats: int) -> None:
+    """Step latency at 120x40 (every pane, the chart among them) with 2,000 iterations of
+    history against an empty chart (target ratio <= 1.1), then the same with the grad norm
+    charted; runs alternated, each step a phase of the run that stopped there."""
+    for name, charted in (("loss", b""), ("grad norm", b"g")):
+        empty, full, bytes_empty, bytes_full = [], [], [], []
+        for _ in range(repeats):
+            latencies, sizes, _ = step_run(steps, extra=HISTORY, prelude=charted)
+            empty.append(statistics.median(latencies))
+            bytes_empty.append(statistics.median(sizes))
+            latencies, sizes, _ = step_run(steps, extra=HISTORY, prelude=charted + b"c")
+            full.append(statistics.median(latencies))
+            bytes_full.append(statistics.median(sizes))
+        none_ms, full_ms = statistics.median(empty) * 1000, statistics.median(full) * 1000
+        print(
+            f"step latency, {name} chart with 2,000 iterations vs empty ({repeats} alternated runs of "
+            f"{steps} steps): {full_ms:.1f} ms vs {none_ms:.1f} ms  ratio {full_ms / none_ms:.2f}x  "
+            f"(target <= 1.1x); bytes per step {statistics.median(bytes_full):.0f} vs "
+            f"{statistics.median(bytes_empty):.0f}"
+        )
 
 
 def attach_cost(steps: int, repeats: int) -> None:
@@ -244,7 +277,13 @@ def main() -> int:
     parser.add_argument(
         "--attach", action="store_true", help="only the attached app against the in-process one"
     )
+    parser.add_argument(
+        "--history", action="store_true", help="only the step latency with 2,000 iterations charted"
+    )
     args = parser.parse_args()
+    if args.history:
+        history_cost(min(args.steps, 60), max(3, args.repeats // 2))
+        return 0
     if args.attach:
         attach_cost(min(args.steps, 60), max(3, args.repeats // 2))
         return 0

@@ -45,8 +45,47 @@ def test_csv_rows_match_the_live_run(tmp_path, capsys, scenario):
 def test_csv_to_stdout(capsys, linreg_recording):
     status, out, _ = run_cli(capsys, ["export", linreg_recording, "--csv", "-"])
     lines = out.splitlines()
-    assert status == 0 and lines[0] == "iteration,epoch,batch,loss,val_loss,grad_norm"
+    header = "iteration,epoch,batch,loss,val_loss,grad_norm,grad_norm[w],grad_norm[b],lr,update_ratio"
+    assert status == 0 and lines[0] == header
     assert len(lines) == 1 + 16  # 2 epochs of 8 batches
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_csv_metrics_are_the_ones_the_live_run_measured(tmp_path, capsys, backend):
+    """Each parameter's gradient norm, the lr and the update ratio: as the app charts them live."""
+    from loopstep.engine import Command
+    from loopstep.scenarios.base import scenario_session
+
+    path, out = tmp_path / "run.lsr", tmp_path / "run.csv"
+    status, _, _ = run_cli(
+        capsys, ["trace", "linreg", "--backend", backend, "--epochs", "1", "--record", str(path)]
+    )
+    assert status == 0
+    status, _, _ = run_cli(capsys, ["export", str(path), "--csv", str(out)])
+    assert status == 0
+    with open(out, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+
+    def dense(snapshot, reason):
+        stepper.metrics.dense = stepper.metrics.updates_wanted = True
+        return Command.CONTINUE
+
+    stepper = scenario_session("linreg", backend, epochs=1).new_stepper(controller=dense)
+    stepper.run()
+    live = stepper.metrics.series
+    params = [column for column in rows[0] if column.startswith("grad_norm[")]
+    assert len(params) == 2 and sorted(params) == sorted(n for n in live if n.startswith("grad_norm["))
+    assert len(rows) == len(live["lr"]) == 8
+    for i, row in enumerate(rows):
+        assert int(row["iteration"]) == live["lr"][i].iteration == i
+        for column in params:
+            assert float(row[column]) == pytest.approx(live[column][i].value, rel=1e-5)
+        assert float(row["lr"]) == live["lr"][i].value == 0.1
+    ratios = {p.iteration: p.value for p in live["update_ratio"]}
+    assert ratios  # torch: from the step after it was asked for
+    for row in rows:
+        if int(row["iteration"]) in ratios:
+            assert float(row["update_ratio"]) == pytest.approx(ratios[int(row["iteration"])], rel=1e-5)
 
 
 @pytest.mark.parametrize("env", [{"NO_COLOR": "1"}, {"TERM": "dumb"}])

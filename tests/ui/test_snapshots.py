@@ -46,3 +46,20 @@ def test_zero_grad_off(snap_compare, ui, size):
     """Three iterations without zero_grad, then the fourth backward: .grad sums 4 passes."""
     app = ui.linreg_app(zero_grad=False)
     assert snap_compare(app, terminal_size=size, run_before=steps(ui, app, "nnnsss", tab="grads"))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("presses", [1, 2, 3, 4], ids=["grad_norm", "layers", "update_ratio", "lr"])
+def test_each_metric_chart_without_colour(snap_compare, ui, size, presses, monkeypatch):
+    """Eight iterations stepped, then g to the metric; NO_COLOR: the marks tell the curves apart."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = ui.linreg_app()
+    before = steps(ui, app, "n" * 8, tab="chart")
+
+    async def run_before(pilot):
+        await before(pilot)
+        for _ in range(presses):
+            await pilot.press("g")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)

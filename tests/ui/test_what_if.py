@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from loopstep.ui.view import RunView
 from loopstep.ui.widgets.loss_chart import LossChart
-from loopstep.ui.widgets.original_curve import BRANCH
+from loopstep.ui.widgets.original_curve import BRANCH, PREVIOUS
 
 
 async def test_z_mid_run_draws_the_zero_grad_on_branch_and_the_run_without_it_ends_far_above(ui):
@@ -62,3 +62,31 @@ async def test_a_restart_drops_the_branch_and_z_at_the_start_branches_the_whole_
         await pilot.press("r")
         await ui.wait_for(pilot, lambda: app.branch is None and app.pauses_drawn >= 2, "the restart")
         assert BRANCH not in app.query_one(LossChart).series
+
+
+async def test_a_restart_keeps_the_run_that_ended_beside_the_new_one(ui):
+    app = ui.linreg_app(zero_grad=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ui.started(app, pilot)
+        await pilot.press("c")
+        await ui.wait_for(pilot, lambda: app.view.state is RunView.FINISHED, "the first run's end")
+        first = app.view.snapshot.losses
+        await pilot.press("z")  # on again, for the next run (the run is over: nothing to fork)
+        assert app.branch is None
+        await pilot.press("r")
+        await ui.wait_for(pilot, lambda: app.view.state is RunView.PAUSED, "the restart")
+        await pilot.press("c")
+        await ui.wait_for(pilot, lambda: app.view.state is RunView.FINISHED, "the second run's end")
+        await pilot.pause()
+        chart = app.query_one(LossChart)
+        previous, run = chart.series[PREVIOUS], chart.series["train"]
+        assert previous.label == "previous run" and previous.ys[-1] == first[-1].loss
+        # the same losses up to iteration 1 (a .grad left over first changes the step of iteration 1)
+        assert previous.xs[0] == 1 and previous.xs[-1] == first[-1].iteration
+        assert previous.ys[-1] > 10 * run.ys[-1]  # zero_grad off then, on now
+        await pilot.press("r")  # the next restart keeps this run instead, the same curve as the new one
+        await ui.wait_for(pilot, lambda: app.view.state is RunView.PAUSED, "the second restart")
+        await pilot.press("c")
+        await ui.wait_for(pilot, lambda: app.view.state is RunView.FINISHED, "the third run's end")
+        await pilot.pause()
+        assert PREVIOUS not in chart.series  # drawn over an equal curve it would hide nothing

@@ -1,4 +1,7 @@
-"""Export a recording's numbers: one CSV row per iteration (losses, validation loss, grad norm)."""
+"""Export a recording's numbers: one CSV row per iteration — the loss, the validation loss,
+the gradient norm after backward (all parameters, then each one: ``grad_norm[fc1.weight]``),
+the learning rate and the update-to-weight ratio of the iteration's step (the metrics the
+app charts, measured by the same code over a replay of the recording)."""
 
 from __future__ import annotations
 
@@ -11,6 +14,8 @@ from ..targets import open_recording
 from .args import UsageError
 
 COLUMNS = ("iteration", "epoch", "batch", "loss", "val_loss", "grad_norm")
+#: After the per-parameter norms: the step's metrics, from a replay.
+STEP_COLUMNS = ("lr", "update_ratio")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -18,13 +23,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--csv", metavar="FILE", help="write the losses as CSV to FILE ('-' for stdout)")
 
 
-def rows(recording) -> list[dict]:
-    """One row per recorded iteration; grad_norm is ‖∇‖ over all parameters after backward."""
+def rows(recording) -> tuple[list[dict], list[str]]:
+    """One row per recorded iteration, and the columns; grad_norm is ‖∇‖ over all
+    parameters after backward, grad_norm[name] each parameter's."""
     from ..engine.phases import Phase
     from ..engine.summary import TensorSummary
 
     out: list[dict] = []
     by_iteration: dict[int, dict] = {}
+    params: dict[str, None] = {}  # in the order first seen
     for recorded in recording.phases:
         event = recorded.event
         row = by_iteration.get(event.iteration)
@@ -48,7 +55,34 @@ def rows(recording) -> list[dict]:
                     else float(math.sqrt(float((value.astype("float64") ** 2).sum())))
                 )
                 total += norm * norm
+                param = name.removesuffix(".grad")
+                params.setdefault(param)
+                row[f"grad_norm[{param}]"] = norm
             row["grad_norm"] = math.sqrt(total)
+    for iteration, metrics in step_metrics(recording).items():
+        if iteration in by_iteration:
+            by_iteration[iteration].update(metrics)
+    columns = [*COLUMNS, *(f"grad_norm[{name}]" for name in params), *STEP_COLUMNS]
+    return out, columns
+
+
+def step_metrics(recording) -> dict[int, dict[str, float]]:
+    """The learning rate and update ratio of each iteration's step, as the app measures them
+    (engine/metrics.py) over a replay of the recording."""
+    from dataclasses import replace
+
+    from ..engine.control import Command
+    from ..engine.metrics import LR, UPDATE_RATIO
+    from ..engine.recording.replay import replay_session
+
+    session = replace(replay_session(recording), diagnose=False)
+    stepper = session.new_stepper(controller=lambda snapshot, reason: Command.CONTINUE, history=0)
+    stepper.metrics.dense = True
+    stepper.run()
+    out: dict[int, dict[str, float]] = {}
+    for column, name in (("lr", LR), ("update_ratio", UPDATE_RATIO)):
+        for point in stepper.metrics.series.get(name, ()):
+            out.setdefault(point.iteration, {})[column] = point.value
     return out
 
 
@@ -56,13 +90,13 @@ def main(args: argparse.Namespace) -> int:
     if not args.csv:
         raise UsageError("loopstep: export needs a format: --csv FILE (or --csv - for stdout)")
     recording = open_recording(args.path)
-    table = rows(recording)
+    table, columns = rows(recording)
     try:
         handle = sys.stdout if args.csv == "-" else open(args.csv, "w", newline="")  # noqa: SIM115
     except OSError as exc:
         raise UsageError(f"loopstep: cannot write {args.csv}: {exc.strerror or exc}") from None
     try:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+        writer = csv.DictWriter(handle, fieldnames=columns, restval="")
         writer.writeheader()
         writer.writerows(table)
     finally:

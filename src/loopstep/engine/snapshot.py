@@ -66,6 +66,8 @@ class Snapshot:
     previous_loss: float | None = None
     #: The phases of an iteration in the order this run does them (see ``phase_order``).
     phase_order: tuple[Phase, ...] = TRAINING_PHASES
+    #: Metrics over time, by name (:mod:`.metrics`): grad_norm, grad_norm[param], update_ratio, lr.
+    metrics: dict = field(default_factory=dict)
 
     @property
     def loss(self) -> float | None:

@@ -45,6 +45,7 @@ def take_snapshot(stepper: Stepper, *, finished: bool = False) -> Snapshot:
         extra=extra,
         previous_loss=_previous_loss(stepper),
         phase_order=stepper.phase_order.phases,
+        metrics=stepper.metrics.frozen(),
     )
 
 

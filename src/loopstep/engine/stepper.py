@@ -37,6 +37,7 @@ from .control import (
 from .history import LossHistory
 from .lockstep import Lockstepping
 from .lookback import LookBack
+from .metrics import MetricsRecorder
 from .phase_order import PhaseOrder
 from .phases import Phase, PhaseEvent
 from .questions import AnsweringQuestions, answer_question
@@ -93,7 +94,8 @@ class Stepper(SteppingBack, AnsweringQuestions, UnwatchedRun, Lockstepping):
         LIVE.add(self)
         self._pending_settings: Settings | None = None
         self._lock = threading.Lock()
-        self.observers: list[Observer] = list(observers)
+        self.metrics = MetricsRecorder()  # grad norms, update ratio, lr over time
+        self.observers: list[Observer] = [*observers, self.metrics]
         #: Checkpoints for step back: only for sources that can restore them (loops loopstep owns).
         self.checkpoints: CheckpointWindow | None = (
             CheckpointWindow(history, history_mb) if history > 0 and source.supports_rewind else None

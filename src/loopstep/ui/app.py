@@ -25,6 +25,7 @@ from ..engine.control import REFUSED
 from ..engine.phases import Phase
 from ..engine.session import Session
 from ..engine.stepper import Command, Listener, Settings, Stepper, TrainingError
+from .charting import Charting
 from .inspecting import Inspecting
 from .keys import KEYS, bindings
 from .messages import Failed, Finished, Paused, StepperReady
@@ -52,7 +53,7 @@ FIRST_FRAME_GRACE_S = 0.05
 COMPARE = object()
 
 
-class LoopstepApp(RunControl, Playing, Inspecting, RankViewing, WhatIfBranching, App[int]):
+class LoopstepApp(RunControl, Playing, Inspecting, RankViewing, WhatIfBranching, Charting, App[int]):
     CSS_PATH = "loopstep.tcss"
     BINDINGS = bindings()
     TITLE = "loopstep"
@@ -170,6 +171,7 @@ class LoopstepApp(RunControl, Playing, Inspecting, RankViewing, WhatIfBranching,
         if message.generation != self.generation:
             return
         self.stepper = message.stepper
+        self._arm_metrics()
 
     def on_paused(self, message: Paused) -> None:
         if message.generation != self.generation:
@@ -302,33 +304,11 @@ class LoopstepApp(RunControl, Playing, Inspecting, RankViewing, WhatIfBranching,
             self.stepper.set_conditions(conditions)
         self.notify("stop conditions: " + (", ".join(specs) if specs else "none"), timeout=3)
 
-    def action_toggle_log(self) -> None:
-        for chart in self.query("LossChart"):
-            chart.log_scale = not chart.log_scale
-
-    def action_zoom_in(self) -> None:
-        for chart in self.query("LossChart"):
-            chart.zoom(closer=True)
-
-    def action_zoom_out(self) -> None:
-        for chart in self.query("LossChart"):
-            chart.zoom(closer=False)
-
-    def action_smoothing(self) -> None:
-        from .widgets.chart_smoothing import next_weight
-
-        for chart in self.query("LossChart"):
-            chart.smoothing = next_weight(chart.smoothing)
-            weight = chart.smoothing
-        self.notify(
-            f"loss chart smoothing: {weight:g}" if weight else "loss chart: raw, not smoothed", timeout=2
-        )
-
     async def action_restart(self) -> None:
         await self.stop_run()
         self._stop_live()
         self._pending.clear()
-        self.branch = None
+        self._keep_previous_run()
         self._start_run()
 
     def action_save_svg(self) -> None:

@@ -60,6 +60,13 @@ KEYS: tuple[Key, ...] = (
         label_keys="+",
     ),
     Key(
+        "g",
+        "next_chart",
+        "chart",
+        "chart: the loss → grad norm → layer grad norms → update/weight → learning rate",
+        footer=False,
+    ),
+    Key(
         "m",
         "smoothing",
         "smooth",

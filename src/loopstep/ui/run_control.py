@@ -48,6 +48,7 @@ class RunControl:
         self.query_one(PhaseBar).show_event(event, stepper.phase_order.phases)
         for chart in self.query("LossChart"):
             chart.show_history(stepper.history.train, stepper.history.val)
+        self._live_metrics()
         findings = self._findings()
         if findings != self.view.findings:
             self.view = replace(self.view, findings=findings)

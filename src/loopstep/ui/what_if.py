@@ -1,6 +1,7 @@
-"""What-if branches in the app: ``z`` at a pause of a loop loopstep owns forks the run, and
-the loss chart draws the curve the run would have drawn with the setting it had (see
-:mod:`loopstep.engine.what_if`) beside the one it now draws.
+"""Other runs on the loss chart, kept by the app: ``z`` at a pause of a loop loopstep owns
+forks a what-if branch, and the chart draws the curve the run would have drawn with the
+setting it had (see :mod:`loopstep.engine.what_if`) beside the one it now draws; a restart
+keeps the run that ended, drawn until the next restart.
 
 A mixin of the app. The branch runs in the training thread while the run waits at the
 pause; a key pressed meanwhile waits in line behind it, as behind any question of the pause.
@@ -14,15 +15,24 @@ from ..engine.stepper import Settings
 from ..engine.what_if import Branch, NoBranch, run_branch, settings_label
 from .messages import BranchReady
 from .view import RunView
-from .widgets.original_curve import show_branch, show_compared, show_original
+from .widgets.original_curve import show_branch, show_compared, show_original, show_previous
 
 if TYPE_CHECKING:
-    from ..engine.snapshot import Snapshot
+    from ..engine.snapshot import LossPoint, Snapshot
 
 
 class WhatIfBranching:
     #: The last branch forked in this run (a new one replaces it; a restart drops it).
     branch: Branch | None = None
+    #: The training curve of the run before the last restart (drawn until the next one).
+    previous_run: tuple[LossPoint, ...] = ()
+
+    def _keep_previous_run(self) -> None:
+        """At a restart: the run that ends stays on the chart beside the new one."""
+        snapshot = self.view.snapshot
+        if snapshot is not None and snapshot.losses:
+            self.previous_run = snapshot.losses
+        self.branch = None
 
     def _fork_what_if(self, kept: Settings) -> None:
         """Called as a setting changes: fork when the run waits at a pause it can branch from."""
@@ -64,4 +74,5 @@ class WhatIfBranching:
         for chart in self.query("LossChart"):
             show_original(chart, snapshot.extra.get("original_losses") if snapshot is not None else None)
             show_branch(chart, self.branch)
+            show_previous(chart, self.previous_run)
             show_compared(chart, self.session.compared)

@@ -54,6 +54,11 @@ class Series:
     xs: tuple[float, ...]
     ys: tuple[float, ...]
     markers: bool = False  # points (few, e.g. one per epoch) rather than a line
+    #: Points at most this many iterations apart are joined (a metric measured every 10th
+    #: iteration is still one line); a wider gap is iterations the chart never saw.
+    gap: int = 1
+    #: Never smoothed: a learning rate's schedule, a reference line, are exact as they are.
+    raw: bool = False
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,7 @@ class Curve:
     mark: str = "braille"
     #: The raw curve behind a smoothed one: grey, and not in the legend.
     faint: bool = False
+    gap: int = 1  # as the series'
 
 
 @dataclass(frozen=True)
@@ -92,6 +98,8 @@ class Frame:
     smoothing: float = 0.0
     #: How many decades the positive losses drawn span (0: none, or fewer than two points).
     decades: float = 0.0
+    #: What the chart says while it has no point at all.
+    nothing: str = EMPTY
 
     @property
     def legend(self) -> str:
@@ -141,7 +149,7 @@ class Frame:
     def empty_text(self) -> str:
         """What the chart says instead of a plot when nothing can be drawn."""
         if not self.points:
-            return EMPTY
+            return self.nothing
         left_out = ", ".join(self._left_out())
         if self.log:
             return f"log scale: nothing to draw ({left_out}); press l for linear"
@@ -165,7 +173,7 @@ def _curves(
     out = []
     for one, xs, ys in kept:
         mark = next(points, "o") if one.markers else next(lines, "*")
-        if smoothing and not one.markers and len(ys) >= SMOOTH_FROM:
+        if smoothing and not one.markers and not one.raw and len(ys) >= SMOOTH_FROM:
             out.append((one, xs, ys, RAW_MARK, True))
             # An average of positive losses is positive, but for one that rounds to 0.
             ys = [s if s > 0 or y <= 0 else y for s, y in zip(smoothed(ys, smoothing), ys)]
@@ -173,9 +181,12 @@ def _curves(
     return out
 
 
-def prepare(series: Iterable[Series], *, log: bool, ticks: int = TICKS, smoothing: float = 0.0) -> Frame:
+def prepare(
+    series: Iterable[Series], *, log: bool, ticks: int = TICKS, smoothing: float = 0.0, nothing: str = EMPTY
+) -> Frame:
     """The frame for these series on a linear or log scale (never raises on any float);
-    lines smoothed with TensorBoard's EMA of weight ``smoothing`` over their raw points."""
+    lines smoothed with TensorBoard's EMA of weight ``smoothing`` over their raw points;
+    ``nothing``: what it says before any point."""
     kept: list[tuple[Series, tuple, list[float]]] = []
     not_positive = not_finite = points = 0
     latest = []
@@ -193,6 +204,7 @@ def prepare(series: Iterable[Series], *, log: bool, ticks: int = TICKS, smoothin
                 lowest, highest = min(lowest, min(positive)), max(highest, max(positive))
     counts = {"not_positive": not_positive, "not_finite": not_finite, "points": points}
     counts["latest"] = tuple(latest)
+    counts["nothing"] = nothing
     counts["decades"] = (
         math.log10(highest / lowest) if highest > lowest and math.isfinite(highest / lowest) else 0.0
     )
@@ -209,7 +221,8 @@ def prepare(series: Iterable[Series], *, log: bool, ticks: int = TICKS, smoothin
         low, high = math.ldexp(low, -shift), math.ldexp(high, -shift)
     axis = log_axis(low, high, ticks) if log else linear_axis(low, high, ticks, shift)
     curves = tuple(
-        Curve(one.label, xs, tuple(ys), one.markers, mark, faint) for one, xs, ys, mark, faint in drawn
+        Curve(one.label, xs, tuple(ys), one.markers, mark, faint, one.gap)
+        for one, xs, ys, mark, faint in drawn
     )
     first = min(min(xs) for _, xs, _ in kept)
     last = max(max(xs) for _, xs, _ in kept)
@@ -262,12 +275,15 @@ def _shift(largest: float) -> int:
     return math.frexp(largest)[1]
 
 
-def segments(xs: tuple[float, ...], ys: tuple[float, ...]) -> list[tuple[list[float], list[float]]]:
-    """A line's points in runs of consecutive iterations: no line is drawn across iterations
-    the chart never saw (a listening run asleep while nobody was attached), as if it knew them."""
+def segments(
+    xs: tuple[float, ...], ys: tuple[float, ...], gap: int = 1
+) -> list[tuple[list[float], list[float]]]:
+    """A line's points in runs at most ``gap`` iterations apart: no line is drawn across
+    iterations the chart never saw (a listening run asleep while nobody was attached), as if
+    it knew them."""
     runs: list[tuple[list[float], list[float]]] = []
     for x, y in zip(xs, ys):
-        if not runs or x - runs[-1][0][-1] > 1:
+        if not runs or x - runs[-1][0][-1] > gap:
             runs.append(([], []))
         runs[-1][0].append(x)
         runs[-1][1].append(y)
@@ -287,7 +303,7 @@ def draw(plt, frame: Frame) -> None:
             plt.plot(list(curve.xs), list(curve.ys), marker="braille", color=colour)
             plt.scatter(list(curve.xs), list(curve.ys), marker=curve.mark, color=colour)
         else:
-            for xs, ys in segments(curve.xs, curve.ys):
+            for xs, ys in segments(curve.xs, curve.ys, curve.gap):
                 plt.plot(xs, ys, marker=curve.mark, color=colour)
     plt.ylim(*frame.ylim)
     plt.xlim(*frame.xlim)

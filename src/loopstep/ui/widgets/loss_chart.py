@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 
 from textual.reactive import reactive
 from textual.widget import Widget
@@ -25,6 +26,7 @@ from textual.widgets import Static
 from ...engine.snapshot import LossPoint
 from ..view import View
 from .chart_data import EMPTY, Frame, Series, draw, prepare
+from .chart_metrics import LOSS, NOTHING, metric_series, metrics_key
 from .chart_smoothing import DEFAULT
 
 __all__ = ["LossChart", "Series"]
@@ -49,6 +51,8 @@ class LossChart(Widget):
     smoothing: reactive[float] = reactive(DEFAULT)
     #: Zoom: only the last this many iterations (0: all of them); ``[`` halves it, ``]`` doubles.
     window: reactive[int] = reactive(0)
+    #: What it charts: the loss, or a metric over time (``chart_metrics.CHARTS``; ``g``).
+    chart: reactive[str] = reactive(LOSS)
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -57,6 +61,8 @@ class LossChart(Widget):
         self._drawn: tuple | None = None
         self._history_key: tuple | None = None
         self._run_keys: set[str] = set()
+        self._metrics: dict = {}
+        self._metrics_key: tuple | None = None
 
     def compose(self):
         yield Static(EMPTY, id="chart-empty")
@@ -76,6 +82,7 @@ class LossChart(Widget):
         return plot
 
     def on_mount(self) -> None:
+        self.chart = getattr(self.app, "charted", LOSS)
         self.show(self.app.view)
 
     def show(self, view: View) -> None:
@@ -87,6 +94,18 @@ class LossChart(Widget):
             self._redraw()
             return
         self.show_history(snapshot.losses, snapshot.val_losses)
+        self.show_metrics(snapshot.metrics)
+
+    def show_metrics(self, metrics) -> None:
+        """The metrics over time (name -> points); called by the live timer too, while a
+        metric is charted: cheap when nothing new arrived."""
+        key = metrics_key(metrics)
+        if key == self._metrics_key:
+            return
+        self._metrics_key = key
+        self._metrics = metrics
+        if self.chart != LOSS:
+            self._redraw()
 
     def show_history(self, train: Sequence[LossPoint], val: Sequence[LossPoint]) -> None:
         """Called by the live timer too: cheap when nothing new arrived."""
@@ -119,6 +138,16 @@ class LossChart(Widget):
     def watch_window(self) -> None:
         self._redraw()
 
+    def watch_chart(self) -> None:
+        self.window = 0
+        self._redraw()
+
+    def _charted(self) -> list[Series]:
+        """The series of what is charted now (the loss: the run's and the others beside it)."""
+        if self.chart == LOSS:
+            return list(self.series.values())
+        return list(metric_series(self.chart, self._metrics).values())
+
     def zoom(self, closer: bool) -> None:
         """``[``: the last half of what is shown (down to MIN_WINDOW iterations); ``]``:
         twice as many, up to all of them."""
@@ -131,31 +160,35 @@ class LossChart(Widget):
 
     def _span(self) -> int:
         """How many iterations the curves cover."""
-        xs = [x for one in self.series.values() for x in one.xs]
+        xs = [x for one in self._charted() for x in one.xs]
         return int(max(xs) - min(xs)) + 1 if xs else 0
 
     @property
     def frame(self) -> Frame:
         """What the chart draws now (or would, once mounted)."""
-        return prepare(self._shown_series(), log=self.log_scale, smoothing=self.smoothing)
+        nothing = NOTHING.get(self.chart, EMPTY)
+        return prepare(self._shown_series(), log=self.log_scale, smoothing=self.smoothing, nothing=nothing)
 
     def _shown_series(self) -> list[Series]:
+        charted = self._charted()
         if not self.window:
-            return list(self.series.values())
-        last = max((max(one.xs) for one in self.series.values() if one.xs), default=0)
+            return charted
+        last = max((max(one.xs) for one in charted if one.xs), default=0)
         since = last - self.window + 1
-        return [window_of(one, since) for one in self.series.values()]
+        return [window_of(one, since) for one in charted]
 
     def _redraw(self) -> None:
         if not self.is_mounted:
             return
         frame = self.frame
-        key = (frame, self.size, self.window)
+        key = (frame, self.size, self.window, self.chart)
         if key == self._drawn:
             return
         self._drawn = key
         zoom = f" · last {self.window} iterations (] all)" if self.window else ""
-        self.border_title = ("loss (log scale)" if self.log_scale else "loss") + zoom
+        scale = " (log scale)" if self.log_scale else ""
+        # The loss is the chart everyone knows; a metric says how to get back to it.
+        self.border_title = self.chart + scale + zoom + ("" if self.chart == LOSS else " · g: next chart")
         self.border_subtitle = frame.note
         empty = self.query_one("#chart-empty", Static)
         small = self.size.width < MIN_WIDTH or self.size.height < MIN_HEIGHT
@@ -215,4 +248,4 @@ def window_of(one: Series, since: float) -> Series:
     """``one`` from iteration ``since`` on (the smoothing starts there too, as TensorBoard's
     does on a zoomed range: the curve shown is the one of the points shown)."""
     start = next((i for i, x in enumerate(one.xs) if x >= since), len(one.xs))
-    return Series(one.label, one.xs[start:], one.ys[start:], one.markers)
+    return replace(one, xs=one.xs[start:], ys=one.ys[start:])

@@ -1,6 +1,7 @@
 """Other runs beside this one on the loss chart: after a step back, the curve of the run as
 it first went; after a setting changed at a pause, the what-if branch (the run as it would
-have gone); in a replay, the recordings given with ``--compare``.
+have gone); after a restart, the run before it; in a replay, the recordings given with
+``--compare``.
 
 The engine keeps the first curve (``snapshot.extra["original_losses"]``) from the first step
 back until restart; the compared ones are the session's (read from their files once).
@@ -17,6 +18,7 @@ from .loss_chart import LossChart
 
 NAME = "original"
 BRANCH = "what-if"
+PREVIOUS = "previous"
 
 
 def show_original(chart: LossChart, points: Sequence[LossPoint] | None) -> None:
@@ -48,16 +50,25 @@ def where_it_differs(points: Sequence[LossPoint], train: Series | None) -> Seque
 
 def show_branch(chart: LossChart, branch: Branch | None) -> None:
     """A what-if branch's curve, from the point before it parts from the run's (None: none)."""
-    current = chart.series.get(BRANCH)
-    points = where_it_differs(branch.curve, chart.series.get("train")) if branch is not None else ()
+    _show_beside(chart, BRANCH, branch.label if branch else "", branch.curve if branch else ())
+
+
+def show_previous(chart: LossChart, points: Sequence[LossPoint]) -> None:
+    """After a restart, the run before it, where the new one has not drawn the same curve."""
+    _show_beside(chart, PREVIOUS, "previous run", points)
+
+
+def _show_beside(chart: LossChart, key: str, label: str, curve: Sequence[LossPoint]) -> None:
+    current = chart.series.get(key)
+    points = where_it_differs(curve, chart.series.get("train"))
     if not points:
         if current is not None:
-            del chart.series[BRANCH]
+            del chart.series[key]
             chart._redraw()
         return
-    series = Series(branch.label, tuple(p.iteration for p in points), tuple(p.loss for p in points))
+    series = Series(label, tuple(p.iteration for p in points), tuple(p.loss for p in points))
     if series != current:
-        chart.set_series(BRANCH, series)
+        chart.set_series(key, series)
         chart._redraw()
 
 

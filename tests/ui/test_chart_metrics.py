@@ -1,0 +1,72 @@
+"""``g``: the chart shows a metric over time instead of the loss. What it draws is checked
+against the run's own numbers (the snapshot's metrics, the parameters' gradient norms)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from loopstep.ui.view import RunView
+from loopstep.ui.widgets.chart_metrics import CHARTS, UPDATE_RULE
+from loopstep.ui.widgets.loss_chart import LossChart
+
+
+def drawn(chart: LossChart) -> dict[str, tuple]:
+    """Each curve the chart draws, by label: (iterations, values in the metric's units)."""
+    return {c.label: (c.xs, c.ys) for c in chart.frame.curves if not c.faint}
+
+
+async def test_g_goes_through_every_chart_and_each_draws_the_runs_numbers(ui):
+    app = ui.linreg_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ui.started(app, pilot)
+        await ui.press_step(app, pilot, "n", times=4)
+        chart = app.query_one(LossChart)
+        snapshot = app.view.snapshot
+        metrics = snapshot.metrics
+        await pilot.press("g")
+        assert chart.chart == "grad norm" and chart.border_title == "grad norm · g: next chart"
+        [(xs, ys)] = drawn(chart).values()
+        assert xs == (0, 1, 2, 3) and ys == tuple(p.value for p in metrics["grad_norm"])
+        await pilot.press("g")
+        assert set(drawn(chart)) == {"w", "b"}
+        for name, (_, ys) in drawn(chart).items():
+            assert ys == tuple(p.value for p in metrics[f"grad_norm[{name}]"])
+        total = [math.hypot(w, b) for w, b in zip(drawn(chart)["w"][1], drawn(chart)["b"][1])]
+        assert total == pytest.approx([p.value for p in metrics["grad_norm"]])
+        await pilot.press("g")
+        assert chart.chart == "update/weight"
+        curves = drawn(chart)
+        assert curves["‖Δθ‖/‖θ‖"][1] == tuple(p.value for p in metrics["update_ratio"])
+        assert set(curves["1e-3 rule of thumb"][1]) == {UPDATE_RULE}
+        await pilot.press("g")
+        assert drawn(chart) == {"lr": ((0, 1, 2, 3), (0.1,) * 4)}
+        await pilot.press("g")
+        assert chart.chart == "loss" == CHARTS[0] and "train" in drawn(chart)
+
+
+async def test_a_charted_metric_follows_a_continuing_run_at_every_iteration(ui):
+    app = ui.linreg_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ui.started(app, pilot)
+        await pilot.press("g")
+        await pilot.press("c")
+        await ui.wait_for(pilot, lambda: app.view.state is RunView.FINISHED, "the run's end")
+        await pilot.pause()
+        chart = app.query_one(LossChart)
+        [(xs, ys)] = [(c.xs, c.ys) for c in chart.frame.curves if c.faint]  # the raw points behind the EMA
+        assert xs == tuple(range(200))  # measured at each iteration, not every tenth
+        assert ys == tuple(p.value for p in app.stepper.metrics.series["grad_norm"])
+
+
+async def test_back_on_the_loss_chart_the_run_measures_only_every_tenth_iteration(ui):
+    app = ui.linreg_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ui.started(app, pilot)
+        for _ in CHARTS:
+            await pilot.press("g")
+        assert app.charted == "loss" and not app.stepper.metrics.dense
+        await pilot.press("c")
+        await ui.wait_for(pilot, lambda: app.view.state is RunView.FINISHED, "the run's end")
+        assert [p.iteration for p in app.stepper.metrics.series["grad_norm"]] == list(range(0, 200, 10))
