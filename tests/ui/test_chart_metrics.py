@@ -43,6 +43,8 @@ async def test_g_goes_through_every_chart_and_each_draws_the_runs_numbers(ui):
         await pilot.press("g")
         assert drawn(chart) == {"lr": ((0, 1, 2, 3), (0.1,) * 4)}
         await pilot.press("g")
+        assert chart.chart == "watches" and chart.frame.empty_text.startswith("no watch gave a number")
+        await pilot.press("g")
         assert chart.chart == "loss" == CHARTS[0] and "train" in drawn(chart)
 
 
@@ -70,3 +72,24 @@ async def test_back_on_the_loss_chart_the_run_measures_only_every_tenth_iteratio
         await pilot.press("c")
         await ui.wait_for(pilot, lambda: app.view.state is RunView.FINISHED, "the run's end")
         assert [p.iteration for p in app.stepper.metrics.series["grad_norm"]] == list(range(0, 200, 10))
+
+
+async def test_the_watches_chart_draws_each_watch_that_gives_a_number_at_the_pauses_it_was_seen(ui):
+    from dataclasses import replace
+
+    from loopstep.scenarios.base import scenario_session
+    from loopstep.ui.app import LoopstepApp
+
+    app = LoopstepApp(replace(scenario_session("linreg", "numpy"), watches=("L", "x.shape")))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ui.started(app, pilot)
+        await ui.press_step(app, pilot, "n", times=3)
+        await ui.press_step(app, pilot, "s", times=2)  # iteration 3's loss phase
+        for _ in CHARTS[: CHARTS.index("watches")]:
+            await pilot.press("g")
+        chart = app.query_one(LossChart)
+        assert chart.chart == "watches"
+        losses = app.view.snapshot.losses
+        # x.shape is no number: not charted; L as the last pause of each iteration saw it
+        assert [v.answer.number for v in app.view.watches if v.expression == "L"] == [losses[3].loss]
+        assert drawn(chart) == {"L": ((0, 1, 2, 3), tuple(p.loss for p in losses[:4]))}

@@ -12,7 +12,8 @@ parameters before each step: it is measured only once a front end has asked for 
 stop condition switched the probe's watch on).
 
 A source without a probe (a recording) gives what its pauses show: the norms of the
-recorded ``.grad`` and of the last step's change.
+recorded ``.grad`` and of the last step's change. A watch expression that gives a number is
+charted too, one point per iteration it was seen at a pause in.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ UPDATE_RATIO = "update_ratio"
 LR = "lr"
 #: A parameter's gradient norm: ``grad_norm[fc1.weight]``.
 PARAM_GRAD_NORM = GRAD_NORM + "[{}]"
+#: A watch expression's value, where it is a number: measured at each pause only.
+WATCH = "watch:"
 _STEPS = (Phase.STEP, Phase.UPDATE)
 
 
@@ -87,6 +90,13 @@ class MetricsRecorder:
             points[-1] = MetricPoint(iteration, value)  # a second optimizer's step: its own value
         else:
             points.append(MetricPoint(iteration, value))
+
+    def note_watches(self, iteration: int, numbers: dict[str, float | None]) -> None:
+        """The watches' values at a pause of ``iteration`` (the last pause of an iteration
+        stands for it); those that are not numbers are left out."""
+        for expression, number in numbers.items():
+            if number is not None:
+                self._add(WATCH + expression, iteration, float(number))
 
     def rewound(self, iteration: int, stepper: Stepper) -> None:
         for name, points in self.series.items():

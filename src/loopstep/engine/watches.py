@@ -115,4 +115,9 @@ class Watches:
             frame = stepper.training_frame()
         except NoFrame as exc:
             return self.evaluate(None, str(exc))
-        return self.evaluate(frame)
+        values = self.evaluate(frame)
+        event = stepper.last_event
+        if event is not None:  # a number is charted over time (engine/metrics.py)
+            numbers = {v.expression: v.answer.number for v in values if v.answer is not None}
+            stepper.metrics.note_watches(event.iteration, numbers)
+        return values

@@ -144,6 +144,7 @@ class LoopstepApp(RunControl, Playing, Inspecting, RankViewing, WhatIfBranching,
 
         def paused(snapshot, reason: str) -> None:
             watches, variables = self._read_at_pause(made[0]) if made else ((), None)
+            snapshot = self._with_watches_charted(snapshot, made[0]) if made else snapshot
             others = aligner.ranks_at_pause() if aligner is not None else None  # read while paused
             self.post_message(Paused(generation, snapshot, reason, watches, variables, others))
 

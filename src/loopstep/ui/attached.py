@@ -103,6 +103,7 @@ class AttachedApp(LoopstepApp):
     # ----- called by the listening run, in the training thread --------------------------------
     def paused_from_run(self, snapshot, reason: str) -> None:
         watches, variables = self._read_at_pause(self.attached_stepper)
+        snapshot = self._with_watches_charted(snapshot, self.attached_stepper)
         self.post_message(Paused(self.generation, snapshot, reason, watches, variables))
 
     def finished_from_run(self, snapshot) -> None:

@@ -55,6 +55,13 @@ class Inspecting:
                 variables = ()
         return watches, variables
 
+    def _with_watches_charted(self, snapshot, stepper):
+        """The snapshot, its metrics read again once the watches were (their numbers are
+        charted over time, and the snapshot was taken before they were evaluated)."""
+        if not self.watches.expressions or snapshot is None:
+            return snapshot
+        return replace(snapshot, metrics=stepper.metrics.frozen())
+
     def ask_in_frame(self, question: Callable[[Any], Any]) -> Future:
         """``question(frame)`` answered by the training thread at this pause (or the next)."""
         stepper = self.stepper

@@ -63,7 +63,7 @@ KEYS: tuple[Key, ...] = (
         "g",
         "next_chart",
         "chart",
-        "chart: the loss → grad norm → layer grad norms → update/weight → learning rate",
+        "chart: the loss → grad norm → layer grad norms → update/weight → learning rate → watches",
         footer=False,
     ),
     Key(

@@ -7,13 +7,23 @@ Nothing here imports Textual or plotext: it turns points into :class:`.chart_dat
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
-from ...engine.metrics import GRAD_NORM, LR, PARAM_GRAD_NORM, THIN, UPDATE_RATIO, MetricPoint, top_parameters
+from ...engine.metrics import (
+    GRAD_NORM,
+    LR,
+    PARAM_GRAD_NORM,
+    THIN,
+    UPDATE_RATIO,
+    WATCH,
+    MetricPoint,
+    top_parameters,
+)
 from .chart_data import Series
 
 LOSS = "loss"
 #: The charts in the order ``g`` shows them.
-CHARTS = (LOSS, "grad norm", "layer grad norms", "update/weight", "learning rate")
+CHARTS = (LOSS, "grad norm", "layer grad norms", "update/weight", "learning rate", "watches")
 #: How many parameters "layer grad norms" draws: those with the largest last norm.
 TOP_LAYERS = 5
 #: The rule of thumb for the update-to-weight ratio (Karpathy's): near 1e-3 per step;
@@ -24,6 +34,7 @@ NOTHING = {
     "layer grad norms": "no gradient norm yet: step past an optimizer step",
     "update/weight": "no update ratio yet: it is measured from the next optimizer step on",
     "learning rate": "no learning rate yet: step past an optimizer step",
+    "watches": "no watch gave a number yet: w adds one (e.g. loss.item(), w_grad)",
 }
 
 
@@ -50,6 +61,10 @@ def metric_series(chart: str, metrics: Mapping[str, Sequence[MetricPoint]]) -> d
         out["rule"] = Series("1e-3 rule of thumb", xs, (UPDATE_RULE,) * len(xs), gap=THIN, raw=True)
     elif chart == "learning rate" and metrics.get(LR):
         out[LR] = _series("lr", metrics[LR], raw=True)
+    elif chart == "watches":  # seen at pauses only: each point marked, as a validation pass's
+        for name, points in metrics.items():
+            if name.startswith(WATCH) and points:
+                out[name] = replace(_series(name[len(WATCH) :], points, raw=True), markers=True)
     return out
 
 
