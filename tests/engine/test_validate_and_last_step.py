@@ -85,3 +85,25 @@ def test_a_replay_shows_the_mode_of_every_phase(tmp_path, capfd):
     modes = [(r["phase"], r["model_mode"], r["grad_enabled"]) for r in live]
     assert modes == [(r["phase"], r["model_mode"], r["grad_enabled"]) for r in replayed]
     assert ("zero_grad", "train", True) in modes[modes.index(("validate", "eval", False)) :]
+
+
+def test_the_validate_sentence_says_what_eval_and_no_grad_changed():
+    """mlp has BatchNorm and Dropout: eval() changes both, and the sentence says so; linreg has
+    neither and says nothing of them."""
+    from loopstep.engine.explain import explain
+
+    shown = []
+
+    def controller(snapshot, reason):
+        shown.append(snapshot)
+        return Command.NEXT if len(shown) < 30 else Command.QUIT
+
+    Stepper(build("mlp", "torch"), controller=controller).run()
+    validate = next(s for s in shown if s.event is not None and s.event.phase is Phase.VALIDATE)
+    assert validate.model_mode == "eval" and not validate.grad_enabled
+    assert sorted(validate.extra["mode_layers"]) == ["1 (BatchNorm1d)", "3 (Dropout)"]
+    sentence = explain(None, validate)
+    assert "under no_grad (no graph built)" in sentence
+    assert "(in eval() Dropout keeps every unit and BatchNorm uses its running statistics)" in sentence
+    linreg = next(s for s in pauses("torch", 45) if s.event.phase is Phase.VALIDATE)
+    assert "Dropout" not in explain(None, linreg) and "under no_grad" in explain(None, linreg)

@@ -182,15 +182,34 @@ def _zero_grad(current: Snapshot) -> str:
 
 def _validate(current: Snapshot) -> str:
     mode = f"{current.model_mode}() mode"
-    grad = "under no_grad" if not current.grad_enabled else "with grad enabled (a graph was built)"
+    grad = (
+        "under no_grad (no graph built)"
+        if not current.grad_enabled
+        else "with grad enabled (a graph was built)"
+    )
     name, _, how = current.event.detail.partition(" (")
     named = f" ({name})" if name else ""
     if current.loss is None:
         return f"validate{named}: the model ran in {mode} {grad} and computed no loss (sampling or inference); no .grad, no step."
     return (
         f"validate{named}: in {mode} {grad} the model scored held-out data, val loss = "
-        f"{fmt(current.loss)}{_over(how)}; no .grad, no step."
+        f"{fmt(current.loss)}{_over(how)}{_eval_changed(current)}; no .grad, no step."
     )
+
+
+def _eval_changed(current: Snapshot) -> str:
+    """What eval() changed in this model's layers, where it has layers that care."""
+    layers = current.extra.get("mode_layers") or ()
+    kinds = {layer.rpartition("(")[2].rstrip(")") for layer in layers}
+    said = []
+    if any("Dropout" in kind for kind in kinds):
+        said.append("Dropout keeps every unit")
+    if any("Norm" in kind for kind in kinds):
+        said.append("BatchNorm uses its running statistics")
+    if not said:
+        return ""
+    how = "in eval() " if current.model_mode == "eval" else "in train() mode, so not: "
+    return f" ({how}{' and '.join(said)})"
 
 
 _SENTENCES = {

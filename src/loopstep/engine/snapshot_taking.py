@@ -21,6 +21,11 @@ def take_snapshot(stepper: Stepper, *, finished: bool = False) -> Snapshot:
         extra["original_losses"] = tuple(stepper.history.original)
     if stepper.rewind_notice:
         extra["rewind_notice"] = stepper.rewind_notice
+    event = stepper.last_event
+    probe = stepper.source.probe
+    if event is not None and event.phase is Phase.VALIDATE and probe is not None:
+        # What eval() switches (the explain line names it): "4 (Dropout)", "1 (BatchNorm1d)".
+        extra["mode_layers"] = probe.mode_layers()
     params = tuple(
         replace(p, grad_passes=stepper.grad_passes if p.grad is not None else 0)
         if p.grad_passes is None
