@@ -75,6 +75,8 @@ class RunOptions:
     record_rank: tuple[int, int] | None = None
     #: Other recordings whose loss curves a replay draws beside its own (``--compare``).
     compare: list[str] = field(default_factory=list)
+    #: ``demo --compare``: the scenario's NumPy and PyTorch loops side by side, in step.
+    compare_backends: bool = False
     #: The app shows the forward ops and each pass's gradient; a text stream prints neither.
     detail: bool = True
     #: Build the first run now, so that its errors are one line before anything else starts
@@ -199,6 +201,36 @@ def _settings(options: RunOptions) -> Settings:
     return Settings(zero_grad=options.zero_grad, lr=options.lr)
 
 
+def _side_by_side(target: Target, options: RunOptions, session: Session) -> Session:
+    """The NumPy loop, stepped by the front end, and the PyTorch one in step with it as a
+    second rank (``R`` shows it): the same batches, the same numbers, phase by phase."""
+    from .engine.ranks_in_step import SteppedRanks
+    from .scenarios import SCENARIOS, scenario_session
+
+    both = [name for name, one in SCENARIOS.items() if {"numpy", "torch"} <= set(one.backends)]
+    if target.spec not in both or session.backend != "numpy":
+        raise TargetError(
+            f"loopstep: --compare runs a scenario's NumPy and PyTorch loops side by side: {', '.join(both)}"
+            " (without --backend)"
+        )
+    _require_torch("--compare")
+
+    def torch_loop() -> Session:
+        made = scenario_session(
+            target.spec, "torch", seed=options.seed or 0, lr=options.lr, epochs=options.epochs,
+            zero_grad=options.zero_grad, max_iterations=options.iterations,
+        )  # fmt: skip
+        return replace(made, diagnose=False)
+
+    return replace(
+        session,
+        title=f"{target.spec} (numpy | torch)",
+        aligner=SteppedRanks({1: torch_loop}, 2),
+        rank_names=("numpy", "torch"),
+        branches=False,  # a branch would run the NumPy loop alone
+    )
+
+
 def _require_torch(what: str) -> None:
     if importlib.util.find_spec("torch") is None:
         raise TargetError(f"loopstep: {what} needs PyTorch: pip install 'loopstep[torch]'")
@@ -221,6 +253,8 @@ def _scenario_session(target: Target, options: RunOptions) -> Session:
         raise TargetError(f"loopstep: {exc}") from None
     if session.backend == "torch":
         _require_torch("the torch backend")
+    if options.compare_backends:
+        session = _side_by_side(target, options, session)
     if not options.build_now:
         return session
     try:

@@ -29,6 +29,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_watch_option(parser)
     add_history_options(parser)
     add_record_options(parser)
+    parser.add_argument(
+        "--compare",
+        dest="compare_backends",
+        action="store_true",
+        help="the NumPy and PyTorch loops side by side, in step: the same batches, the same "
+        "numbers, phase by phase (R shows the other)",
+    )
 
 
 def main(args: argparse.Namespace) -> int:

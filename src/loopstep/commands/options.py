@@ -162,6 +162,7 @@ def run_options(args: argparse.Namespace, *, detail: bool = True, build_now: boo
         record_tensors=get(args, "record_tensors", "small"),
         record_rank=_rank_of_job(),
         compare=list(get(args, "compare", []) or []),
+        compare_backends=bool(get(args, "compare_backends", False)),
         detail=detail,
         build_now=build_now,
     )

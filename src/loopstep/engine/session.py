@@ -54,6 +54,8 @@ class Session:
     #: ``module:factory``), so a what-if branch may run one beside the run (:mod:`.what_if`);
     #: not ``loopstep.debug``, whose every run trains the caller's own model.
     branches: bool = False
+    #: What the app calls each rank, where they are not a job's ranks ("numpy", "torch").
+    rank_names: tuple[str, ...] = ()
 
     def new_stepper(self, listener: Listener | None = None, **kwargs) -> Stepper:
         """A fresh stepper over a fresh source (restart calls this again)."""

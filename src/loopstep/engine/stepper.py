@@ -159,6 +159,8 @@ class Stepper(SteppingBack, AnsweringQuestions, UnwatchedRun, Lockstepping):
             self._pending_settings = base
             # Reflect at once for readers (the UI shows the new value before the next phase).
             self.settings = Settings(base.zero_grad, base.lr)
+        if self.aligner is not None:
+            self.aligner.settings(zero_grad=zero_grad, lr=lr)
         self._tell_source()
 
     # ----- what the source reads ---------------------------------------------------------

@@ -220,6 +220,8 @@ class JobRanks:
         #: another way), for the status.
         self.out_of_step: list[int] = []
         self._ended: set[int] = set()
+        #: A setting changed at this pause, sent with the command that goes on from it.
+        self._settings: dict = {}
 
     # ----- Aligner ------------------------------------------------------------------------------
     def passed(self, seq: int) -> None:
@@ -272,9 +274,16 @@ class JobRanks:
         return self._stopped_for
 
     def resumed(self, command: str, n: int) -> None:
+        settings, self._settings = self._settings, {}
         for link in self._links or []:  # one not in step drops what it waited for and goes on
             if link.rank not in self._ended:
+                if settings:  # before the command: taken at the phase rank 0 takes it
+                    link.send("settings", **settings)
                 link.send("command", command=command, n=n)
+
+    def settings(self, *, zero_grad: bool | None = None, lr: float | None = None) -> None:
+        changed = {key: value for key, value in (("zero_grad", zero_grad), ("lr", lr)) if value is not None}
+        self._settings = {**self._settings, **changed}
 
     def others_at_pause(self) -> list[tuple[int, dict, str]]:
         fields = {"world_size": self.place.world_size}

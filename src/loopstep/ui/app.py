@@ -78,6 +78,7 @@ class LoopstepApp(RunControl, Playing, Inspecting, RankViewing, WhatIfBranching,
             title=session.title,
             zero_grad=session.settings.zero_grad,
             rank=(0, aligner.world_size) if aligner is not None else None,
+            rank_names=session.rank_names,
         )
         #: Pauses drawn so far; tests and the benchmark wait on it.
         self.pauses_drawn = 0

@@ -70,7 +70,7 @@ class RankViewing:
         if not self._other_ranks:
             return shown
         every = {0: own, **{rank: other.snapshot for rank, other in self._other_ranks.items()}}
-        return every_ranks_losses(shown, every)
+        return every_ranks_losses(shown, every, self.session.rank_names)
 
     def _show_rank(self, rank: int) -> None:
         self._rank_shown = rank
@@ -92,14 +92,20 @@ class RankViewing:
             self.notify("No other rank is in step at this pause.", timeout=3)
             return
         self._show_rank(ranks[(ranks.index(self._rank_shown) + 1) % len(ranks)])
-        self.notify(f"rank {self._rank_shown} of {aligner.world_size} (R: the next)", timeout=2)
+        names = self.session.rank_names
+        shown = names[self._rank_shown] if self._rank_shown < len(names) else f"rank {self._rank_shown}"
+        self.notify(f"{shown} of {aligner.world_size} (R: the next)", timeout=2)
 
 
-def every_ranks_losses(shown: Snapshot, ranks: dict[int, Snapshot]) -> Snapshot:
-    """``shown``, its loss chart drawing every rank's own curve ("rank 0", "rank 1", …): each
-    rank's loss is that of its own shard of the batch."""
+def every_ranks_losses(shown: Snapshot, ranks: dict[int, Snapshot], names: tuple[str, ...] = ()) -> Snapshot:
+    """``shown``, its loss chart drawing every rank's own curve ("rank 0", "rank 1", …, or
+    the ranks' ``names``): each rank's loss is that of its own shard of the batch."""
+
+    def name(rank: int) -> str:
+        return names[rank] if rank < len(names) else f"rank {rank}"
+
     losses = tuple(
-        replace(point, series=f"rank {rank}" + (f" {point.series}" if point.series else ""))
+        replace(point, series=name(rank) + (f" {point.series}" if point.series else ""))
         for rank, snapshot in sorted(ranks.items())
         for point in snapshot.losses
     )

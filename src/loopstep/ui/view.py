@@ -42,6 +42,8 @@ class View:
     modified: bool = False
     #: A torchrun job: (the rank whose pause is shown, the world size); None: one process.
     rank: tuple[int, int] | None = None
+    #: The ranks' names, where they have names of their own (the session's rank_names).
+    rank_names: tuple[str, ...] = ()
 
 
 class Comparison:

@@ -3,39 +3,21 @@ where rank 0 recorded ``run.lsr`` and rank N ``run.rankN.lsr`` (the names ``--re
 them under torchrun).
 
 Rank 0's recording is replayed by the stepper the front end drives; each other rank's by a
-stepper of its own, in a thread, brought to rank 0's phase at each pause (the same seq: the
-training phases reported, as live, see :mod:`..lockstep`). :class:`ReplayedRanks` is their
-:class:`~..protocols.Aligner`, so the app's per-rank view (``R``), the chart of every rank's
-loss, the watches, the prompt and the text stream's rank column work on a replay as on the
-live job. A step back on rank 0 replays the other ranks from their start to its phase.
+stepper of its own (:mod:`..ranks_in_step`), so the app's per-rank view, the chart of every
+rank's loss, the watches, the prompt and the text stream's rank column work on a replay as
+on the live job.
 """
 
 from __future__ import annotations
 
 import os
-import queue
 import re
-import threading
-from collections.abc import Callable, Sequence
-from concurrent.futures import Future
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from functools import partial
 
-from ..control import Command, Listener
-from ..expressions import FrameQuestion, answer_in_frame
-from ..lockstep import PAST_EVERYTHING, RankPause
-from ..snapshot import Snapshot
-from ..text_format import text_line
-from ..training_frame import NoFrame
-from ..watches import Watches
+from ..ranks_in_step import SteppedRanks
 from .reader import Recording
 from .replay import replay_session
-
-if TYPE_CHECKING:
-    from ..stepper import Stepper
-
-#: How long rank 0 waits for another rank's replay to reach its phase (a replay reads a file:
-#: far longer means that rank's replay failed).
-REACH_S = 60.0
 
 
 def rank_recordings(path: str) -> dict[int, str]:
@@ -51,138 +33,7 @@ def rank_recordings(path: str) -> dict[int, str]:
     return dict(sorted(found.items()))
 
 
-class _ReplayedRank:
-    """One other rank's replay: its stepper, run in a thread, and the pause it is at."""
-
-    def __init__(self, rank: int, recording: Recording) -> None:
-        self.rank = rank
-        self.recording = recording
-        self.watches = Watches(())
-        self.stepper: Stepper | None = None
-        #: (seq, snapshot, watches' values) of the pause it waits in; None while it runs.
-        self.paused: tuple[int, Snapshot, tuple] | None = None
-        self.finished = False
-        self._news: queue.Queue = queue.Queue()
-
-    def _start(self) -> None:
-        """A replay of its recording from the start, in a thread of its own, to its first pause."""
-        news: queue.Queue = queue.Queue()  # this replay's own: an ended one's last word stays there
-
-        def on_pause(snapshot: Snapshot, reason: str) -> None:  # its training thread
-            news.put((stepper.seq, snapshot, self.watches.evaluate_at(stepper)))
-
-        def on_end(*_ended) -> None:
-            news.put(None)
-
-        listener = Listener(on_pause=on_pause, on_finish=on_end, on_error=on_end)
-        stepper = replay_session(self.recording).new_stepper(listener, pause_at_end=True)
-        self.stepper, self.paused, self.finished, self._news = stepper, None, False, news
-        threading.Thread(target=stepper.run, daemon=True, name=f"loopstep-replay-rank-{self.rank}").start()
-        self._wait()
-
-    # ----- rank 0's training thread ------------------------------------------------------------------
-    def bring_to(self, seq: int) -> RankPause | None:
-        """This rank paused at ``seq`` (its pause there), or None: its recording ends first."""
-        if self.stepper is None:
-            self._start()
-        if self.paused is not None and self.paused[0] > seq:  # rank 0 stepped back
-            self.stepper.quit("stepped back")
-            self._start()
-        if self.finished or self.paused is None:
-            return None
-        if self.paused[0] < seq:
-            self.stepper.pause_at_seq(seq)
-            self.paused = None
-            self.stepper.send(Command.CONTINUE)
-            self._wait()
-        if self.paused is None or self.paused[0] != seq:
-            return None
-        _, snapshot, values = self.paused
-        return RankPause(snapshot, tuple(values))
-
-    def _wait(self) -> None:
-        try:
-            news = self._news.get(timeout=REACH_S)
-        except queue.Empty:
-            news = None
-        if news is None:
-            self.finished, self.paused = True, None
-        else:
-            self.paused = news
-
-    def end(self) -> None:
-        if self.stepper is not None:
-            self.stepper.quit("ended with rank 0")
-
-
-class ReplayedRanks:
-    """The :class:`~..protocols.Aligner` of a job's replay (see the module's docstring)."""
-
-    def __init__(self, recordings: dict[int, Recording], world_size: int) -> None:
-        self._ranks = {rank: _ReplayedRank(rank, recording) for rank, recording in sorted(recordings.items())}
-        self._world_size = world_size
-        self._pauses: dict[int, RankPause] = {}
-
-    def align(self, seq: int) -> str | None:
-        self._pauses = {}
-        for rank, replayed in self._ranks.items():
-            pause = replayed.bring_to(seq)
-            if pause is not None:
-                self._pauses[rank] = pause
-        return None  # a replay's other ranks have no conditions of their own
-
-    def arrived(self, seq: int) -> bool:
-        return False
-
-    def hold(self, seq: int) -> None:
-        self._pauses = {}  # rank 0 evaluates alone: the others stay where they are
-
-    def resumed(self, command: str, n: int) -> None:
-        """The others go on at the next pause of rank 0's, to its phase."""
-
-    def ended(self) -> None:
-        for replayed in self._ranks.values():
-            replayed.end()
-
-    def passed(self, seq: int) -> None:
-        if seq >= PAST_EVERYTHING:  # rank 0's replay is over
-            self.ended()
-
-    def others_at_pause(self) -> list[tuple[int, dict, str]]:
-        fields = {"world_size": self._world_size}
-        return [
-            (rank, {**pause.snapshot.to_json(), "rank": rank, **fields}, text_line(pause.snapshot))
-            for rank, pause in sorted(self._pauses.items())
-        ]
-
-    def ranks_at_pause(self) -> dict[int, RankPause]:
-        return dict(self._pauses)
-
-    def watch(self, expressions: Sequence[str]) -> None:
-        for replayed in self._ranks.values():
-            watches = Watches(())
-            for text in expressions:
-                try:
-                    watches.add(text)
-                except ValueError:
-                    continue
-            replayed.watches = watches  # read by its thread at its next pause
-
-    def ask_rank(self, rank: int, question: FrameQuestion) -> Future:
-        replayed = self._ranks.get(rank)
-        if replayed is None or rank not in self._pauses:
-            future: Future = Future()
-            future.set_exception(NoFrame(f"rank {rank} is not in step at this pause"))
-            return future
-        stepper = replayed.stepper
-        return stepper.ask(lambda: answer_in_frame(stepper.training_frame(), question))
-
-    @property
-    def world_size(self) -> int:
-        return self._world_size
-
-
-def replayed_job(path: str, recording: Recording, read: Callable[[str], Recording]) -> ReplayedRanks | None:
+def replayed_job(path: str, recording: Recording, read: Callable[[str], Recording]) -> SteppedRanks | None:
     """The other ranks of the job whose rank 0 recorded ``recording`` to ``path``, each
     recording read with ``read``; None for a single process's recording (or another rank's)."""
     if int(recording.header.get("rank") or 0) != 0:
@@ -191,4 +42,5 @@ def replayed_job(path: str, recording: Recording, read: Callable[[str], Recordin
     if not found:
         return None
     world_size = max(int(recording.header.get("world_size") or 0), max(found) + 1)
-    return ReplayedRanks({rank: read(other) for rank, other in found.items()}, world_size)
+    recordings = {rank: read(other) for rank, other in found.items()}
+    return SteppedRanks({rank: partial(replay_session, one) for rank, one in recordings.items()}, world_size)

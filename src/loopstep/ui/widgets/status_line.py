@@ -75,6 +75,8 @@ def render_status(view: View, event: PhaseEvent | None, mode: str, grad: str, wi
     errors = sum(f.severity == "error" for f in view.findings)
     # A torchrun job's rank shown stays whole when the title is cut.
     rank = f" · rank {view.rank[0]}/{view.rank[1]}" if view.rank is not None else ""
+    if view.rank is not None and view.rank[0] < len(view.rank_names):
+        rank = f" · {view.rank_names[view.rank[0]]} (R: the other)"
     for compact, with_phase, separator in LAYOUTS:
         if event is None:
             where = "start"
