@@ -225,8 +225,9 @@ def _side_by_side(target: Target, options: RunOptions, session: Session) -> Sess
     return replace(
         session,
         title=f"{target.spec} (numpy | torch)",
-        aligner=SteppedRanks({1: torch_loop}, 2),
+        aligner=SteppedRanks({1: torch_loop}, 2, detail=True),
         rank_names=("numpy", "torch"),
+        rank_code=(session.code_for, torch_loop().code_for),
         branches=False,  # a branch would run the NumPy loop alone
     )
 

@@ -39,6 +39,11 @@ async def test_r_shows_the_pytorch_loop_at_the_same_phase_with_the_same_numbers(
             torch_ = app.view.snapshot
             assert app.view.rank == (1, 2) and [p.name for p in torch_.params] == ["weight", "bias"]
             assert torch_.event.phase is numpy.event.phase
+            assert "torch" in app.view.code.path and "loss_fn(pred, y)" in app.view.code.text  # its own code
+            if torch_.event.phase.value == "backward":  # stepped as NumPy's was: this batch's gradient too
+                assert [p.batch_grad.scalar() for p in torch_.params] == pytest.approx(
+                    [p.batch_grad.scalar() for p in numpy.params], rel=1e-12
+                )
             assert numbers(torch_) == pytest.approx(numbers(numpy), rel=1e-12)
             await pilot.press("R")
             assert app.view.rank == (0, 2) and numbers(app.view.snapshot) == numbers(numpy)  # back on NumPy's

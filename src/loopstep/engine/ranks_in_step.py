@@ -37,9 +37,10 @@ REACH_S = 60.0
 class _SteppedRank:
     """One other rank: its stepper, run in a thread, and the pause it is at."""
 
-    def __init__(self, rank: int, make_session: Callable[[], Session]) -> None:
+    def __init__(self, rank: int, make_session: Callable[[], Session], detail: bool) -> None:
         self.rank = rank
         self.make_session = make_session
+        self.detail = detail
         self.watches = Watches(())
         self.stepper: Stepper | None = None
         #: (seq, snapshot, watches' values) of the pause it waits in; None while it runs.
@@ -73,10 +74,13 @@ class _SteppedRank:
             self._start()
         if self.finished or self.paused is None:
             return None
-        if self.paused[0] < seq:
+        while self.paused is not None and self.paused[0] < seq:
             self.stepper.pause_at_seq(seq)
+            gap = seq - self.paused[0]
             self.paused = None
-            self.stepper.send(Command.CONTINUE)
+            # Stepped there, as rank 0 was by its keys: the pause has its detail too (this
+            # batch's gradient, the forward ops); a validate phase between pauses it first.
+            self.stepper.send(*((Command.STEP, gap) if self.detail else (Command.CONTINUE, 0)))
             self._wait()
         if self.paused is None or self.paused[0] != seq:
             return None
@@ -100,10 +104,13 @@ class _SteppedRank:
 
 class SteppedRanks:
     """The :class:`~.protocols.Aligner` of ranks stepped in this process (see the module's
-    docstring); ``sessions``: rank -> a function giving that rank's session."""
+    docstring); ``sessions``: rank -> a function giving that rank's session; ``detail``: the
+    others run with the detail of a stepped phase (a live loop's; a replay reads it all)."""
 
-    def __init__(self, sessions: dict[int, Callable[[], Session]], world_size: int) -> None:
-        self._ranks = {rank: _SteppedRank(rank, make) for rank, make in sorted(sessions.items())}
+    def __init__(
+        self, sessions: dict[int, Callable[[], Session]], world_size: int, *, detail: bool = False
+    ) -> None:
+        self._ranks = {rank: _SteppedRank(rank, make, detail) for rank, make in sorted(sessions.items())}
         self._world_size = world_size
         self._pauses: dict[int, RankPause] = {}
 

@@ -56,6 +56,8 @@ class Session:
     branches: bool = False
     #: What the app calls each rank, where they are not a job's ranks ("numpy", "torch").
     rank_names: tuple[str, ...] = ()
+    #: Each rank's code, where the ranks run loops of their own (else ``code_for`` for all).
+    rank_code: tuple[CodeFor, ...] = ()
 
     def new_stepper(self, listener: Listener | None = None, **kwargs) -> Stepper:
         """A fresh stepper over a fresh source (restart calls this again)."""

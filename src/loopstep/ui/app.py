@@ -242,7 +242,11 @@ class LoopstepApp(RunControl, Playing, Inspecting, RankViewing, WhatIfBranching,
         event = snapshot.event if snapshot is not None else None
         if self.framework_frame and event is not None and event.framework is not None:
             event = replace(event, location=event.framework)
-        return self.session.code_for(event, settings)
+        ranks_code = self.session.rank_code  # the loops side by side each show their own
+        code_for = (
+            ranks_code[self._rank_shown] if self._rank_shown < len(ranks_code) else self.session.code_for
+        )
+        return code_for(event, settings)
 
     def action_toggle_framework_frame(self) -> None:
         event = self.view.snapshot.event if self.view.snapshot is not None else None

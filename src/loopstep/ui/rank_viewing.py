@@ -93,8 +93,10 @@ class RankViewing:
             return
         self._show_rank(ranks[(ranks.index(self._rank_shown) + 1) % len(ranks)])
         names = self.session.rank_names
-        shown = names[self._rank_shown] if self._rank_shown < len(names) else f"rank {self._rank_shown}"
-        self.notify(f"{shown} of {aligner.world_size} (R: the next)", timeout=2)
+        if self._rank_shown < len(names):
+            self.notify(f"the {names[self._rank_shown]} loop (R: the other)", timeout=2)
+        else:
+            self.notify(f"rank {self._rank_shown} of {aligner.world_size} (R: the next)", timeout=2)
 
 
 def every_ranks_losses(shown: Snapshot, ranks: dict[int, Snapshot], names: tuple[str, ...] = ()) -> Snapshot:
