@@ -17,6 +17,9 @@ from enum import Enum
 from .engine.session import Session
 from .engine.stepper import Settings
 
+#: The app's pace for a built-in scenario, in iterations a second (your own code: as fast as it goes).
+DEMO_PACE = 20.0
+
 
 class TargetError(ValueError):
     """Bad input about what to run or how: one line for the user (exit status 2)."""
@@ -254,6 +257,8 @@ def _scenario_session(target: Target, options: RunOptions) -> Session:
         raise TargetError(f"loopstep: {exc}") from None
     if session.backend == "torch":
         _require_torch("the torch backend")
+    # A learner follows the run: linreg's 200 iterations play over 10 s (- / + change it).
+    session = replace(session, pace=DEMO_PACE)
     if options.compare_backends:
         session = _side_by_side(target, options, session)
     if not options.build_now:

@@ -54,3 +54,21 @@ async def test_the_pace_goes_between_one_a_second_and_as_fast_as_the_run_goes(ui
         await pilot.press("c")  # no pace: continue freely, as ever
         await ui.wait_for(pilot, lambda: app.view.state is RunView.FINISHED, "the run's end")
         assert not app._playing
+
+
+async def test_a_built_in_scenario_plays_at_a_learners_pace_and_a_script_as_fast_as_it_goes(ui, tmp_path):
+    from loopstep.targets import DEMO_PACE, RunOptions, classify, session_for
+    from loopstep.ui.app import LoopstepApp
+
+    app = LoopstepApp(session_for(classify("linreg"), RunOptions()))
+    assert app.pace == DEMO_PACE == 20.0  # linreg's 200 iterations over 10 s
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ui.started(app, pilot)
+        drawn = app.pauses_drawn
+        await pilot.press("c")
+        await ui.wait_for(pilot, lambda: app.pauses_drawn >= drawn + 3, "three played iterations")
+        assert app._playing and app.view.snapshot.event.phase is Phase.ZERO_GRAD  # each one drawn
+        await pilot.press("c")
+    script = tmp_path / "train.py"
+    script.write_text("print('hi')\n")
+    assert LoopstepApp(session_for(classify(str(script)), RunOptions())).pace is None

@@ -58,6 +58,8 @@ class Session:
     rank_names: tuple[str, ...] = ()
     #: Each rank's code, where the ranks run loops of their own (else ``code_for`` for all).
     rank_code: tuple[CodeFor, ...] = ()
+    #: Iterations a second ``c`` plays the run at in the app (None: as fast as it goes).
+    pace: float | None = None
 
     def new_stepper(self, listener: Listener | None = None, **kwargs) -> Stepper:
         """A fresh stepper over a fresh source (restart calls this again)."""

@@ -92,6 +92,7 @@ class LoopstepApp(RunControl, Playing, Inspecting, RankViewing, WhatIfBranching,
         self._pending = PendingKeys()
         self._running_notice = None  # timer that shows "running" when a pause is slow to come
         self._comparison = Comparison()
+        self.pace = session.pace
         self._init_inspecting()
 
     # ----- layout ------------------------------------------------------------------------------
