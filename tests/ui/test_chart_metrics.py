@@ -7,6 +7,7 @@ import math
 
 import pytest
 
+from loopstep.engine.summary import fmt
 from loopstep.ui.view import RunView
 from loopstep.ui.widgets.chart_metrics import CHARTS, UPDATE_RULE
 from loopstep.ui.widgets.loss_chart import LossChart
@@ -93,3 +94,22 @@ async def test_the_watches_chart_draws_each_watch_that_gives_a_number_at_the_pau
         # x.shape is no number: not charted; L as the last pause of each iteration saw it
         assert [v.answer.number for v in app.view.watches if v.expression == "L"] == [losses[3].loss]
         assert drawn(chart) == {"L": ((0, 1, 2, 3), tuple(p.loss for p in losses[:4]))}
+
+
+async def test_the_cursor_says_every_curves_value_at_its_iteration(ui):
+    app = ui.linreg_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ui.started(app, pilot)
+        await ui.press_step(app, pilot, "n", times=6)
+        chart = app.query_one(LossChart)
+        losses = app.view.snapshot.losses
+        await pilot.press("less_than_sign")
+        assert chart.cursor == 5
+        assert chart.frame.legend_for(120) == f"▏iter 5: train {fmt(losses[5].loss)}"
+        await pilot.press("less_than_sign", "less_than_sign")
+        assert chart.cursor == 3 and f"train {fmt(losses[3].loss)}" in chart.frame.legend_for(120)
+        await pilot.press("g")  # the cursor stays where it is on every chart
+        norms = app.view.snapshot.metrics["grad_norm"]
+        assert chart.frame.legend_for(120) == f"▏iter 3: ‖grad‖ (all parameters) {fmt(norms[3].value)}"
+        await pilot.press("greater_than_sign", "greater_than_sign", "greater_than_sign")
+        assert chart.cursor is None and "⠤⠤ ‖grad‖" in chart.frame.legend_for(120)  # past the last: gone

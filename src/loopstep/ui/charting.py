@@ -41,6 +41,14 @@ class Charting:
         for chart in self.query("LossChart"):
             chart.show_metrics(self.stepper.metrics.series)
 
+    def action_cursor_back(self) -> None:
+        for chart in self.query("LossChart"):
+            chart.move_cursor(-1)
+
+    def action_cursor_on(self) -> None:
+        for chart in self.query("LossChart"):
+            chart.move_cursor(+1)
+
     def action_toggle_log(self) -> None:
         for chart in self.query("LossChart"):
             chart.log_scale = not chart.log_scale

@@ -67,6 +67,22 @@ KEYS: tuple[Key, ...] = (
         footer=False,
     ),
     Key(
+        "less_than_sign",
+        "cursor_back",
+        "cursor",
+        "chart: a cursor, an iteration back (from the last); the values there in place of the legend",
+        footer=False,
+        label_keys="<",
+    ),
+    Key(
+        "greater_than_sign",
+        "cursor_on",
+        "cursor",
+        "chart: the cursor an iteration on; past the last it goes away",
+        footer=False,
+        label_keys=">",
+    ),
+    Key(
         "m",
         "smoothing",
         "smooth",

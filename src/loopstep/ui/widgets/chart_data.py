@@ -100,6 +100,9 @@ class Frame:
     decades: float = 0.0
     #: What the chart says while it has no point at all.
     nothing: str = EMPTY
+    #: The cursor's iteration (``<`` / ``>``) and each curve's value there, raw, as one line.
+    cursor: int | None = None
+    at_cursor: str = ""
 
     @property
     def legend(self) -> str:
@@ -107,7 +110,11 @@ class Frame:
         return self.legend_for(None)
 
     def legend_for(self, width: int | None) -> str:
-        """The legend in ``width`` columns: the smoothing's weight left out first, then cut."""
+        """The legend in ``width`` columns: the smoothing's weight left out first, then cut;
+        with a cursor, the values there instead."""
+        if self.cursor is not None:
+            line = self.at_cursor
+            return line if width is None or len(line) <= width else line[: max(width - 1, 0)] + "…"
         shown = [f"{_glyph(c.mark)} {c.label}" for c in self.curves if not c.faint]
         if any(c.faint for c in self.curves):
             shown.append(f"{_glyph(RAW_MARK)} raw (EMA {self.smoothing:g}: m)")
@@ -181,12 +188,30 @@ def _curves(
     return out
 
 
+def values_at(series: Iterable[Series], iteration: int) -> str:
+    """Each curve's raw value at ``iteration`` (its last point at or before it), on one line:
+    what TensorBoard shows under the mouse."""
+    shown = []
+    for one in series:
+        at = [y for x, y in zip(one.xs, one.ys) if x <= iteration]
+        if at:
+            shown.append(f"{one.label} {fmt(at[-1])}")
+    return f"▏iter {iteration}: " + ("  ".join(shown) if shown else "no point yet")
+
+
 def prepare(
-    series: Iterable[Series], *, log: bool, ticks: int = TICKS, smoothing: float = 0.0, nothing: str = EMPTY
+    series: Iterable[Series],
+    *,
+    log: bool,
+    ticks: int = TICKS,
+    smoothing: float = 0.0,
+    nothing: str = EMPTY,
+    cursor: int | None = None,
 ) -> Frame:
     """The frame for these series on a linear or log scale (never raises on any float);
     lines smoothed with TensorBoard's EMA of weight ``smoothing`` over their raw points;
-    ``nothing``: what it says before any point."""
+    ``nothing``: what it says before any point; ``cursor``: an iteration to mark, its values said."""
+    series = list(series)
     kept: list[tuple[Series, tuple, list[float]]] = []
     not_positive = not_finite = points = 0
     latest = []
@@ -205,6 +230,8 @@ def prepare(
     counts = {"not_positive": not_positive, "not_finite": not_finite, "points": points}
     counts["latest"] = tuple(latest)
     counts["nothing"] = nothing
+    if cursor is not None:
+        counts["cursor"], counts["at_cursor"] = cursor, values_at(series, cursor)
     counts["decades"] = (
         math.log10(highest / lowest) if highest > lowest and math.isfinite(highest / lowest) else 0.0
     )
@@ -305,6 +332,8 @@ def draw(plt, frame: Frame) -> None:
         else:
             for xs, ys in segments(curve.xs, curve.ys, curve.gap):
                 plt.plot(xs, ys, marker=curve.mark, color=colour)
+    if frame.cursor is not None:
+        plt.vline(frame.cursor, FAINT)
     plt.ylim(*frame.ylim)
     plt.xlim(*frame.xlim)
     plt.xticks(list(frame.xticks), [str(t) for t in frame.xticks])

@@ -53,6 +53,8 @@ class LossChart(Widget):
     window: reactive[int] = reactive(0)
     #: What it charts: the loss, or a metric over time (``chart_metrics.CHARTS``; ``g``).
     chart: reactive[str] = reactive(LOSS)
+    #: The cursor's iteration (``<`` / ``>``): marked on the plot, the values there under it.
+    cursor: reactive[int | None] = reactive(None)
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -142,6 +144,25 @@ class LossChart(Widget):
         self.window = 0
         self._redraw()
 
+    def watch_cursor(self) -> None:
+        self._redraw()
+
+    def move_cursor(self, step: int) -> None:
+        """``<`` (step -1) / ``>`` (+1): the cursor an iteration back or on (a fortieth of the
+        span shown for a long one); it starts at the last iteration, and ``>`` past the last
+        takes it away."""
+        xs = sorted({int(x) for one in self._shown_series() for x in one.xs})
+        if not xs:
+            return
+        first, last = xs[0], xs[-1]
+        jump = max(1, (last - first) // 40)
+        if self.cursor is None:
+            self.cursor = last if step < 0 else first
+        elif step > 0 and self.cursor >= last:
+            self.cursor = None
+        else:
+            self.cursor = min(max(self.cursor + step * jump, first), last)
+
     def _charted(self) -> list[Series]:
         """The series of what is charted now (the loss: the run's and the others beside it)."""
         if self.chart == LOSS:
@@ -167,7 +188,10 @@ class LossChart(Widget):
     def frame(self) -> Frame:
         """What the chart draws now (or would, once mounted)."""
         nothing = NOTHING.get(self.chart, EMPTY)
-        return prepare(self._shown_series(), log=self.log_scale, smoothing=self.smoothing, nothing=nothing)
+        shown = self._shown_series()
+        return prepare(
+            shown, log=self.log_scale, smoothing=self.smoothing, nothing=nothing, cursor=self.cursor
+        )
 
     def _shown_series(self) -> list[Series]:
         charted = self._charted()
