@@ -196,7 +196,8 @@ def history_cost(steps: int, repeats: int) -> None:
             latencies, sizes, _ = step_run(steps, extra=HISTORY, prelude=charted)
             empty.append(statistics.median(latencies))
             bytes_empty.append(statistics.median(sizes))
-            latencies, sizes, _ = step_run(steps, extra=HISTORY, prelude=charted + b"c")
+            # ++: from the scenario's pace to as fast as the run goes, then c to the break.
+            latencies, sizes, _ = step_run(steps, extra=HISTORY, prelude=charted + b"++c")
             full.append(statistics.median(latencies))
             bytes_full.append(statistics.median(sizes))
         none_ms, full_ms = statistics.median(empty) * 1000, statistics.median(full) * 1000

@@ -101,3 +101,17 @@ def test_a_line_is_not_drawn_across_iterations_the_chart_never_saw():
     ]
     assert segments((), ()) == []
     assert segments((3.0,), (1.0,)) == [([3.0], [1.0])]
+
+
+def test_a_long_line_is_thinned_to_what_the_plot_shows_its_spikes_and_ends_kept():
+    from loopstep.ui.widgets.chart_data import thinned
+
+    xs = list(range(2000))
+    ys = [math.sin(x / 50) for x in xs]
+    ys[777], ys[1500] = 50.0, -40.0  # one iteration each: a spike no thinning may hide
+    out_x, out_y = thinned(xs, ys, 90)
+    assert len(out_x) <= 4 * 90 and out_x == sorted(out_x)
+    assert (out_x[0], out_x[-1]) == (0, 1999)
+    assert (777, 50.0) in zip(out_x, out_y) and (1500, -40.0) in zip(out_x, out_y)
+    assert all(ys[x] == y for x, y in zip(out_x, out_y))  # only points of the run, none made up
+    assert thinned(xs[:100], ys[:100], 90) == (xs[:100], ys[:100])  # few enough: all of them

@@ -270,7 +270,9 @@ async def test_ticks_are_round_numbers_in_their_shortest_form_and_decades_on_log
 async def test_redraws_only_when_what_it_draws_changed(monkeypatch):
     calls = []
     real = loss_chart.draw
-    monkeypatch.setattr(loss_chart, "draw", lambda plt, frame: (calls.append(frame), real(plt, frame)))
+    monkeypatch.setattr(
+        loss_chart, "draw", lambda plt, frame, width=0: (calls.append(frame), real(plt, frame, width))
+    )
     app = ChartApp()
     async with app.run_test(size=(60, 15)) as pilot:
         chart = app.query_one(LossChart)

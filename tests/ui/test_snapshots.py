@@ -49,7 +49,9 @@ def test_zero_grad_off(snap_compare, ui, size):
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-@pytest.mark.parametrize("presses", [0, 1, 2, 3, 4], ids=["loss", "grad_norm", "layers", "update_ratio", "lr"])
+@pytest.mark.parametrize(
+    "presses", [0, 1, 2, 3, 4], ids=["loss", "grad_norm", "layers", "update_ratio", "lr"]
+)
 def test_each_metric_chart_without_colour(snap_compare, ui, size, presses, monkeypatch):
     """Eight iterations stepped, then g to the chart; NO_COLOR: the marks tell the curves apart."""
     monkeypatch.setenv("NO_COLOR", "1")

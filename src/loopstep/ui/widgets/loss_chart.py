@@ -229,7 +229,7 @@ class LossChart(Widget):
         plot = self._plot()
         empty.display = False
         plot.display = True
-        draw(plot.plt, frame)
+        draw(plot.plt, frame, self.size.width)
         plot.refresh()
 
     def on_resize(self) -> None:
