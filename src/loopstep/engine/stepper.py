@@ -42,13 +42,14 @@ from .phase_order import PhaseOrder
 from .phases import Phase, PhaseEvent
 from .questions import AnsweringQuestions, answer_question
 from .rewind import CheckpointWindow, Rewind
+from .settings_changes import ChangingSettings
 from .snapshot import Snapshot
 from .snapshot_taking import take_snapshot
 from .stepping_back import SteppingBack
 from .unwatched import UnwatchedRun
 
 
-class Stepper(SteppingBack, AnsweringQuestions, UnwatchedRun, Lockstepping):
+class Stepper(ChangingSettings, SteppingBack, AnsweringQuestions, UnwatchedRun, Lockstepping):
     def __init__(
         self,
         source: PhaseSource,
@@ -148,26 +149,7 @@ class Stepper(SteppingBack, AnsweringQuestions, UnwatchedRun, Lockstepping):
         self._pause_requested.set()
         self._tell_source()
 
-    def change_settings(self, *, zero_grad: bool | None = None, lr: float | None = None) -> None:
-        """Queue a settings change; the training thread applies it before the next phase."""
-        with self._lock:
-            base = self._pending_settings or Settings(self.settings.zero_grad, self.settings.lr)
-            if zero_grad is not None:
-                base.zero_grad = zero_grad
-            if lr is not None:
-                base.lr = lr
-            self._pending_settings = base
-            # Reflect at once for readers (the UI shows the new value before the next phase).
-            self.settings = Settings(base.zero_grad, base.lr)
-        if self.aligner is not None:
-            self.aligner.settings(zero_grad=zero_grad, lr=lr)
-        self._tell_source()
-
     # ----- what the source reads ---------------------------------------------------------
-    @property
-    def zero_grad_on(self) -> bool:
-        return self.settings.zero_grad
-
     @property
     def wants_detail(self) -> bool:
         """True when a pause inside the current iteration is likely, so recording the
@@ -354,17 +336,6 @@ class Stepper(SteppingBack, AnsweringQuestions, UnwatchedRun, Lockstepping):
                 self.aligner.ended()
             raise StopRun
         return command, n
-
-    def _apply_pending(self) -> None:
-        with self._lock:
-            pending, self._pending_settings = self._pending_settings, None
-        if pending is not None:
-            self.settings = pending
-        self.source.apply_settings(self.settings)
-        current = Settings(self.settings.zero_grad, self.settings.lr)
-        if not self._settings_log or self._settings_log[-1][1] != current:
-            self._settings_log.append((self._seq, current))
-            del self._settings_log[:-4096]
 
     def snapshot(self, *, finished: bool = False) -> Snapshot:
         """Build a snapshot now. Call only from the training thread, or while it is paused."""
