@@ -95,3 +95,11 @@ def test_a_session_over_the_callers_own_model_makes_no_branches():
 def test_settings_label_names_what_the_branch_kept():
     assert settings_label(Settings(True, 0.1), Settings(False, 0.1)) == "zero_grad on"
     assert settings_label(Settings(True, 0.05), Settings(True, 0.5)) == "lr 0.05"
+
+
+def test_a_recorded_run_makes_no_branches(tmp_path):
+    """A branch's fresh source would be a second recording over the run's own file."""
+    from loopstep.engine.recording import record_session
+
+    session = record_session(scenario_session("linreg", "numpy"), str(tmp_path / "run.lsr"))
+    assert not session.branches

@@ -64,7 +64,8 @@ def record_session(
 
         return RecordingSource(make_inner(), path, policy, meta)
 
-    return replace(session, make_source=make_source)
+    # No what-if branch: a fresh source here would be a second recording of the same file.
+    return replace(session, make_source=make_source, branches=False)
 
 
 __all__ = [
