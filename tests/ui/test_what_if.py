@@ -90,3 +90,37 @@ async def test_a_restart_keeps_the_run_that_ended_beside_the_new_one(ui):
         await ui.wait_for(pilot, lambda: app.view.state is RunView.FINISHED, "the third run's end")
         await pilot.pause()
         assert PREVIOUS not in chart.series  # drawn over an equal curve it would hide nothing
+
+
+async def test_a_branch_that_takes_a_while_says_so_and_the_keys_wait_behind_it(ui, monkeypatch):
+    import threading
+
+    from loopstep.ui import what_if
+
+    release = threading.Event()
+    real = what_if.run_branch
+
+    def slow(*args):
+        assert release.wait(30)  # a long loop's branch, until the test has seen the notice
+        return real(*args)
+
+    monkeypatch.setattr(what_if, "run_branch", slow)
+    app = ui.linreg_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ui.started(app, pilot)
+        await ui.press_step(app, pilot, "n")
+        await pilot.press("z")
+        await ui.wait_for(
+            pilot,
+            lambda: any("running the loop on" in n.message for n in app._notifications),
+            "the notice of a branch still running",
+        )
+        drawn = app.pauses_drawn
+        await pilot.press("n")  # waits in line behind the branch
+        await pilot.pause(0.2)
+        assert app.pauses_drawn == drawn and app.branch is None
+        release.set()
+        await ui.wait_for(
+            pilot, lambda: app.branch is not None and app.pauses_drawn > drawn, "branch, then n"
+        )
+        assert app.view.snapshot.event.iteration == 1 and app.branch.since == 0

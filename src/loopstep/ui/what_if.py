@@ -21,11 +21,16 @@ if TYPE_CHECKING:
     from ..engine.snapshot import LossPoint, Snapshot
 
 
+#: A branch still running after this long says so.
+BRANCH_NOTICE_S = 0.5
+
+
 class WhatIfBranching:
     #: The last branch forked in this run (a new one replaces it; a restart drops it).
     branch: Branch | None = None
     #: The training curve of the run before the last restart (drawn until the next one).
     previous_run: tuple[LossPoint, ...] = ()
+    _branch_notice = None
 
     def _keep_previous_run(self) -> None:
         """At a restart: the run that ends stays on the chart beside the new one."""
@@ -54,8 +59,15 @@ class WhatIfBranching:
             self.post_message(message)
 
         stepper.ask(lambda: run_branch(stepper, session.make_source, kept, label)).add_done_callback(answered)
+        # A long loop's branch takes a while: said if it is still running after a moment.
+        self._branch_notice = self.set_timer(
+            BRANCH_NOTICE_S, lambda: self.notify(f"{label}: running the loop on from here…", timeout=3)
+        )
 
     def on_branch_ready(self, message: BranchReady) -> None:
+        if self._branch_notice is not None:
+            self._branch_notice.stop()
+            self._branch_notice = None
         if message.generation != self.generation:
             return
         if message.branch is None:
