@@ -58,3 +58,22 @@ def test_the_lr_is_the_one_a_warm_up_and_a_scheduler_put_in_force_at_each_step(t
     assert [p.value for p in series["lr"]] == pytest.approx(
         [r["value"] for r in records if r["kind"] == "lr"], rel=1e-9
     )
+
+
+def test_a_gan_measures_each_optimizers_own_parameters_at_its_own_step(tmp_path, monkeypatch):
+    """netD's step uses netD's .grad, netG's netG's (whose backward also wrote into netD's):
+    each parameter is measured at the step of the optimizer that steps it."""
+    series, records = stepped("gan", tmp_path, monkeypatch)
+    grads = [r["norms"] for r in records if r["kind"] == "grads"]  # netD's, then netG's, per batch
+    d_steps, g_steps = series["grad_norm:optimizerD"], series["grad_norm:optimizerG"]
+    assert len(d_steps) == len(g_steps) == len(grads) // 2 > 2 and "grad_norm" not in series
+    for i in range(len(d_steps)):
+        for point, norms, model in (
+            (d_steps[i], grads[2 * i], "netD"),
+            (g_steps[i], grads[2 * i + 1], "netG"),
+        ):
+            assert point.iteration == i
+            assert point.value == pytest.approx(math.sqrt(sum(n * n for n in norms.values())), rel=1e-5)
+            for name, norm in norms.items():
+                [one] = [p for p in series[f"grad_norm[{model}.{name}]"] if p.iteration == i]
+                assert one.value == pytest.approx(norm, rel=1e-5)

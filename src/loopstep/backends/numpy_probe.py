@@ -19,6 +19,9 @@ class NumpyProbe:
     def grad_norms(self) -> dict[str, float]:
         return {n: float(np.linalg.norm(g)) for n, g in self.backend.grads.items() if g is not None}
 
+    def stepped_grad_norms(self, optimizer: str) -> dict[str, float]:
+        return self.grad_norms()  # one optimizer steps them all
+
     def trainable(self) -> tuple[str, ...]:
         return tuple(self.backend.params)
 

@@ -69,13 +69,14 @@ class MetricsRecorder:
             return
         probe = probe_of(stepper.source)
         if probe is not None:
-            norms = probe.grad_norms()
+            # With several optimizers (a GAN), each step's own parameters: the .grad it used.
+            norms = probe.stepped_grad_norms(event.series) if event.series else probe.grad_norms()
             ratio = probe.update_ratio()
         else:
             norms, ratio = _from_pause(stepper)
         at = event.iteration
         if norms:
-            self._add(GRAD_NORM, at, total_norm(norms))
+            self._add(GRAD_NORM + (f":{event.series}" if event.series else ""), at, total_norm(norms))
             for name, value in norms.items():
                 self._add(PARAM_GRAD_NORM.format(name), at, value)
         if ratio is not None:

@@ -51,6 +51,11 @@ class Probe(Protocol):
         """L2 norm of each parameter's ``.grad``; parameters whose ``.grad`` is None are left out."""
         ...
 
+    def stepped_grad_norms(self, optimizer: str) -> dict[str, float]:
+        """As :meth:`grad_norms`, for the parameters the optimizer of that name steps (a run
+        with several, a GAN's netD's and netG's); "": every parameter."""
+        ...
+
     def trainable(self) -> tuple[str, ...]:
         """Names of the parameters that require grad."""
         ...

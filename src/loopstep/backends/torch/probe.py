@@ -112,6 +112,9 @@ class TorchProbe:
             return {}
         return dict(zip([n for n, _ in present], _norms([g for _, g in present])))
 
+    def stepped_grad_norms(self, optimizer: str) -> dict[str, float]:
+        return self.grad_norms()  # a loop loopstep owns has one optimizer
+
     def trainable(self) -> tuple[str, ...]:
         return tuple(name for name, p in self.named if p.requires_grad)
 

@@ -47,8 +47,12 @@ def _series(label: str, points: Sequence[MetricPoint], *, raw: bool = False) -> 
 def metric_series(chart: str, metrics: Mapping[str, Sequence[MetricPoint]]) -> dict[str, Series]:
     """The named series of ``chart`` (any but the loss), from the metrics measured so far."""
     out: dict[str, Series] = {}
-    if chart == "grad norm" and metrics.get(GRAD_NORM):
-        out[GRAD_NORM] = _series("‖grad‖ (all parameters)", metrics[GRAD_NORM])
+    if chart == "grad norm":
+        if metrics.get(GRAD_NORM):
+            out[GRAD_NORM] = _series("‖grad‖ (all parameters)", metrics[GRAD_NORM])
+        for name, points in metrics.items():  # a run with several optimizers: one each
+            if name.startswith(GRAD_NORM + ":") and points:
+                out[name] = _series(f"‖grad‖ {name[len(GRAD_NORM) + 1 :]}", points)
     elif chart == "layer grad norms":
         for name in top_parameters(metrics, TOP_LAYERS):
             out[name] = _series(name, metrics[PARAM_GRAD_NORM.format(name)])

@@ -66,6 +66,21 @@ class ScriptProbe(TorchProbe):
     def stale_grads(self) -> list[str] | None:
         return self.tracker.stale_at_step
 
+    def stepped_grad_norms(self, optimizer: str) -> dict[str, float]:
+        models = self.tracker.models
+        if not optimizer:
+            return self.grad_norms()
+        for tracked in models.optimizers:
+            if models.optimizer_series(tracked.optimizer) == optimizer:
+                ids = {id(p) for group in tracked.optimizer.param_groups for p in group["params"]}
+                norms = self.grad_norms()
+                return {
+                    name: norm
+                    for name, p in self.named
+                    if id(p) in ids and (norm := norms.get(name)) is not None
+                }
+        return self.grad_norms()
+
     def loader_findings(self) -> list:
         return self.tracker.loader_checks.take()
 
