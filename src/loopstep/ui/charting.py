@@ -38,8 +38,9 @@ class Charting:
         """The live timer's share: a charted metric follows the run as the loss does."""
         if self.charted == LOSS or self.stepper is None:
             return
+        metrics = self.stepper.metrics.frozen()  # a copy: the training thread adds to them meanwhile
         for chart in self.query("LossChart"):
-            chart.show_metrics(self.stepper.metrics.series)
+            chart.show_metrics(metrics)
 
     def action_cursor_back(self) -> None:
         for chart in self.query("LossChart"):
