@@ -68,8 +68,8 @@ class Aligner:
     def ranks_at_pause(self) -> dict:
         return {}
 
-    def settings(self, **changed) -> None:
-        self.calls.append(("settings", changed))
+    def settings(self, at, **changed) -> None:
+        self.calls.append(("settings", at, changed))
 
 
 def test_a_rank_held_by_its_gate_pauses_there_when_rank_0_asks(driven):

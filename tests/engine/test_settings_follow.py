@@ -22,8 +22,8 @@ def test_rank_0_sends_the_setting_with_the_command_that_goes_on_from_its_pause(t
     ranks = JobRanks(RankPlace(rank=0, world_size=3, local_rank=0, job="job", local_world_size=3))
     links = [Link(1), Link(2)]
     ranks._links = links
-    ranks.settings(zero_grad=False)
-    ranks.settings(lr=0.05)  # two changes at one pause: both go
+    ranks.settings(4, zero_grad=False)
+    ranks.settings(4, lr=0.05)  # two changes at one pause: both go
     ranks.resumed("step", 1)
     ranks.resumed("step", 1)  # the next command: nothing changed since
     for link in links:
@@ -41,10 +41,10 @@ def test_a_stepper_tells_its_aligner_of_each_change():
     told = []
 
     class Aligner:
-        def settings(self, **changed) -> None:
-            told.append(changed)
+        def settings(self, at, **changed) -> None:
+            told.append((at, changed))
 
     stepper = Stepper(build("linreg", "numpy"), settings=Settings())
     stepper.aligner = Aligner()
     stepper.change_settings(zero_grad=False)
-    assert told == [{"zero_grad": False, "lr": None}]
+    assert told == [(0, {"zero_grad": False, "lr": None})]

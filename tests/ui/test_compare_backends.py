@@ -76,3 +76,35 @@ def test_compare_needs_a_scenario_with_both_loops():
         timeout=60,
     )
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "linreg" in done.stderr
+
+
+async def test_after_a_step_back_or_a_restart_the_two_loops_still_agree(ui):
+    """A step back runs the PyTorch loop again from its start: the z made on the way is made
+    again at the same pause (and one made after the pause stepped back to is forgotten, as
+    the NumPy loop forgets it); a restart starts both with the setting in force."""
+    app = compare_app()
+
+    async def agree() -> None:
+        numpy = app.view.snapshot
+        await pilot.press("R")
+        torch_ = app.view.snapshot
+        assert torch_.event.phase is numpy.event.phase and torch_.grad_passes == numpy.grad_passes
+        assert numbers(torch_) == pytest.approx(numbers(numpy), rel=1e-12)
+        await pilot.press("R")
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ui.started(app, pilot)
+        await ui.press_step(app, pilot, "n")
+        await pilot.press("z")  # off after iteration 0
+        await ui.press_step(app, pilot, "n", times=2)
+        await agree()
+        await ui.press_step(app, pilot, "u", times=3)  # back into iteration 2: the z stands
+        assert app.view.snapshot.event.iteration == 2 and app.view.snapshot.grad_passes == 1  # z off stands
+        await agree()
+        await ui.press_step(app, pilot, "u", times=10)  # back into iteration 0, before the z
+        assert app.view.snapshot.event.iteration == 0
+        await ui.press_step(app, pilot, "n", times=2)
+        await agree()
+        await ui.press_step(app, pilot, "r")
+        await ui.press_step(app, pilot, "n", times=3)
+        await agree()

@@ -153,9 +153,10 @@ class Aligner(Protocol):
         """The other ranks in step at this pause: (rank, its JSONL record, its text line)."""
         ...
 
-    def settings(self, *, zero_grad: bool | None = None, lr: float | None = None) -> None:
-        """A setting changed at rank 0's pause (any thread): the others change it too, to
-        take effect at the same phase (zero_grad off on one rank only would part them)."""
+    def settings(self, at: int, *, zero_grad: bool | None = None, lr: float | None = None) -> None:
+        """A setting changed at rank 0's pause ``at`` (its seq; any thread): the others change
+        it too, to take effect at the same phase (zero_grad off on one rank only would part
+        them)."""
         ...
 
     def ranks_at_pause(self) -> dict[int, RankPause]:

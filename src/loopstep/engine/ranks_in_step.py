@@ -65,8 +65,10 @@ class _SteppedRank:
         self._wait()
 
     # ----- rank 0's training thread ------------------------------------------------------------------
-    def bring_to(self, seq: int) -> RankPause | None:
-        """This rank paused at ``seq`` (its pause there), or None: its recording ends first."""
+    def bring_to(self, seq: int, changes: Sequence[tuple[int, dict]] = ()) -> RankPause | None:
+        """This rank paused at ``seq`` (its pause there), or None: its run ends first.
+        ``changes``: (seq, settings) rank 0 changed at its pauses, made here at the same ones
+        (again, after a step back ran this rank from its start)."""
         if self.stepper is None:
             self._start()
         if self.paused is not None and self.paused[0] > seq:  # rank 0 stepped back
@@ -75,17 +77,28 @@ class _SteppedRank:
         if self.finished or self.paused is None:
             return None
         while self.paused is not None and self.paused[0] < seq:
-            self.stepper.pause_at_seq(seq)
-            gap = seq - self.paused[0]
+            here = self.paused[0]
+            self._change_at(changes)  # before it goes on from here, as rank 0 did
+            stop = min([at for at, _ in changes if here < at < seq], default=seq)
+            self.stepper.pause_at_seq(stop)
             self.paused = None
             # Stepped there, as rank 0 was by its keys: the pause has its detail too (this
             # batch's gradient, the forward ops); a validate phase between pauses it first.
-            self.stepper.send(*((Command.STEP, gap) if self.detail else (Command.CONTINUE, 0)))
+            self.stepper.send(*((Command.STEP, stop - here) if self.detail else (Command.CONTINUE, 0)))
             self._wait()
         if self.paused is None or self.paused[0] != seq:
             return None
         _, snapshot, values = self.paused
         return RankPause(snapshot, tuple(values))
+
+    def _change_at(self, changes: Sequence[tuple[int, dict]]) -> None:
+        """At its pause of seq s: the settings rank 0 changed at its own pause s (they take
+        effect with the command that goes on from here, as rank 0's did)."""
+        if self.paused is None or self.stepper is None:
+            return
+        for at, changed in changes:
+            if at == self.paused[0]:
+                self.stepper.change_settings(**changed)
 
     def _wait(self) -> None:
         try:
@@ -113,11 +126,18 @@ class SteppedRanks:
         self._ranks = {rank: _SteppedRank(rank, make, detail) for rank, make in sorted(sessions.items())}
         self._world_size = world_size
         self._pauses: dict[int, RankPause] = {}
+        #: (seq, settings) changed at rank 0's pauses, in order; what a step back or a
+        #: restart leaves behind belongs to a future that did not happen, and goes.
+        self._changes: list[tuple[int, dict]] = []
+        self._last_seq = 0
 
     def align(self, seq: int) -> str | None:
+        if seq < self._last_seq:  # rank 0 went back (a step back, a restart): later changes go
+            self._changes = [(at, changed) for at, changed in self._changes if at <= seq]
+        self._last_seq = seq
         self._pauses = {}
         for rank, stepped in self._ranks.items():
-            pause = stepped.bring_to(seq)
+            pause = stepped.bring_to(seq, list(self._changes))
             if pause is not None:
                 self._pauses[rank] = pause
         return None  # the other ranks have no conditions of their own
@@ -139,10 +159,9 @@ class SteppedRanks:
         if seq >= PAST_EVERYTHING:  # rank 0's run is over
             self.ended()
 
-    def settings(self, *, zero_grad: bool | None = None, lr: float | None = None) -> None:
-        for stepped in self._ranks.values():
-            if stepped.stepper is not None:
-                stepped.stepper.change_settings(zero_grad=zero_grad, lr=lr)
+    def settings(self, at: int, *, zero_grad: bool | None = None, lr: float | None = None) -> None:
+        changed = {key: value for key, value in (("zero_grad", zero_grad), ("lr", lr)) if value is not None}
+        self._changes.append((at, changed))  # made at that pause when the others are there
 
     def others_at_pause(self) -> list[tuple[int, dict, str]]:
         fields = {"world_size": self._world_size}

@@ -22,6 +22,7 @@ class ChangingSettings:
     _pending_settings: Settings | None
     _settings_log: list[tuple[int, Settings]]
     _seq: int
+    seq: int  # the training phases reported (see lockstep.py)
 
     if TYPE_CHECKING:  # the stepper's own
 
@@ -39,7 +40,7 @@ class ChangingSettings:
             # Reflect at once for readers (the UI shows the new value before the next phase).
             self.settings = Settings(base.zero_grad, base.lr)
         if self.aligner is not None:
-            self.aligner.settings(zero_grad=zero_grad, lr=lr)
+            self.aligner.settings(self.seq, zero_grad=zero_grad, lr=lr)  # the pause, as the job counts it
         self._tell_source()
 
     @property

@@ -281,7 +281,7 @@ class JobRanks:
                     link.send("settings", **settings)
                 link.send("command", command=command, n=n)
 
-    def settings(self, *, zero_grad: bool | None = None, lr: float | None = None) -> None:
+    def settings(self, at: int, *, zero_grad: bool | None = None, lr: float | None = None) -> None:
         changed = {key: value for key, value in (("zero_grad", zero_grad), ("lr", lr)) if value is not None}
         self._settings = {**self._settings, **changed}
 
