@@ -113,3 +113,23 @@ async def test_the_cursor_says_every_curves_value_at_its_iteration(ui):
         assert chart.frame.legend_for(120) == f"▏iter 3: ‖grad‖ (all parameters) {fmt(norms[3].value)}"
         await pilot.press("greater_than_sign", "greater_than_sign", "greater_than_sign")
         assert chart.cursor is None and "⠤⠤ ‖grad‖" in chart.frame.legend_for(120)  # past the last: gone
+
+
+async def test_a_metric_chart_builds_no_frame_when_only_the_losses_changed(ui, monkeypatch):
+    """The live timer hands the chart new losses a dozen times a second: on a metric's chart
+    they change nothing drawn, and no frame (smoothing 2,000 points) is built for them."""
+    from loopstep.ui.widgets import loss_chart
+
+    app = ui.linreg_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ui.started(app, pilot)
+        await ui.press_step(app, pilot, "n")
+        await pilot.press("g")
+        chart = app.query_one(LossChart)
+        built = []
+        real = loss_chart.prepare
+        monkeypatch.setattr(loss_chart, "prepare", lambda *a, **k: (built.append(1), real(*a, **k))[1])
+        await ui.press_step(app, pilot, "s", times=2)  # forward, loss: the losses change, no metric does
+        assert built == []
+        await ui.press_step(app, pilot, "s", times=2)  # backward, step: the grad norm gets a point
+        assert built and chart.chart == "grad norm"

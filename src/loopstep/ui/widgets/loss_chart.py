@@ -118,7 +118,8 @@ class LossChart(Widget):
                 return
         self._history_key = (count, last)
         self._replace_run_series(run_series(list(train[: count[0]]), list(val[: count[1]])))
-        self._redraw()
+        if self.chart == LOSS:  # a metric's chart does not draw the losses: nothing to redo
+            self._redraw()
 
     def _replace_run_series(self, series: dict[str, Series]) -> None:
         """The run's own curves change; others (the curve before a step back) stay."""
