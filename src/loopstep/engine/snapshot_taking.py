@@ -15,7 +15,10 @@ if TYPE_CHECKING:
 
 def take_snapshot(stepper: Stepper, *, finished: bool = False) -> Snapshot:
     inspector = stepper.source.inspector
-    losses, val_losses = stepper.history.frozen()
+    brief = stepper.brief_snapshots
+    # A brief snapshot (a printed stream's) leaves out what a stream never prints: the
+    # curves, copied whole at each phase (but the last validation loss), and the batch's tensors.
+    losses, val_losses = ((), tuple(stepper.history.val[-1:])) if brief else stepper.history.frozen()
     extra: dict = {}
     if stepper.history.original is not None:
         extra["original_losses"] = tuple(stepper.history.original)
@@ -38,7 +41,7 @@ def take_snapshot(stepper: Stepper, *, finished: bool = False) -> Snapshot:
         model_mode=inspector.model_mode(),
         grad_enabled=inspector.grad_enabled(),
         params=params,
-        tensors=inspector.tensors(),
+        tensors={} if brief else inspector.tensors(),
         trace=inspector.trace(),
         losses=losses,
         val_losses=val_losses,
@@ -50,7 +53,7 @@ def take_snapshot(stepper: Stepper, *, finished: bool = False) -> Snapshot:
         extra=extra,
         previous_loss=_previous_loss(stepper),
         phase_order=stepper.phase_order.phases,
-        metrics=stepper.metrics.frozen(),
+        metrics={} if brief else stepper.metrics.frozen(),
     )
 
 

@@ -79,6 +79,10 @@ class Stepper(ChangingSettings, SteppingBack, AnsweringQuestions, UnwatchedRun, 
         self.state = RunState.READY
         self.last_event: PhaseEvent | None = None
         self.last_snapshot: Snapshot | None = None
+        #: The front end shows only the phase, the parameters and their grads (a printed
+        #: stream): snapshots leave out the batch's tensors and the curves (summarizing a
+        #: small model's x, pred, loss and y at every phase cost more than its training).
+        self.brief_snapshots = False
         self.error: TrainingError | None = None
         self.grad_passes = 0
         self._mode = Mode(Command.STEP)

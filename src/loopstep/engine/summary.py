@@ -70,10 +70,13 @@ class TensorSummary:
             with_values = self.is_small
         vals = self.values()
         if with_values and vals is not None:
+            import numpy as np
+
+            if np.isfinite(vals).all():  # nested lists in one call: no NaN/Inf to spell out
+                out["values"] = vals.astype(float, copy=False).tolist()
+                return out
             out["values"] = [json_float(v) for v in vals.reshape(-1).tolist()]
             if len(self.shape) != 1:
-                import numpy as np
-
                 out["values"] = np.asarray(out["values"], dtype=object).reshape(self.shape).tolist()
         return out
 

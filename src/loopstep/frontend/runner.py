@@ -191,6 +191,7 @@ def run_stream(
             pause_at_start=keep_going or stops_only,
             history=0,  # a stream never steps back: no checkpoints
         )
+        stepper.brief_snapshots = True
         status = run_headless(stepper, returns_to_caller=returns_to_caller)
     if refused:
         sys.stderr.write(f"loopstep: --break: {refused[0].removeprefix(REFUSED)}\n")
