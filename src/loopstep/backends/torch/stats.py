@@ -53,8 +53,9 @@ def _nonfinite_counts(t: torch.Tensor) -> tuple[int, int]:
     return nan, inf
 
 
-#: A CPU tensor up to this many elements is summarized with the others in one pass.
-FUSED_NUMEL = 1 << 16
+#: A CPU tensor up to this many elements is summarized with the others in one pass; past a
+#: few thousand, torch's own float32 reductions beat numpy's float64 ones (bench/summaries.py).
+FUSED_NUMEL = 4096
 
 
 def _host_flat(t: torch.Tensor) -> torch.Tensor:
