@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 import numpy as np
 import pytest
 import torch
@@ -55,12 +56,15 @@ def test_small_cpu_tensors_summarized_together_give_each_its_own_figures(monkeyp
         torch.randn(5, generator=gen).to(torch.bfloat16),
         torch.randn(4, dtype=torch.complex64, generator=gen),
         torch.tensor([1.0, float("nan"), float("inf")]),
+        torch.tensor([float("inf"), -float("inf"), 2.0]),  # inf - inf: numpy's "invalid value"
         torch.zeros(2, 2),
         torch.zeros(0),
         None,
         torch.randn(5000, generator=gen),
     ]
-    together = stats.summarize_many(tensors)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # NaN and Inf pass quietly, as through torch
+        together = stats.summarize_many(tensors)
     monkeypatch.setattr(stats, "FUSED_NUMEL", 0)  # every tensor by itself, on its device
     alone = stats.summarize_many(tensors)
     for t, a, b in zip(tensors, alone, together):

@@ -82,14 +82,16 @@ def _fused_rows(tensors: Sequence[torch.Tensor], keep: int) -> tuple[np.ndarray,
         data[at : at + n] = flat.numpy()
         at += n
     lengths = np.diff(np.append(offsets, at))
-    total = np.add.reduceat(data, offsets)
-    sum_sq = np.add.reduceat(data * data, offsets)
-    lo = np.minimum.reduceat(data, offsets)
-    hi = np.maximum.reduceat(data, offsets)
-    mean = total / lengths
-    with np.errstate(invalid="ignore"):
+    # NaN and Inf go through the statistics quietly, as through torch's: they are counted after.
+    with np.errstate(all="ignore"):
+        total = np.add.reduceat(data, offsets)
+        sum_sq = np.add.reduceat(data * data, offsets)
+        lo = np.minimum.reduceat(data, offsets)
+        hi = np.maximum.reduceat(data, offsets)
+        mean = total / lengths
         var = np.maximum((sum_sq - lengths * mean * mean) / np.maximum(lengths - 1, 1), 0.0)
-    rows = np.stack([mean, np.sqrt(var), lo, hi, sum_sq], axis=1)
+        std = np.sqrt(var)
+    rows = np.stack([mean, std, lo, hi, sum_sq], axis=1)
     previews = [data[o : o + min(n, keep)] for o, n in zip(offsets, lengths)]
     return rows, previews
 
