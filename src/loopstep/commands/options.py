@@ -136,7 +136,8 @@ def add_text_options(parser: argparse.ArgumentParser, *, always: bool = False) -
         "--continue",
         dest="keep_going",
         action="store_true",
-        help="do not stop at each phase; print only the final state (and stop conditions)",
+        help="do not stop at each phase; print only the final state (and stop conditions): "
+        "with no --break, the script runs at the bare loop's speed",
     )
 
 

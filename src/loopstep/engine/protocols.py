@@ -106,8 +106,10 @@ class PhaseSource(Protocol):
         reporting and run at full speed, counting its iterations meanwhile, until told True
         again; then its next phase is reported with the right numbers. ``asleep_watch``: what
         the conditions still need seen while asleep (``"nonfinite"``: a NaN/Inf in the loss,
-        the grads or the parameters wakes the source, which reports that phase). Called from
-        any thread; a source that always reports ignores it."""
+        the grads or the parameters wakes the source, which reports that phase;
+        ``"last_phase"``: the run's last phase is shown, so a source asleep when the run
+        ends reports it then, and goes quiet only where it can). Called from any thread; a
+        source that always reports ignores it."""
         ...
 
     def training_frame(self, stepper: Stepper) -> TrainingFrame:

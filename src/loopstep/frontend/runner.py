@@ -192,6 +192,11 @@ def run_stream(
             history=0,  # a stream never steps back: no checkpoints
         )
         stepper.brief_snapshots = True
+        if keep_going and not stops_only and session.aligner is None and place is None:
+            # Only the end is printed: the script runs asleep, at the bare loop's speed, and
+            # reports its last phase when it ends. A stop condition keeps it awake: ``nan``
+            # names the module that first made the NaN, which only its module hooks see.
+            stepper.set_unwatched(True, end_shown=True)
         status = run_headless(stepper, returns_to_caller=returns_to_caller)
     if refused:
         sys.stderr.write(f"loopstep: --break: {refused[0].removeprefix(REFUSED)}\n")

@@ -113,10 +113,15 @@ class Counter:
             self._fetched_since_forward = False
             self._count_batch(None)
 
-    def asleep_backward(self) -> None:
-        """Without a DataLoader, each backward while asleep is a batch (of the epoch the
-        script's ``epoch`` variable says)."""
-        if self._latest_fetch is None and self._epoch_iterator is None:
+    def asleep_backward(self, now: tuple) -> None:
+        """Without a DataLoader, a backward while asleep (at position ``now``) starts a batch
+        (of the epoch the script's ``epoch`` variable says) when the loop came round since the
+        last one: each micro-batch of gradient accumulation is one, a GAN's backwards on one
+        batch are one, as an awake run counts them from the forwards."""
+        if self._latest_fetch is not None or self._epoch_iterator is not None:
+            return
+        before, self._last_backward = self._last_backward, now
+        if before is None or now == before or came_round(now, before):
             self._count_batch(epoch_variable())
 
     def woke(self, mid_iteration: bool = False) -> None:

@@ -28,6 +28,7 @@ from torch.nn.modules import module as module_api
 from torch.optim import optimizer as optimizer_api
 from torch.utils.data import dataloader
 
+from .clipping import clip_sentence
 from .loss_functions import LOSS_FUNCTIONS
 from .sleeping import Sleeping
 from .tracker import PhaseTracker, first_tensor
@@ -117,7 +118,10 @@ class Interceptor(Sleeping):
     def _install(self) -> None:
         self.thread_id = _get_ident()
         self._install_phase_hooks()
-        self._global_handles = [optimizer_api.register_optimizer_step_post_hook(self._post_step)]
+        self._global_handles = [
+            optimizer_api.register_optimizer_step_pre_hook(self._pre_step_asleep),
+            optimizer_api.register_optimizer_step_post_hook(self._post_step),
+        ]
         self._patch(torch.Tensor, "backward", self._wrap_tensor_backward(torch.Tensor.backward))
         self._patch(torch.autograd, "backward", self._wrap_autograd_backward(torch.autograd.backward))
         self._patch(torch.optim.Optimizer, "zero_grad", self._wrap_zero_grad(torch.optim.Optimizer.zero_grad))
@@ -234,6 +238,8 @@ class Interceptor(Sleeping):
         def loss_function(*args, **kwargs):
             if not self._top_level():
                 output = original(*args, **kwargs)
+                if self.asleep and self._asleep_here(_get_ident):
+                    self.asleep_loss_computed(output)
                 stack = self.stack
                 if stack and stack[0][1] in (_TRAIN, _VAL) and not self.busy and self._ours():
                     self.tracker.inner_loss_computed(output)  # nanoGPT's loss, inside forward
@@ -259,10 +265,11 @@ class Interceptor(Sleeping):
                 if self.asleep_loss_ok(tensor):
                     self.busy = True  # torch.autograd.backward, called inside, is this same backward
                     try:
+                        before = self.asleep_before_backward()
                         result = original(tensor, *args, **kwargs)
                     finally:
                         self.busy = False
-                    self.asleep_backward(tensor)
+                    self.asleep_backward(tensor, before)
                     return result
             if not self._top_level():
                 return original(tensor, *args, **kwargs)
@@ -279,8 +286,9 @@ class Interceptor(Sleeping):
             asleep = self.asleep and not self.busy and target is not None
             if asleep and self._asleep_here(_get_ident) and not _is_compiling():
                 if self.asleep_loss_ok(target):
+                    before = self.asleep_before_backward()
                     result = original(tensors, *args, **kwargs)
-                    self.asleep_backward(target)
+                    self.asleep_backward(target, before)
                     return result
             if target is None or not self._top_level():
                 return original(tensors, *args, **kwargs)
@@ -293,6 +301,8 @@ class Interceptor(Sleeping):
     def _wrap_zero_grad(self, original):
         @functools.wraps(original)
         def zero_grad(owner, *args, **kwargs):
+            if self.asleep and self._asleep_here(_get_ident) and not self.busy and not _is_compiling():
+                self.asleep_zero_grad(owner)
             if not self._top_level():
                 return original(owner, *args, **kwargs)
             return self._run_busy(owner, lambda: original(owner, *args, **kwargs), self.tracker.zero_grad)
@@ -327,21 +337,9 @@ class Interceptor(Sleeping):
             limit = args[0] if args else kwargs.get("max_norm", kwargs.get("clip_value"))
 
             def describe(result) -> str:
-                if name == "clip_grad_value_":
-                    return f"clip_grad_value_ clamped every .grad into [-{limit:g}, {limit:g}]"
-                before = float(result)
-                if before <= float(limit):
-                    return f"‖.grad‖ {before:.4g} is within max_norm {limit:g}, so clip_grad_norm_ left .grad as it was"
-                norm_type = args[1] if len(args) > 1 else kwargs.get("norm_type", 2.0)
-                if float(norm_type) != 2.0:
-                    return (
-                        f"clip_grad_norm_ scaled every .grad: its norm {before:.4g} is now max_norm {limit:g}"
-                    )
-                grads = [p.grad for p in params if p.grad is not None]
-                after = (
-                    float(torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))) if grads else 0.0
+                return clip_sentence(
+                    name, result, params, limit, args[1] if len(args) > 1 else kwargs.get("norm_type", 2.0)
                 )
-                return f"clip_grad_norm_ scaled every .grad: ‖.grad‖ {before:.4g} → {after:.4g} (max_norm {limit:g})"
 
             return self.tracker.clip(name, lambda: original(params, *args, **kwargs), describe)
 
@@ -362,7 +360,10 @@ class Interceptor(Sleeping):
         def __next__(iterator):
             if not self._ours():
                 if self.asleep and self._asleep_here(_get_ident):
-                    self.asleep_fetch(iterator)
+                    self.asleep_fetch()
+                    batch = original(iterator)
+                    self.tracker.note_fetch(iterator)  # only once it gave one (not StopIteration)
+                    return batch
                 return original(iterator)
             self.fetching += 1
             try:
@@ -379,6 +380,10 @@ class Interceptor(Sleeping):
         if _is_compiling() or not self._ours():
             return
         self.tracker.before_step(optimizer)
+
+    def _pre_step_asleep(self, optimizer, args, kwargs) -> None:
+        if self.asleep and self._asleep_here(_get_ident) and not _is_compiling():
+            self.asleep_step_starts()
 
     def _post_step(self, optimizer, args, kwargs) -> None:
         if _is_compiling():

@@ -142,6 +142,7 @@ class RunModels:
         self._named: list[tuple[str, nn.Parameter]] = []
         self._owner: dict[int, Model] = {}  # id(param) -> its model
         self._names: dict[int, tuple[nn.Parameter, str]] = {}  # the name each parameter was shown by
+        self._module_names: dict[int, tuple[nn.Module, str]] = {}  # modules zero_grad was called on
 
     # ----- models -------------------------------------------------------------------------------
     def model_of(self, module: nn.Module) -> Model:
@@ -275,3 +276,12 @@ class RunModels:
     def live_optimizers(self) -> list[torch.optim.Optimizer]:
         """The run's optimizers (held for the run, as its models are)."""
         return [t.optimizer for t in self.optimizers]
+
+    def name_of_module(self, module: nn.Module, params: list) -> str:
+        """The script's name for a module it called zero_grad on (looked up once)."""
+        known = self._module_names.get(id(module))
+        if known is None or known[0] is not module:
+            model = self.model_holding(params[:1]) if params else None
+            name = variable_name(module) or (model.name if model is not None else type(module).__name__)
+            known = self._module_names[id(module)] = (module, name)
+        return known[1]

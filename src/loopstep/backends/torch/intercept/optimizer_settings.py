@@ -15,6 +15,7 @@ class OptimizerSettings:
     models: RunModels
     on_new_optimizer: Callable[[Any], None] | None
     lr_override: float | None
+    lr_then: float | None
     _lr_done: set[int]
 
     def note_optimizer(self, optimizer: torch.optim.Optimizer) -> None:
@@ -27,6 +28,8 @@ class OptimizerSettings:
             self.on_new_optimizer(optimizer)
 
     def current_lr(self) -> float | None:
+        if self.lr_then is not None:  # the script ended asleep: its last phase's lr
+            return self.lr_then
         for optimizer in self.models.live_optimizers():
             if optimizer.param_groups:
                 return float(optimizer.param_groups[0]["lr"])

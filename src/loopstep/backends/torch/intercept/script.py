@@ -150,6 +150,7 @@ class ScriptSource:
                 except Exception as exc:
                     # Start the traceback at the user's code, not at runpy.
                     raise exc.with_traceback(user_traceback(exc.__traceback__))  # noqa: B904
+                self.interceptor.report_last_phase()
                 self.tracker.finish()
         finally:
             self._probe.close()  # its watches' hooks go with the run

@@ -26,6 +26,10 @@ from typing import Any
 
 import torch
 
+from ....engine.phases import SourceLocation
+from .frames import framework_location, user_location
+from .models import unwrap_optimizer
+from .positions import position
 from .tracker import PhaseTracker
 
 
@@ -66,9 +70,24 @@ class Sleeping:
     #: Told True on falling asleep and False on waking (the probe's own hooks sleep too).
     on_sleep: Callable[[bool], None] | None = None
     _params: tuple[int, list] = (-1, [])
+    #: Asleep: the last step or zero_grad the sentinels saw (kind, optimizer or owner), and
+    #: the last loss backpropagated: what the run's last phase was, if it ends asleep.
+    _last_asleep: tuple[str, Any, tuple] | None = None  # (kind, subject, (user, framework, mode, lr))
+    _asleep_loss: torch.Tensor | None = None
+    #: Asleep: the last loss function's result since the last backward (the loss before a
+    #: ``/ accumulation_steps``: what an awake run reports as the loss).
+    _asleep_loss_computed: torch.Tensor | None = None
+    #: The front end shows the run's last phase: a script without an optimizer stays awake
+    #: (asleep, nothing sees its update by hand).
+    _exact_end = False
+    #: Asleep, inside an optimizer's step (an LBFGS closure's phases run there); whether the
+    #: step in progress ran its closure's first backward.
+    _asleep_stepping = False
+    _asleep_closure_ran = False
 
     def report_phases(self, wanted: bool, asleep_watch: frozenset[str] = frozenset()) -> None:
         self._watch_nonfinite = "nonfinite" in asleep_watch
+        self._exact_end = "last_phase" in asleep_watch
         self._sleep_wanted = not wanted
 
     def _install_phase_hooks(self) -> None: ...
@@ -82,6 +101,8 @@ class Sleeping:
             return
         if not wanted:
             self._wake()
+        elif self._exact_end and self.tracker.counter.iteration < 1:
+            return  # the last phase is reported by name: every optimizer of an iteration named first
         elif not self._watch_nonfinite or self._watched_params():  # a NaN watch needs the params known
             self._remove_phase_hooks()
             self.active = False
@@ -117,9 +138,23 @@ class Sleeping:
         self.tracker.report_loss(loss)
         return False
 
-    def asleep_backward(self, loss: torch.Tensor) -> None:
+    def asleep_step_starts(self) -> None:
+        self._asleep_stepping = True
+
+    def asleep_before_backward(self) -> tuple:
+        return self.tracker.watch.before_backward(detail=False)
+
+    def asleep_backward(self, loss: torch.Tensor, before: tuple | None = None) -> None:
         tracker = self.tracker
-        tracker.counter.asleep_backward()
+        if before is not None:
+            tracker.watch.after_backward(before, detail=False)  # the passes each .grad holds
+        computed, self._asleep_loss_computed = self._asleep_loss_computed, None
+        # Inside step(closure) (LBFGS) only the closure's first evaluation counts, as awake:
+        # its loss is the step's, and its batch the only one.
+        if not self._asleep_closure_ran:
+            self._asleep_loss = computed if computed is not None else loss
+            self._asleep_closure_ran = self._asleep_stepping
+            tracker.counter.asleep_backward(position(2))
         if self._watch_nonfinite and not _finite(
             [p.grad for p in self._watched_params() if p.grad is not None]
         ):
@@ -135,7 +170,9 @@ class Sleeping:
 
     def asleep_step(self, optimizer: Any) -> None:
         tracker = self.tracker
+        self._asleep_stepping = self._asleep_closure_ran = False
         tracker.counter.asleep_step(id(optimizer))
+        self._last_asleep = ("step", optimizer, (*_where(3), *self._mode_now()))
         tracker.updates.optimizer_seen = True
         if self._watch_nonfinite and not _finite([p.detach() for p in self._watched_params()]):
             self._wake()
@@ -143,18 +180,65 @@ class Sleeping:
             return
         self.settle()
 
+    def asleep_loss_computed(self, output: Any) -> None:
+        if isinstance(output, torch.Tensor) and output.requires_grad and output.numel() == 1:
+            self._asleep_loss_computed = output
+
+    def asleep_zero_grad(self, owner: Any) -> None:
+        target = unwrap_optimizer(owner)
+        if isinstance(target, torch.optim.Optimizer):
+            self.tracker.watch.cleared([p for group in target.param_groups for p in group["params"]])
+        elif isinstance(target, torch.nn.Module):
+            self.tracker.watch.cleared(list(target.parameters()))
+        self._last_asleep = ("zero_grad", owner, (*_where(3), *self._mode_now()))
+
+    def _mode_now(self) -> tuple[tuple[str, bool], float | None]:
+        """The model's mode, grad on or off and the lr now: a phase reported late has its own."""
+        model = self.tracker.watch.model
+        mode = "train" if model is None or model.training else "eval"
+        return (mode, torch.is_grad_enabled()), self.tracker.current_lr()
+
+    def report_last_phase(self) -> None:
+        """The script ended asleep: wake and report the last phase it ran that a sentinel
+        saw (its last step or zero_grad, with its last loss), so the run ends on the state
+        the script left, numbered as an awake run would have numbered it, not on the last
+        phase reported before it fell asleep."""
+        if not self.asleep or self.forked:
+            return
+        last, self._last_asleep = self._last_asleep, None
+        loss, self._asleep_loss = self._asleep_loss, None
+        self._wake()
+        tracker = self.tracker
+        if loss is not None and loss.numel() == 1:
+            tracker.last_loss = float(loss.detach())
+        if last is None:
+            return
+        kind, subject, where = last
+        if kind == "step":
+            tracker.report_late(where, lambda: tracker.after_step(subject))
+        else:
+            tracker.report_late(where, lambda: tracker.zero_grad(subject, lambda: None))
+
     def backward_done(self) -> None:
         """Awake, a top-level backward just ended: a script without an optimizer falls asleep here."""
         tracker = self.tracker
         if not self._sleep_wanted or tracker.updates.optimizer_seen or tracker.models.live_optimizers():
             return
+        if self._exact_end:
+            return
         self.settle()
         if self.asleep:
             tracker.counter.asleep_step("by hand")  # the update that follows this backward
 
-    def asleep_fetch(self, iterator: Any) -> None:
+    def asleep_fetch(self) -> None:
         self.tracker.counter.asleep_fetch()
-        self.tracker.note_fetch(iterator)
+
+
+def _where(skip: int) -> tuple[SourceLocation | None, SourceLocation | None]:
+    """The user's line that made the call in progress, and a framework's (Lightning's) that
+    made it for them: what an awake run would report it at."""
+    user = user_location(skip + 1)
+    return user, framework_location(skip + 1, user)
 
 
 def _tracker_woke(tracker: PhaseTracker, mid_iteration: bool) -> None:

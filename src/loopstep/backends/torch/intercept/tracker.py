@@ -31,7 +31,7 @@ from .counting import Counter, epoch_variable
 from .distributed_data import LoaderChecks
 from .facts import BackwardFact, ForwardFact, RunFacts
 from .frames import assigned_name, framework_location, user_location
-from .models import RunModels, unwrap_optimizer, variable_name
+from .models import RunModels, unwrap_optimizer
 from .optimizer_settings import OptimizerSettings
 from .outputs import first_tensor, returned_loss
 from .positions import position
@@ -75,10 +75,13 @@ class PhaseTracker(ValidationPhases, OptimizerSettings, LoaderNotes):
         self._closure_loss: float | None = None
         self._latest_iterator: weakref.ref | None = None
         self._fetched_for_validation = False
-        self._module_names: dict[int, tuple[nn.Module, str]] = {}
         #: DataLoader iterator -> its DataLoader (weak both ways), to name validation passes.
         self.loaders: dict[int, Any] = {}
         self.on_new_optimizer: Callable[[torch.optim.Optimizer], None] | None = None
+        #: Where a phase reported after the fact ran (:meth:`report_late`): the user's line,
+        #: a framework's, the model's mode with grad on or off, and the lr in force.
+        self._late_location: tuple | None = None
+        self.lr_then: float | None = None
 
     @property
     def wants_detail(self) -> bool:
@@ -88,21 +91,26 @@ class PhaseTracker(ValidationPhases, OptimizerSettings, LoaderNotes):
     def _emit(self, phase: Phase, location: SourceLocation | None = None, **fields: Any) -> None:
         if self.validation is not None and phase is not Phase.VALIDATE:
             self._flush_validation()
+        late = self._late_location
         if phase is not Phase.VALIDATE:
-            self.watch.shown_mode = None
+            self.watch.shown_mode = None if late is None else late[2]  # the mode it ran in
         if phase is not Phase.STEP and phase is not Phase.UPDATE:
             self.watch.moved = None
         if self.in_step and phase is not Phase.STEP:
             fields.setdefault("inside", f"{self.in_step[-1]}.step closure")
         counter = self.counter
-        where = location or user_location(3)
+        if late is not None:
+            where, framework = late[0], late[1]
+        else:
+            where = location or user_location(3)
+            framework = framework_location(3, where)
         event = PhaseEvent(
             phase,
             counter.epoch,
             max(counter.batch, 0),
             counter.iteration,
             location=where,
-            framework=framework_location(3, where),
+            framework=framework,
             **fields,
         )
         self.stepper.at_phase(event)
@@ -116,6 +124,15 @@ class PhaseTracker(ValidationPhases, OptimizerSettings, LoaderNotes):
         if (phase is Phase.ZERO_GRAD or phase is Phase.FORWARD) and not self.in_step:
             self._update_by_hand()
         self.stepper.entering(phase)
+
+    def report_late(self, where: tuple, report: Callable[[], None]) -> None:
+        """Report a phase that ran asleep as it ran (``where``, seen then): the script has returned."""
+        self._late_location = where
+        self.lr_then = where[3]  # read at the end too: a scheduler may have changed it since
+        try:
+            report()
+        finally:
+            self._late_location = None
 
     def finish(self) -> None:
         """The script returned: report a validation pass or a hand-written update it ended with."""
@@ -359,7 +376,7 @@ class PhaseTracker(ValidationPhases, OptimizerSettings, LoaderNotes):
             label = self.models.optimizer_label(owner)
         else:
             params = list(owner.parameters()) if isinstance(owner, nn.Module) else []
-            label = f"{self._name_of(owner, params)}.zero_grad()"
+            label = f"{self.models.name_of_module(owner, params)}.zero_grad()"
         if isinstance(owner, torch.optim.Optimizer):
             self.models.cover(params)
         result = None if skipped else run()
@@ -381,12 +398,3 @@ class PhaseTracker(ValidationPhases, OptimizerSettings, LoaderNotes):
             ends_iteration=self.counter.stepped and not self.training_forward_since_step and not self.in_step,
         )
         return result
-
-    def _name_of(self, module: nn.Module, params: list) -> str:
-        """The script's name for a module it called zero_grad on (looked up once)."""
-        known = self._module_names.get(id(module))
-        if known is None or known[0] is not module:
-            model = self.models.model_holding(params[:1]) if params else None
-            name = variable_name(module) or (model.name if model is not None else type(module).__name__)
-            known = self._module_names[id(module)] = (module, name)
-        return known[1]
