@@ -99,6 +99,11 @@ class Counter:
         self._stepped_optimizers.add(optimizer_key)
         self.stepped = True
 
+    @property
+    def batches_from_loader(self) -> bool:
+        """The training batches come from a DataLoader: its fetches count them."""
+        return self._latest_fetch is not None or self._epoch_iterator is not None
+
     # ----- while the interceptor sleeps (:mod:`.sleeping`): steps, fetches and backwards only ----
     def asleep_step(self, optimizer_key: Any) -> None:
         """A step while asleep: a second one of the same optimizer starts the next iteration
@@ -118,7 +123,7 @@ class Counter:
         (of the epoch the script's ``epoch`` variable says) when the loop came round since the
         last one: each micro-batch of gradient accumulation is one, a GAN's backwards on one
         batch are one, as an awake run counts them from the forwards."""
-        if self._latest_fetch is not None or self._epoch_iterator is not None:
+        if self.batches_from_loader:
             return
         before, self._last_backward = self._last_backward, now
         if before is None or now == before or came_round(now, before):

@@ -30,9 +30,10 @@ class OptimizerSettings:
     def current_lr(self) -> float | None:
         if self.lr_then is not None:  # the script ended asleep: its last phase's lr
             return self.lr_then
-        for optimizer in self.models.live_optimizers():
-            if optimizer.param_groups:
-                return float(optimizer.param_groups[0]["lr"])
+        for tracked in self.models.optimizers:  # the first that has a group: no list built
+            groups = tracked.optimizer.param_groups
+            if groups:
+                return float(groups[0]["lr"])
         return None
 
     def set_lr(self, lr: float) -> None:

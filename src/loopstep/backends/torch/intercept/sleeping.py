@@ -21,6 +21,7 @@ made the NaN (that takes a hook on every module): the reason says where it was s
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -84,6 +85,8 @@ class Sleeping:
     #: step in progress ran its closure's first backward.
     _asleep_stepping = False
     _asleep_closure_ran = False
+    #: The last call site :meth:`_where_now` looked up, and its lines.
+    _where_seen: tuple = (None, (None, None))
 
     def report_phases(self, wanted: bool, asleep_watch: frozenset[str] = frozenset()) -> None:
         self._watch_nonfinite = "nonfinite" in asleep_watch
@@ -154,7 +157,9 @@ class Sleeping:
         if not self._asleep_closure_ran:
             self._asleep_loss = computed if computed is not None else loss
             self._asleep_closure_ran = self._asleep_stepping
-            tracker.counter.asleep_backward(position(2))
+            counter = tracker.counter
+            if not counter.batches_from_loader:  # else the fetches count them
+                counter.asleep_backward(position(2))
         if self._watch_nonfinite and not _finite(
             [p.grad for p in self._watched_params() if p.grad is not None]
         ):
@@ -172,7 +177,7 @@ class Sleeping:
         tracker = self.tracker
         self._asleep_stepping = self._asleep_closure_ran = False
         tracker.counter.asleep_step(id(optimizer))
-        self._last_asleep = ("step", optimizer, (*_where(3), *self._mode_now()))
+        self._last_asleep = ("step", optimizer, (*self._where_now(), *self._mode_now()))
         tracker.updates.optimizer_seen = True
         if self._watch_nonfinite and not _finite([p.detach() for p in self._watched_params()]):
             self._wake()
@@ -190,7 +195,19 @@ class Sleeping:
             self.tracker.watch.cleared([p for group in target.param_groups for p in group["params"]])
         elif isinstance(target, torch.nn.Module):
             self.tracker.watch.cleared(list(target.parameters()))
-        self._last_asleep = ("zero_grad", owner, (*_where(3), *self._mode_now()))
+        self._last_asleep = ("zero_grad", owner, (*self._where_now(), *self._mode_now()))
+
+    def _where_now(self) -> tuple[SourceLocation | None, SourceLocation | None]:
+        """The lines of the step or zero_grad in progress, looked up again only when the call
+        comes from another instruction than the last one (a loop calls it from the same one)."""
+        caller = sys._getframe(3)  # the user's (or a framework's, or torch's step wrapper's)
+        outer = caller.f_back
+        key = (caller.f_code, caller.f_lasti, outer.f_code if outer else None, outer.f_lasti if outer else -1)
+        known, where = self._where_seen
+        if key != known:
+            where = _where(4)
+            self._where_seen = (key, where)
+        return where
 
     def _mode_now(self) -> tuple[tuple[str, bool], float | None]:
         """The model's mode, grad on or off and the lr now: a phase reported late has its own."""
