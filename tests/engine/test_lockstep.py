@@ -156,3 +156,25 @@ def test_another_rank_says_it_arrived_at_each_phase_and_whether_its_condition_st
     # Said before it waits at its pause: rank 0, waiting for it to arrive, pauses there too.
     assert gate.arrivals == [(0, False), (1, False), (2, False), (3, True)]
     assert gate.armed  # it has a condition: rank 0 waits for it at each phase
+
+
+def test_a_rank_paused_by_rank_0_where_its_condition_holds_does_not_stop_again_a_phase_later(driven):
+    """Rank 0 pauses this rank at the first phase of iteration 1, where its own
+    ``iteration=1`` holds too: the condition saw that phase, so going on does not stop the
+    job again at the next one as if the iteration began there (a race seen in a torchrun job)."""
+    probe = driven()
+    probe.wait()
+    snap, _ = probe.send(Command.STEP)
+    while snap.event.iteration < 1:
+        snap, _ = probe.send(Command.STEP)
+    first_of_iteration_1 = probe.stepper.seq
+    run = driven()
+    run.wait()  # start
+    run.stepper.set_conditions(parse_conditions(["iteration=1"]))
+    run.stepper.gate = Gate()
+    run.stepper.pause_at_seq(first_of_iteration_1)
+    snap, reason = run.send(Command.CONTINUE)
+    assert (snap.event.iteration, reason) == (1, LOCKSTEP)
+    run.stepper.send(Command.CONTINUE)
+    assert run.finished.wait(30)
+    assert run.pauses.empty()

@@ -273,6 +273,9 @@ class Stepper(ChangingSettings, SteppingBack, AnsweringQuestions, UnwatchedRun, 
 
     def _pause_reason(self, event: PhaseEvent) -> str | None:
         if self._pause_at is not None and (reason := self._lockstep_reason()) is not None:
+            # Paused where rank 0 is: the conditions still see the phase, or an iteration=N
+            # entered here would fire at the next phase, as if entered there.
+            self._condition_reason(event)
             return reason
         if self._pause_requested.is_set():
             self._pause_requested.clear()
@@ -282,6 +285,10 @@ class Stepper(ChangingSettings, SteppingBack, AnsweringQuestions, UnwatchedRun, 
             mode.steps_left -= 1
             if mode.steps_left <= 0:
                 return "step"
+        return self._condition_reason(event) or command_target_reached(event, self._mode)
+
+    def _condition_reason(self, event: PhaseEvent) -> str | None:
+        """The first stop condition that holds at ``event`` (each one sees every phase)."""
         for condition in self.conditions:
             try:
                 reason = condition.check(event, self)
@@ -290,7 +297,7 @@ class Stepper(ChangingSettings, SteppingBack, AnsweringQuestions, UnwatchedRun, 
                 return f"{REFUSED}{condition}: {refused}"
             if reason:
                 return reason
-        return command_target_reached(event, self._mode)
+        return None
 
     def _pause(self, event: PhaseEvent | None, reason: str, *, finished: bool = False) -> None:
         in_step, reason = self._bring_ranks(event, reason, finished=finished)
