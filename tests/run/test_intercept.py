@@ -230,3 +230,42 @@ def test_an_error_names_the_phase_and_iteration_it_happened_in(tmp_path):
     assert stepper.error.where == "during forward (epoch 0, iteration 2)"
     stepper, _ = _run(_write(tmp_path, "import torch\ntorch.load('missing.pt')\n", "load.py"))
     assert stepper.error.where == "before the first phase"
+
+
+CLIP_WITH_TOTAL_NORM = """
+    import torch
+    from torch import nn
+    from torch.nn.utils import clip_grads_with_norm_, get_total_norm
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    x, y = torch.randn(20, 3) * 10, torch.randn(20, 1) * 10
+    norms = []
+    for i in range(4):
+        opt.zero_grad()
+        loss = nn.functional.mse_loss(model(x[i * 5 : i * 5 + 5]), y[i * 5 : i * 5 + 5])
+        loss.backward()
+        # As accelerate (and the transformers Trainer through it) clip: the norm first, then the clip.
+        total = get_total_norm([p.grad for p in model.parameters()])
+        clip_grads_with_norm_(list(model.parameters()), 0.5, total)
+        norms.append(float(get_total_norm([p.grad for p in model.parameters()])))
+        opt.step()
+    open(__file__ + ".norms", "w").write(repr(norms))
+"""
+
+
+@pytest.mark.skipif(not hasattr(torch.nn.utils, "clip_grads_with_norm_"), reason="torch < 2.6")
+def test_clipping_with_a_norm_computed_beforehand_is_a_clip_phase(tmp_path):
+    before = _hooks_state(), torch.nn.utils.clip_grads_with_norm_
+    path = _write(tmp_path, CLIP_WITH_TOTAL_NORM)
+    _, seen = _run(path)
+    clips = [e for e in seen if e.phase == Phase.CLIP]
+    assert [e.iteration for e in clips] == [0, 1, 2, 3]
+    after = eval((tmp_path / "train.py.norms").read_text())
+    assert after == pytest.approx([0.5] * 4, rel=1e-4)  # the script saw its grads clipped
+    for event in clips:
+        # The total norm's type is not known to the clip: the sentence says only what it is now.
+        assert event.detail.startswith("clip_grads_with_norm_ scaled every .grad: its norm ")
+        assert float(event.detail.split("its norm ")[1].split()[0]) > 0.5
+        assert event.detail.endswith("is now max_norm 0.5")
+    assert (_hooks_state(), torch.nn.utils.clip_grads_with_norm_) == before

@@ -28,7 +28,7 @@ from torch.nn.modules import module as module_api
 from torch.optim import optimizer as optimizer_api
 from torch.utils.data import dataloader
 
-from .clipping import clip_sentence
+from .clipping import CLIP_FUNCTIONS, clip_description
 from .loss_functions import LOSS_FUNCTIONS
 from .sleeping import Sleeping
 from .tracker import PhaseTracker, first_tensor
@@ -133,10 +133,14 @@ class Interceptor(Sleeping):
         self._patch(iterator, "__next__", self._wrap_fetch(iterator.__next__))
         self._patch(dataloader.DataLoader, "__iter__", self._wrap_loader_iter(dataloader.DataLoader.__iter__))
         clip = torch.nn.utils.clip_grad
-        for name in ("clip_grad_norm_", "clip_grad_value_"):
-            wrapped = self._wrap_clip(name, getattr(clip, name))
-            self._patch(clip, name, wrapped)
-            if torch.nn.utils.__dict__.get(name) is not None:
+        for name in CLIP_FUNCTIONS:
+            original = torch.nn.utils.__dict__.get(name, clip.__dict__.get(name))
+            if original is None:
+                continue
+            wrapped = self._wrap_clip(name, original)
+            if clip.__dict__.get(name) is original:
+                self._patch(clip, name, wrapped)
+            if torch.nn.utils.__dict__.get(name) is original:
                 self._patch(torch.nn.utils, name, wrapped)
         functional = torch.nn.functional
         for name in LOSS_FUNCTIONS:
@@ -334,13 +338,7 @@ class Interceptor(Sleeping):
             if not self._top_level():
                 return original(parameters, *args, **kwargs)
             params = [parameters] if isinstance(parameters, torch.Tensor) else list(parameters)
-            limit = args[0] if args else kwargs.get("max_norm", kwargs.get("clip_value"))
-
-            def describe(result) -> str:
-                return clip_sentence(
-                    name, result, params, limit, args[1] if len(args) > 1 else kwargs.get("norm_type", 2.0)
-                )
-
+            describe = clip_description(name, params, args, kwargs)
             return self.tracker.clip(name, lambda: original(params, *args, **kwargs), describe)
 
         return clip
