@@ -25,7 +25,8 @@ from ..engine.control import REFUSED
 from ..engine.phases import Phase
 from ..engine.session import Session
 from ..engine.stepper import Command, Listener, Settings, Stepper, TrainingError
-from .charting import Charting
+from .charting import Charting, import_the_chart
+from .compact_output import compact_driver
 from .inspecting import Inspecting
 from .keys import KEYS, bindings
 from .messages import Failed, Finished, Paused, StepperReady
@@ -68,6 +69,7 @@ class LoopstepApp(RunControl, Playing, Inspecting, RankViewing, WhatIfBranching,
         """``on_print(text, stderr)`` receives what the training code prints while the app
         is up (the front-end runner sends it to a redirected stream or keeps it)."""
         super().__init__(driver_class=driver_class)
+        self.driver_class = compact_driver(self.driver_class)  # the same screen in fewer bytes
         self.session = session
         self._on_print = on_print
         self.stepper: Stepper | None = None
@@ -82,6 +84,7 @@ class LoopstepApp(RunControl, Playing, Inspecting, RankViewing, WhatIfBranching,
         )
         #: Pauses drawn so far; tests and the benchmark wait on it.
         self.pauses_drawn = 0
+        self._drawn: list | None = None  # see _drawn_widgets
         #: The code pane shows the framework's frame that ran the phase, not the user's line (f).
         self.framework_frame = False
         self._live_timer = None
@@ -149,6 +152,7 @@ class LoopstepApp(RunControl, Playing, Inspecting, RankViewing, WhatIfBranching,
             snapshot = self._with_watches_charted(snapshot, made[0]) if made else snapshot
             others = aligner.ranks_at_pause() if aligner is not None else None  # read while paused
             self.post_message(Paused(generation, snapshot, reason, watches, variables, others))
+            import_the_chart()  # while the user reads the pause, not inside the next step
 
         listener = Listener(
             on_pause=paused,
@@ -285,9 +289,20 @@ class LoopstepApp(RunControl, Playing, Inspecting, RankViewing, WhatIfBranching,
     def _draw(self) -> None:
         """Hand the view to every pane; each one redraws only if its part changed."""
         view = self.view
-        for widget in (StatusLine, PhaseBar, ExplainLine, ErrorPane, Panes):
-            for found in self.query(widget):
-                found.show(view)
+        for found in self._drawn_widgets():
+            found.show(view)
+
+    def _drawn_widgets(self) -> list:
+        """The widgets :meth:`_draw` hands the view to, found once: composed with the app, they
+        stay for its life (a query of the whole screen at every step cost a third of a step)."""
+        if self._drawn is None:
+            found = [
+                w for kind in (StatusLine, PhaseBar, ExplainLine, ErrorPane, Panes) for w in self.query(kind)
+            ]
+            if len(found) < 5:
+                return found  # not composed yet
+            self._drawn = found
+        return self._drawn
 
     def action_breakpoints(self) -> None:
         from .screens.breakpoints import BreakpointsScreen
