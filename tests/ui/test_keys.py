@@ -283,3 +283,28 @@ def test_key_row_keeps_the_stepping_keys_and_help_at_80_columns_and_shows_every_
     # A click lands on the key under it.
     start, end, action = next(span for span in hints._spans if span[2] == "help")
     assert wide[start:end].strip().startswith("?")
+
+
+async def test_stepping_lays_the_screen_out_only_when_a_pane_changes_size(ui, monkeypatch):
+    """A layout of the whole screen costs more than the paint of a step; a step changes
+    numbers and text in panes of fixed size, so it needs none (the trace's scrollbar stays,
+    the chart's legend keeps its row, the tensor list keeps its rows)."""
+    from textual.screen import Screen
+
+    layouts = []
+    original = Screen._refresh_layout
+
+    def counted(self, *args, **kwargs):
+        layouts.append(type(self).__name__)
+        return original(self, *args, **kwargs)
+
+    app = ui.linreg_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ui.started(app, pilot)
+        await ui.press_step(app, pilot, times=5)  # the first iteration: the chart is built here
+        await pilot.pause()
+        monkeypatch.setattr(Screen, "_refresh_layout", counted)
+        await ui.press_step(app, pilot, times=10)  # two more iterations
+        await pilot.pause()
+        assert app.view.snapshot.event.iteration == 2
+        assert layouts == []

@@ -96,10 +96,10 @@ class CodePane(ScrollView, can_focus=True):
             Segment(number + " ", GUTTER_STYLE),
         ]
         line = self._lines[index]
-        body = list(line.render(self.app.console))
-        if marked:
-            body = list(Segment.apply_style(body, post_style=MARK_STYLE))
-        segments.extend(body)
+        if marked:  # one style for the whole line: a bar, written as one run (not one per token)
+            segments.append(Segment(line.plain, MARK_STYLE))
+        else:
+            segments.extend(line.render(self.app.console))
         # Every segment gets a style: NO_COLOR's monochrome filter cannot handle a missing one.
         segments = [Segment(text, style or PLAIN, control) for text, style, control in segments]
         strip = Strip(segments).crop(scroll_x, scroll_x + width)

@@ -61,6 +61,7 @@ class LossChart(Widget):
         self.border_title = "loss"
         self.series: dict[str, Series] = {}
         self._drawn: tuple | None = None
+        self._legend: str | None = None  # the legend's text on screen
         self._history_key: tuple | None = None
         self._run_keys: set[str] = set()
         self._metrics: dict = {}
@@ -219,7 +220,10 @@ class LossChart(Widget):
         small = self.size.width < MIN_WIDTH or self.size.height < MIN_HEIGHT
         legend = self.query_one("#chart-legend", Static)
         legend.display = frame.drawable and not small
-        legend.update(frame.legend_for(self.size.width))
+        text = frame.legend_for(self.size.width)
+        if text != self._legend:  # one row high (DEFAULT_CSS): a repaint, never a layout
+            legend.update(text, layout=False)
+            self._legend = text
         if not frame.drawable or small:
             # No plotext call at all: with nothing to draw it has no y axis to build.
             empty.update(frame.summary if frame.drawable else frame.empty_text)

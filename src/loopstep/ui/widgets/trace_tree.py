@@ -60,7 +60,8 @@ class TraceTree(Tree):
         """Whether the new virtual size keeps the scrollbars as they were; if so, update them."""
         region = self.scrollable_content_region
         after = self.virtual_size
-        if (before.height > region.height) != (after.height > region.height):
+        always_shown = self.styles.overflow_y == "scroll"  # loopstep.tcss: it never comes and goes
+        if not always_shown and (before.height > region.height) != (after.height > region.height):
             return False
         if (before.width > region.width) != (after.width > region.width):
             return False
