@@ -70,3 +70,10 @@ class Charting:
             chart.smoothing = next_weight(chart.smoothing)
             weight = chart.smoothing
         self.notify(f"chart smoothing: {weight:g}" if weight else "chart: raw, not smoothed", timeout=2)
+
+
+def import_the_chart() -> None:
+    """plotext, imported by the first chart drawn (at the first loss), took ~90 ms of that
+    step; it is imported in the training thread at a pause instead (once: then it is a
+    dictionary lookup), never before the first frame."""
+    from .widgets import chart_plot  # noqa: F401

@@ -58,6 +58,7 @@ class Panes(Widget):
         super().__init__(id="panes")
         self.mode = mode  # "pending", "wide" or "tabs"
         self.variables = False  # the variables pane is shown (v)
+        self._panes: list | None = None  # the panes of this layout, once found
 
     def compose(self):
         if self.mode == "pending":  # the first frame: the panes are built right after it
@@ -98,10 +99,14 @@ class Panes(Widget):
     async def _use(self, mode: str) -> None:
         if mode != self.mode:
             self.mode = mode
+            self._panes = None
             await self.recompose()
+            self._panes = None
 
     def show(self, view: View) -> None:
-        for widget in self.query(".pane"):
+        if self._panes is None:  # found once per layout: a query at every step costs more than the draw
+            self._panes = list(self.query(".pane"))
+        for widget in self._panes:
             widget.show(view)
 
     def show_variables(self, shown: bool) -> None:
