@@ -257,7 +257,8 @@ class NumpyLinReg:
     def grad_enabled(self) -> bool:
         return self.grad_mode
 
-    def param_states(self) -> tuple[ParamState, ...]:
+    def param_states(self, brief: bool = False) -> tuple[ParamState, ...]:
+        """Full summaries, brief or not: a scenario's few small arrays cost next to nothing."""
         states = []
         change = self.step_change or {}
         batch_grads = self.record.batch_grads

@@ -63,8 +63,8 @@ class MetricsRecorder:
             if probe is not None:
                 probe.watch_updates(True)  # from the next step on (it copies the parameters first)
                 self._updates_on = True
-        if event.phase not in _STEPS:
-            return
+        if event.phase not in _STEPS or stepper.brief_snapshots:
+            return  # a printed stream shows no metric
         if not (self.dense or stepper.wants_detail or event.iteration % THIN == 0):
             return
         probe = probe_of(stepper.source)

@@ -33,7 +33,7 @@ def take_snapshot(stepper: Stepper, *, finished: bool = False) -> Snapshot:
         replace(p, grad_passes=stepper.grad_passes if p.grad is not None else 0)
         if p.grad_passes is None
         else p
-        for p in inspector.param_states()
+        for p in inspector.param_states(brief)
     )
     held = [p.grad_passes for p in params if p.grad is not None]
     return Snapshot(

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, TextIO
+from functools import cache
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .snapshot import Snapshot
 from .summary import fmt
@@ -61,7 +61,20 @@ def _vals(summary) -> str:
 
 
 def jsonl_line(snapshot: Snapshot) -> str:
-    return json.dumps(snapshot.to_json(), separators=(",", ":"), allow_nan=False)
+    return json_text(snapshot.to_json())
+
+
+def json_text(record: dict[str, Any]) -> str:
+    """One compact JSON line. msgspec writes a small model's record (~4 KB, mostly floats)
+    ~15x faster than ``json.dumps``; non-finite numbers are strings by then (``json_float``)."""
+    return _encoder()(record).decode()
+
+
+@cache
+def _encoder():
+    import msgspec  # with the first JSONL record, not with the app
+
+    return msgspec.json.Encoder().encode
 
 
 def _watch_json(watch: WatchValue):
@@ -105,7 +118,7 @@ class StreamWriter:
                     record["reason"] = reason
                 if watches:
                     record["watch"] = {w.expression: _watch_json(w) for w in watches}
-                line = json.dumps(record, separators=(",", ":"), allow_nan=False)
+                line = json_text(record)
         else:
             if not self._header_done:
                 self.out.write(("rank " if self._rank is not None else "") + text_header() + "\n")
@@ -125,7 +138,7 @@ class StreamWriter:
     def write_other(self, rank: int, record: dict, text: str) -> None:
         """The record of another rank at the same pause (a torchrun job's), as it sent it."""
         if self.format == "jsonl":
-            line = json.dumps(record, separators=(",", ":"), allow_nan=False)
+            line = json_text(record)
         else:
             line = f"{rank:>4} {text}"
         self.out.write(line + "\n")

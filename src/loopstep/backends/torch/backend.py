@@ -203,8 +203,8 @@ class TorchBackend:
     def grad_enabled(self) -> bool:
         return self.watch.grad_enabled()
 
-    def param_states(self) -> tuple[ParamState, ...]:
-        return self.watch.param_states()
+    def param_states(self, brief: bool = False) -> tuple[ParamState, ...]:
+        return self.watch.param_states(brief)
 
     def tensors(self) -> dict[str, TensorSummary]:
         return self.watch.tensors()

@@ -116,7 +116,10 @@ def summarize_many(
 ) -> list[TensorSummary | None]:
     """Summaries for every tensor, None stays None. One device→host copy in all; the small
     tensors of the CPU in one fused pass."""
-    present = [(i, t) for i, t in enumerate(tensors) if t is not None]
+    # A sparse tensor (an nn.Embedding(sparse=True)'s .grad) is summarized as the dense one it stands for.
+    present = [
+        (i, t if t.layout is torch.strided else t.to_dense()) for i, t in enumerate(tensors) if t is not None
+    ]
     out: list[TensorSummary | None] = [None] * len(tensors)
     if not present:
         return out
@@ -125,7 +128,7 @@ def summarize_many(
         # Group by device so each device pays one copy.
         by_device: dict[torch.device, list[tuple[int, torch.Tensor]]] = {}
         for i, t in present:
-            if t.device.type == "cpu" and 0 < t.numel() <= FUSED_NUMEL and not t.is_sparse:
+            if t.device.type == "cpu" and 0 < t.numel() <= FUSED_NUMEL:
                 fused.append((i, t))
             else:
                 by_device.setdefault(t.device, []).append((i, t))

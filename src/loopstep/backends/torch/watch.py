@@ -21,6 +21,7 @@ from ...engine.snapshot import ParamState
 from ...engine.summary import TensorSummary
 from ...engine.trace import GraphNode, Trace, TraceOp
 from .graph import build_graph
+from .norms import NormReader
 from .packer import Packer, export_tensors
 from .recorder import OpRecorder
 from .stats import summarize_many
@@ -96,6 +97,8 @@ class RunWatch:
         #: For export_arrays: NumPy views of CPU parameters (valid while their storage is the same).
         self._host_views: dict[str, tuple] = {}
         self._packers: dict[int, tuple] = {}
+        self._norms = NormReader()  # a printed stream's brief summaries
+        self._brief_last: dict[str, ParamState] = {}
         self.tensors_live: dict[str, torch.Tensor] = {}
         self.batch_grads: dict[str, torch.Tensor] = {}
         #: Backward passes each parameter's .grad holds (by id), since it was last cleared.
@@ -234,11 +237,13 @@ class RunWatch:
             return self.shown_mode[1]
         return torch.is_grad_enabled()
 
-    def param_states(self) -> tuple[ParamState, ...]:
+    def param_states(self, brief: bool = False) -> tuple[ParamState, ...]:
         self._sync()
         named = self.named
         values = [p for _, p in named]
         grads = list(map(_GRAD, values))
+        if brief:
+            return self._brief_states(values, grads)
         before = self.before_step
         with torch.no_grad():
             changes = [p.detach() - before[name] if name in before else None for name, p in named]
@@ -263,6 +268,42 @@ class RunWatch:
                     moved=None if moved is None else name in moved,
                 )
             )
+        return tuple(out)
+
+    def _brief_states(self, values: list[torch.Tensor], grads: list) -> tuple[ParamState, ...]:
+        """Norms and small values only (a printed stream's); no Δ, no batch gradient. A
+        parameter whose numbers did not change since the last phase keeps its last state."""
+        summaries = self._norms.summaries(values + grads)
+        n = len(values)
+        passes = self.passes
+        moved = self.moved
+        last = self._brief_last
+        out = []
+        for i, (name, param) in enumerate(self.named):
+            value, grad = summaries[i], summaries[n + i]
+            held = passes.get(id(param), 0) if grad is not None else 0
+            was_moved = None if moved is None else name in moved
+            state = last.get(name)
+            if (
+                state is None
+                or state.value is not value
+                or state.grad is not grad
+                or state.grad_passes != held
+                or state.moved is not was_moved
+                or state.requires_grad is not param.requires_grad
+            ):
+                state = ParamState(
+                    name=name,
+                    shape=value.shape,
+                    dtype=value.dtype,
+                    value=value,
+                    grad=grad,
+                    grad_passes=held,
+                    requires_grad=param.requires_grad,
+                    moved=was_moved,
+                )
+            out.append(state)
+        self._brief_last = {state.name: state for state in out}
         return tuple(out)
 
     def tensors(self) -> dict[str, TensorSummary]:

@@ -163,7 +163,8 @@ class ReplayInspector:
     def grad_enabled(self) -> bool:
         return self.mode[1]
 
-    def param_states(self) -> tuple[ParamState, ...]:
+    def param_states(self, brief: bool = False) -> tuple[ParamState, ...]:
+        """Full summaries, brief or not: they are read from the recording."""
         out = []
         known = self.recording.params_known_at(max(self.index, 0))
         for name, shape, dtype, requires_grad in self.params[:known]:

@@ -255,8 +255,8 @@ class ScriptSource:
     def grad_enabled(self) -> bool:
         return self.tracker.watch.grad_enabled() if self.tracker is not None else True
 
-    def param_states(self) -> tuple[ParamState, ...]:
-        return self.tracker.watch.param_states() if self.tracker is not None else ()
+    def param_states(self, brief: bool = False) -> tuple[ParamState, ...]:
+        return self.tracker.watch.param_states(brief) if self.tracker is not None else ()
 
     def tensors(self) -> dict[str, TensorSummary]:
         return self.tracker.watch.tensors() if self.tracker is not None else {}

@@ -1,0 +1,153 @@
+"""Brief summaries of parameters and their ``.grad``: the norm of each (and the values of a
+small one), what a printed stream shows at every phase.
+
+A small model's phase lasts ~0.2 ms and a torch call costs a few µs on the CPU, so the
+stream cannot afford one per tensor: the small CPU tensors are read through NumPy views of
+their storage, kept from phase to phase (an optimizer updates a parameter in place, so its
+view sees the new values; a ``.grad`` made anew or a storage swapped by ``p.data = ...``
+gets a new view), and reduced together in a handful of NumPy calls. Larger tensors and
+tensors on a device take one fused norm per device and one copy to the host.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import accumulate
+from math import isfinite
+
+import numpy as np
+import torch
+
+from ...engine.summary import SMALL_NUMEL, TensorSummary
+from .stats import FUSED_NUMEL, _host_flat, _nonfinite_counts, summarize_many
+
+_VIEWABLE = (torch.float32, torch.float64, torch.float16)
+_NAN = float("nan")
+_FLOAT64 = np.dtype(np.float64)
+_DTYPE_NAMES: dict[torch.dtype, str] = {}
+
+
+class NormReader:
+    """Brief summaries (``TensorSummary.brief``) of many tensors at once, phase after phase."""
+
+    def __init__(self) -> None:
+        #: id(tensor) -> (tensor, data_ptr, shape, flat NumPy view): kept one phase, for the
+        #: tensors given again at the next one (holding the tensor keeps its id its own).
+        self._views: dict[int, tuple[torch.Tensor, int, torch.Size, np.ndarray]] = {}
+        #: id(tensor) -> its last summary, given again while its numbers are the same (most
+        #: phases change either the parameters or the grads, not both): building one costs
+        #: more than reading the tensor.
+        self._last: dict[int, TensorSummary] = {}
+        #: The tensors' lengths -> their offsets in the concatenated copy (a list and an array).
+        self._layouts: dict[tuple[int, ...], tuple[list[int], np.ndarray]] = {}
+
+    def summaries(self, tensors: Sequence[torch.Tensor | None]) -> list[TensorSummary | None]:
+        out: list[TensorSummary | None] = [None] * len(tensors)
+        old, views = self._views, {}
+        on_host: list[tuple[int, torch.Tensor, np.ndarray, bool]] = []
+        others: list[tuple[int, torch.Tensor]] = []
+        for i, t in enumerate(tensors):
+            if t is None:
+                continue
+            key = id(t)
+            kept = old.get(key)
+            reused = kept is not None and kept[0] is t and kept[1] == t.data_ptr() and kept[2] == t.shape
+            if not reused:
+                kept = _view(t)
+                if kept is None:
+                    others.append((i, t))
+                    continue
+            views[key] = kept
+            on_host.append((i, t, kept[3], reused))  # a new view: no summary of it to give again
+        self._views = views
+        if on_host:
+            self._from_views(on_host, out)
+        else:
+            self._last = {}
+        if others:
+            _from_torch(others, out)
+        return out
+
+    def _from_views(self, items: list[tuple[int, torch.Tensor, np.ndarray, bool]], out: list) -> None:
+        """Norms in float64 (as the full summaries give them) from one concatenated copy."""
+        flats = [item[2] for item in items]
+        lengths = tuple(flat.size for flat in flats)
+        layout = self._layouts.get(lengths)
+        if layout is None:
+            if len(self._layouts) >= 16:
+                self._layouts.clear()
+            starts = list(accumulate(lengths, initial=0))[:-1]
+            layout = self._layouts[lengths] = (starts, np.array(starts, dtype=np.intp))
+        starts, at = layout
+        data = np.concatenate(flats, dtype=np.float64)
+        if any(flat.dtype == _FLOAT64 for flat in flats):
+            with np.errstate(over="ignore"):  # squares past float64's range: an Inf norm, said so
+                norms = np.sqrt(np.add.reduceat(data * data, at)).tolist()
+        else:  # a float32 or float16 value squared stays well inside float64's range
+            norms = np.sqrt(np.add.reduceat(data * data, at)).tolist()
+        last, kept = self._last, {}
+        for (i, t, _, reused), norm, start, n in zip(items, norms, starts, lengths):
+            key = id(t)
+            preview = data[start : start + n] if n <= SMALL_NUMEL else None
+            summary = last.get(key) if reused else None
+            if (
+                summary is None
+                or not (summary.norm == norm or (norm != norm and summary.norm != summary.norm))
+                or (preview is not None and summary.preview.tobytes() != preview.tobytes())
+            ):
+                if preview is not None:
+                    preview = preview.copy()  # its own array, not a window on all of data
+                    preview.setflags(write=False)
+                summary = _brief(t, norm, preview, "cpu")
+            out[i] = kept[key] = summary
+        self._last = kept
+
+
+def _view(t: torch.Tensor) -> tuple[torch.Tensor, int, torch.Size, np.ndarray] | None:
+    """A flat NumPy view of a small, dense, contiguous CPU tensor's storage (None otherwise)."""
+    if (
+        not t.is_cpu
+        or t.layout is not torch.strided
+        or t.dtype not in _VIEWABLE
+        or not 0 < t.numel() <= FUSED_NUMEL
+        or not t.is_contiguous()
+    ):
+        return None
+    host = t.detach().numpy() if t.requires_grad else t.numpy()
+    return t, t.data_ptr(), t.shape, host.reshape(-1)
+
+
+def _from_torch(items: list[tuple[int, torch.Tensor]], out: list) -> None:
+    """One fused norm per device, and one host copy of the norms and the small tensors' values."""
+    by_device: dict[torch.device, list[tuple[int, torch.Tensor]]] = {}
+    with torch.no_grad():
+        for i, t in items:
+            if t.layout is not torch.strided or t.numel() == 0:  # no flat view: the full summary
+                out[i] = summarize_many([t])[0]
+            else:
+                by_device.setdefault(t.device, []).append((i, t))
+        for device, group in by_device.items():
+            flats = [_host_flat(t) for _, t in group]
+            norms = torch._foreach_norm(flats, 2, dtype=torch.float64)
+            small = [f for f in flats if f.numel() <= SMALL_NUMEL]
+            host = torch.cat([torch.stack(norms), *small]).to("cpu", torch.float64).numpy()
+            at, shown = len(group), str(device)
+            for k, ((i, t), flat) in enumerate(zip(group, flats)):
+                n = flat.numel()
+                preview = None
+                if n <= SMALL_NUMEL:
+                    preview = host[at : at + n]
+                    preview.setflags(write=False)
+                    at += n
+                out[i] = _brief(t, float(host[k]), preview, shown)
+
+
+def _brief(t: torch.Tensor, norm: float, preview: np.ndarray | None, device: str) -> TensorSummary:
+    nan = inf = 0
+    if not isfinite(norm):
+        nan, inf = _nonfinite_counts(t)
+        norm = _NAN if nan else float("inf")
+    dtype = _DTYPE_NAMES.get(t.dtype)
+    if dtype is None:
+        dtype = _DTYPE_NAMES[t.dtype] = str(t.dtype).removeprefix("torch.")
+    return TensorSummary.brief_of(tuple(t.shape), dtype, norm, nan, inf, preview, device)
