@@ -106,7 +106,7 @@ class HandLoop:
     def grad_enabled(self) -> bool:
         return torch.is_grad_enabled()
 
-    def param_states(self):
+    def param_states(self, brief=False):
         return ()
 
     def tensors(self):

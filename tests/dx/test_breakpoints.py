@@ -141,6 +141,35 @@ def test_nan_in_the_input_is_named_as_such():
     assert stops(loop, ["nan"])[0] == (2, Phase.FORWARD, "break: NaN/Inf in the input batch")
 
 
+class _Huge(nn.Module):
+    """Outputs values near the top of their dtype's range, finite, and a tuple from then on."""
+
+    def forward(self, x):
+        big = torch.full_like(x, torch.finfo(x.dtype).max / 2)
+        return x + big - big, big  # finite, and its extremes' sum overflows any float type
+
+
+class _Pair(nn.Module):
+    def __init__(self, at: int):
+        super().__init__()
+        self.calls, self.at, self.huge, self.head = 0, at, _Huge(), nn.Linear(4, 1)
+
+    def forward(self, x):
+        x, big = self.huge(x)
+        self.calls += 1
+        return self.head(x * float("nan") if self.calls == self.at else x) + 0 * big.sum().clamp(max=0)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_huge_finite_activations_are_no_nan_and_the_first_nan_after_them_is_named(dtype):
+    torch.set_default_dtype(dtype)
+    try:
+        seen = stops(loop_over(_Pair(at=3)), ["nan"])
+    finally:
+        torch.set_default_dtype(torch.float32)
+    assert seen[0] == (2, Phase.FORWARD, "break: NaN/Inf first produced by module head")
+
+
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # NumPy warns as the run overflows
 def test_nan_on_numpy_stops_at_the_loss():
     seen = stops(build("linreg", "numpy", lr=1.5), ["nan"], iterations=400)

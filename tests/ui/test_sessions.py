@@ -116,7 +116,7 @@ class ManyParams:
     def __getattr__(self, name):
         return getattr(self.base, name)
 
-    def param_states(self):
+    def param_states(self, brief=False):
         from loopstep.engine.snapshot import ParamState
 
         states = []

@@ -43,6 +43,37 @@ class NormReader:
 
     def summaries(self, tensors: Sequence[torch.Tensor | None]) -> list[TensorSummary | None]:
         out: list[TensorSummary | None] = [None] * len(tensors)
+        on_host, others = self._lookup(tensors)
+        if on_host:
+            self._from_views(on_host, out)
+        else:
+            self._last = {}
+        if others:
+            _from_torch(others, out)
+        return out
+
+    def norms(self, tensors: Sequence[torch.Tensor]) -> list[float]:
+        """Just the norms (a stop condition's, a metric's): float64 for the small CPU tensors,
+        each tensor's own float type for the others (one fused norm per device and dtype)."""
+        out = [0.0] * len(tensors)
+        on_host, others = self._lookup(tensors)
+        if on_host:
+            _, _, norms = self._norms_of([item[2] for item in on_host])
+            for (i, *_), norm in zip(on_host, norms):
+                out[i] = norm
+        groups: dict[tuple[torch.device, torch.dtype], list[int]] = {}
+        for i, t in others:
+            groups.setdefault((t.device, t.dtype), []).append(i)
+        with torch.no_grad():
+            for indices in groups.values():
+                found = torch.stack(torch._foreach_norm([tensors[i] for i in indices])).tolist()
+                for i, norm in zip(indices, found):
+                    out[i] = norm
+        return out
+
+    def _lookup(self, tensors: Sequence[torch.Tensor | None]) -> tuple[list, list]:
+        """The tensors read through views (index, tensor, view, whether the view is the last
+        call's) and the others (index, tensor); the views are kept for the next call."""
         old, views = self._views, {}
         on_host: list[tuple[int, torch.Tensor, np.ndarray, bool]] = []
         others: list[tuple[int, torch.Tensor]] = []
@@ -60,17 +91,10 @@ class NormReader:
             views[key] = kept
             on_host.append((i, t, kept[3], reused))  # a new view: no summary of it to give again
         self._views = views
-        if on_host:
-            self._from_views(on_host, out)
-        else:
-            self._last = {}
-        if others:
-            _from_torch(others, out)
-        return out
+        return on_host, others
 
-    def _from_views(self, items: list[tuple[int, torch.Tensor, np.ndarray, bool]], out: list) -> None:
-        """Norms in float64 (as the full summaries give them) from one concatenated copy."""
-        flats = [item[2] for item in items]
+    def _norms_of(self, flats: list[np.ndarray]) -> tuple[np.ndarray, list[int], list[float]]:
+        """The views' values in one float64 copy, where each starts in it, and their norms."""
         lengths = tuple(flat.size for flat in flats)
         layout = self._layouts.get(lengths)
         if layout is None:
@@ -85,6 +109,12 @@ class NormReader:
                 norms = np.sqrt(np.add.reduceat(data * data, at)).tolist()
         else:  # a float32 or float16 value squared stays well inside float64's range
             norms = np.sqrt(np.add.reduceat(data * data, at)).tolist()
+        return data, starts, norms
+
+    def _from_views(self, items: list[tuple[int, torch.Tensor, np.ndarray, bool]], out: list) -> None:
+        """Norms in float64 (as the full summaries give them) from one concatenated copy."""
+        data, starts, norms = self._norms_of([item[2] for item in items])
+        lengths = [item[2].size for item in items]
         last, kept = self._last, {}
         for (i, t, _, reused), norm, start, n in zip(items, norms, starts, lengths):
             key = id(t)
@@ -128,7 +158,7 @@ def _from_torch(items: list[tuple[int, torch.Tensor]], out: list) -> None:
                 by_device.setdefault(t.device, []).append((i, t))
         for device, group in by_device.items():
             flats = [_host_flat(t) for _, t in group]
-            norms = torch._foreach_norm(flats, 2, dtype=torch.float64)
+            norms = torch._foreach_norm(flats)  # in each tensor's float type, as the full summary
             small = [f for f in flats if f.numel() <= SMALL_NUMEL]
             host = torch.cat([torch.stack(norms), *small]).to("cpu", torch.float64).numpy()
             at, shown = len(group), str(device)
