@@ -100,9 +100,18 @@ class TensorSummary:
         return out + (f" {self.inf} Inf!" if self.inf else "")
 
     def to_json(self, *, with_values: bool | None = None) -> dict:
+        """The JSONL form: shape, norm and a small tensor's values. A brief summary is given
+        again at each phase its tensor did not change: its record is made once (callers only
+        read it)."""
+        if with_values is None and self.brief:
+            made = self.__dict__.get("_json")
+            if made is None:
+                made = self.__dict__["_json"] = self._record(self.is_small)
+            return made
+        return self._record(self.is_small if with_values is None else with_values)
+
+    def _record(self, with_values: bool) -> dict:
         out: dict = {"shape": list(self.shape), "norm": json_float(self.norm)}
-        if with_values is None:
-            with_values = self.is_small
         vals = self.values()
         if with_values and vals is not None:
             import numpy as np

@@ -22,6 +22,7 @@ from ...engine.summary import SMALL_NUMEL, TensorSummary
 from .stats import FUSED_NUMEL, _host_flat, _nonfinite_counts, summarize_many
 
 _VIEWABLE = (torch.float32, torch.float64, torch.float16)
+_PLAIN = (torch.Tensor, torch.nn.Parameter)
 _NAN = float("nan")
 _FLOAT64 = np.dtype(np.float64)
 _DTYPE_NAMES: dict[torch.dtype, str] = {}
@@ -136,7 +137,8 @@ class NormReader:
 def _view(t: torch.Tensor) -> tuple[torch.Tensor, int, torch.Size, np.ndarray] | None:
     """A flat NumPy view of a small, dense, contiguous CPU tensor's storage (None otherwise)."""
     if (
-        not t.is_cpu
+        type(t) not in _PLAIN  # a tensor subclass (DTensor, a fake tensor) may hold no local data
+        or not t.is_cpu
         or t.layout is not torch.strided
         or t.dtype not in _VIEWABLE
         or not 0 < t.numel() <= FUSED_NUMEL
