@@ -170,6 +170,11 @@ def test_huge_finite_activations_are_no_nan_and_the_first_nan_after_them_is_name
     assert seen[0] == (2, Phase.FORWARD, "break: NaN/Inf first produced by module head")
 
 
+def test_a_step_that_blows_the_parameters_up_stops_there():
+    seen = stops(loop_over(nn.Sequential(nn.Linear(4, 3), nn.Linear(3, 1)), lr=float("inf")), ["nan"])
+    assert seen[0] == (0, Phase.STEP, "break: NaN/Inf in the parameters after the step")
+
+
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # NumPy warns as the run overflows
 def test_nan_on_numpy_stops_at_the_loss():
     seen = stops(build("linreg", "numpy", lr=1.5), ["nan"], iterations=400)

@@ -61,10 +61,10 @@ def _vals(summary) -> str:
 
 
 def jsonl_line(snapshot: Snapshot) -> str:
-    return json_text(snapshot.to_json())
+    return compact_json(snapshot.to_json())
 
 
-def json_text(record: dict[str, Any]) -> str:
+def compact_json(record: dict[str, Any]) -> str:
     """One compact JSON line. msgspec writes a small model's record (~4 KB, mostly floats)
     ~15x faster than ``json.dumps``; non-finite numbers are strings by then (``json_float``)."""
     return _encoder()(record).decode()
@@ -118,7 +118,7 @@ class StreamWriter:
                     record["reason"] = reason
                 if watches:
                     record["watch"] = {w.expression: _watch_json(w) for w in watches}
-                line = json_text(record)
+                line = compact_json(record)
         else:
             if not self._header_done:
                 self.out.write(("rank " if self._rank is not None else "") + text_header() + "\n")
@@ -138,7 +138,7 @@ class StreamWriter:
     def write_other(self, rank: int, record: dict, text: str) -> None:
         """The record of another rank at the same pause (a torchrun job's), as it sent it."""
         if self.format == "jsonl":
-            line = json_text(record)
+            line = compact_json(record)
         else:
             line = f"{rank:>4} {text}"
         self.out.write(line + "\n")

@@ -62,14 +62,9 @@ class NormReader:
             _, _, norms = self._norms_of([item[2] for item in on_host])
             for (i, *_), norm in zip(on_host, norms):
                 out[i] = norm
-        groups: dict[tuple[torch.device, torch.dtype], list[int]] = {}
-        for i, t in others:
-            groups.setdefault((t.device, t.dtype), []).append(i)
-        with torch.no_grad():
-            for indices in groups.values():
-                found = torch.stack(torch._foreach_norm([tensors[i] for i in indices])).tolist()
-                for i, norm in zip(indices, found):
-                    out[i] = norm
+        if others:
+            for (i, _), norm in zip(others, fused_norms([t for _, t in others])):
+                out[i] = norm
         return out
 
     def _lookup(self, tensors: Sequence[torch.Tensor | None]) -> tuple[list, list]:
@@ -132,6 +127,22 @@ class NormReader:
                 summary = _brief(t, norm, preview, "cpu")
             out[i] = kept[key] = summary
         self._last = kept
+
+
+def fused_norms(tensors: Sequence[torch.Tensor]) -> list[float]:
+    """One fused norm per (device, dtype) group and one host copy per group, each in the
+    tensor's own float type: for tensors read once (a .grad is new at each backward, so no
+    view of it is worth keeping) or too large for a view."""
+    groups: dict[tuple[torch.device, torch.dtype], list[int]] = {}
+    for i, t in enumerate(tensors):
+        groups.setdefault((t.device, t.dtype), []).append(i)
+    out: list[float] = [0.0] * len(tensors)
+    with torch.no_grad():
+        for indices in groups.values():
+            found = torch.stack(torch._foreach_norm([tensors[i] for i in indices])).tolist()
+            for i, norm in zip(indices, found):
+                out[i] = norm
+    return out
 
 
 def _view(t: torch.Tensor) -> tuple[torch.Tensor, int, torch.Size, np.ndarray] | None:

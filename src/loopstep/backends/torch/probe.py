@@ -24,7 +24,7 @@ from torch.nn.modules import module as module_api
 from torch.optim import optimizer as optimizer_api
 
 from ...engine.probes import ForwardFacts
-from .norms import NormReader
+from .norms import NormReader, fused_norms
 from .watch import ParamList, clean_name
 
 _is_compiling = torch.compiler.is_compiling
@@ -57,24 +57,6 @@ def _extremes(value: Any) -> tuple[torch.Tensor, torch.Tensor] | None:
     if len(found) == 1:
         return found[0]
     return torch.stack([lo for lo, _ in found]).min(), torch.stack([hi for _, hi in found]).max()
-
-
-def _norms(tensors: list[torch.Tensor]) -> list[float]:
-    """One fused norm per (device, dtype) group and one host copy per group (a .grad is
-    new at each backward: no view of it to keep, see :class:`~.norms.NormReader`)."""
-    groups: dict[tuple[torch.device, torch.dtype], list[int]] = {}
-    for i, t in enumerate(tensors):
-        groups.setdefault((t.device, t.dtype), []).append(i)
-    if len(groups) == 1:
-        with torch.no_grad():
-            return torch.stack(torch._foreach_norm(tensors)).tolist()
-    out: list[float] = [0.0] * len(tensors)
-    with torch.no_grad():
-        for indices in groups.values():
-            values = torch.stack(torch._foreach_norm([tensors[i] for i in indices])).tolist()
-            for i, v in zip(indices, values):
-                out[i] = v
-    return out
 
 
 class TorchProbe:
@@ -134,7 +116,7 @@ class TorchProbe:
         present = [(name, p.grad) for name, p in self.named if p.grad is not None]
         if not present:
             return {}
-        return dict(zip([n for n, _ in present], _norms([g for _, g in present])))
+        return dict(zip([n for n, _ in present], fused_norms([g for _, g in present])))
 
     def stepped_grad_norms(self, optimizer: str) -> dict[str, float]:
         return self.grad_norms()  # a loop loopstep owns has one optimizer
@@ -164,7 +146,7 @@ class TorchProbe:
 
     def grads_cleared(self) -> bool:
         grads = [p.grad for _, p in self.named if p.grad is not None]
-        return not grads or not any(_norms(grads))
+        return not grads or not any(fused_norms(grads))
 
     # ----- the activation watch (only while a NaN condition is set) ---------------------------
     def watch_nonfinite(self, on: bool) -> None:
