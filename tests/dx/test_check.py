@@ -87,7 +87,7 @@ def test_each_buggy_script_gets_its_finding(capsys, script):
 @needs_run
 @pytest.mark.parametrize(
     "script",
-    [SCRIPTS / "clean_train_eval.py", SCRIPTS / "clean_accumulation.py"]
+    [SCRIPTS / "clean_train_eval.py", SCRIPTS / "clean_accumulation.py", SCRIPTS / "clean_wgan.py"]
     + sorted(p for p in RUN_SCRIPTS.glob("*.py") if not p.name.startswith("_") and p.name != "raises.py"),
     ids=lambda p: p.name,
 )
@@ -95,3 +95,17 @@ def test_correct_scripts_are_not_flagged(capsys, script):
     code, out = check(capsys, "--format", "jsonl", "--iterations", "40", str(script))
     severities = {json.loads(line)["id"]: json.loads(line)["severity"] for line in out.splitlines()}
     assert code == 0 and all(s == "info" for s in severities.values()), out
+
+
+@needs_run
+def test_a_parameter_no_backward_reaches_is_judged_at_its_own_optimizers_steps(capsys):
+    """A WGAN's first ten backwards are the critic's: the generator's parameters are judged
+    at the generator's steps, where only a layer its forward never calls has no .grad."""
+    code, out = check(
+        capsys, "--format", "jsonl", "--iterations", "40", str(SCRIPTS / "clean_wgan.py"), "--unused-layer"
+    )
+    found = {r["id"]: r for r in map(json.loads, out.splitlines())}
+    assert code == 0 and set(found) == {"param-no-grad"}, out
+    message = found["param-no-grad"]["message"]
+    assert "optimizerG" in message and "netG.extra.weight" in message and "netG.extra.bias" in message
+    assert "netG.main" not in message and "netD" not in message

@@ -25,6 +25,9 @@ class NumpyProbe:
     def trainable(self) -> tuple[str, ...]:
         return tuple(self.backend.params)
 
+    def missing_grads(self, optimizer: str) -> tuple[str, ...]:
+        return tuple(n for n, g in self.backend.grads.items() if g is None)
+
     def not_in_optimizer(self) -> tuple[str, ...]:
         return ()
 

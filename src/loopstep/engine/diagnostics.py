@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from .breakpoints import nonfinite_reason
 from .findings import CATALOG, Finding
+from .loss_trends import LossTrends
 from .phases import Phase, PhaseEvent
 from .probes import Measure, Probe, probe_of, total_norm
 
@@ -24,8 +25,7 @@ if TYPE_CHECKING:
     from .stepper import Stepper
 
 DENSE = 10  # backwards that are always checked
-WINDOW = 10  # losses per window for the trend checks
-FLAT_CHECKS = (3 * WINDOW, 100)  # iterations at which loss-flat is judged
+UNUSED_STEPS = 3  # an optimizer's first steps, over which parameters without a .grad are judged
 
 
 class Diagnostics:
@@ -57,19 +57,18 @@ class Diagnostics:
         self._stepped = False  # a step ran since the last zero_grad
         self._accumulated = 0  # k of a step that followed k > 1 backwards
         self._backward_count = 0
-        self._missing: dict[str, int] = {}  # trainable params with .grad None: consecutive backwards
+        self._backward_location: str | None = None  # of the last backward: where a .grad comes from
+        #: Per optimizer series: its steps so far, and the parameters it stepped with .grad
+        #: None, counted over consecutive steps.
+        self._steps: dict[str, int] = {}
+        self._missing: dict[str, dict[str, int]] = {}
         self._norms: deque[float] = deque(maxlen=32)
         self._small: dict[str, int] = {}
-        #: Finite losses per loss name: a GAN's errD and errG are judged apart.
-        self._losses: dict[str, list[float]] = {}
+        self._trends = LossTrends()
         self._mode_layers: tuple[str, ...] | None = None
         self._stepped_once = False
         self._first_step_iteration: int | None = None
         self._suspect = False  # a non-finite loss: check the next backward's gradients
-        self._first_median: dict[str, float] = {}
-        #: Several optimizers step (a GAN): adversarial losses need not fall, so no loss-flat.
-        self._several_optimizers = False
-        self._flat_judged: set[int] = set()
 
     # ----- reporting ------------------------------------------------------------------------
     def add(
@@ -117,8 +116,8 @@ class Diagnostics:
             if event.loss is not None:
                 self._rescaled_inside = event.detail.endswith(", rescaled there")
                 if math.isfinite(event.loss):
-                    self._losses.setdefault(event.detail, []).append(event.loss)
-                    self._trend(event)
+                    for id, message in self._trends.judge(event.detail, event.loss, event.iteration):
+                        self.add(id, event, message)
                 else:
                     self._suspect = True
                     self._nonfinite(event, probe)
@@ -126,9 +125,11 @@ class Diagnostics:
             self._backward(event, probe)
         elif phase is Phase.STEP or phase is Phase.UPDATE:
             if event.series:
-                self._several_optimizers = True
+                self._trends.several_optimizers = True
             if not self._stepped_once and phase is Phase.STEP:
                 self._first_step(event, probe)
+            if probe is not None:
+                self._stepped_without_grad(event, probe)
             stale = probe.stale_grads() if probe is not None else None
             if stale:
                 names = ", ".join(stale[:3]) + (f" (+{len(stale) - 3} more)" if len(stale) > 3 else "")
@@ -190,21 +191,13 @@ class Diagnostics:
         self._stepped = stepper.grad_passes > 0
         self._accumulated = 0
         self._suspect = False
-        self._losses = {}
-        for point in stepper.history.batches:
-            if math.isfinite(point.loss):
-                self._losses.setdefault(point.series, []).append(point.loss)
+        self._trends.rewound(iteration, stepper.history.batches)
         # What is judged once, or over a run of passes, is judged again on the replay.
         if self._first_step_iteration is not None and self._first_step_iteration >= iteration:
             self._stepped_once = False
+        self._steps = {}
         self._missing = {}
         self._small = {}
-        self._flat_judged = {i for i in self._flat_judged if i < iteration}
-        self._first_median = {
-            name: median
-            for name, median in self._first_median.items()
-            if len(self._losses.get(name, ())) >= WINDOW
-        }
 
     # ----- the checks ---------------------------------------------------------------------------
     def _probe_for(self, event: PhaseEvent, stepper: Stepper) -> Probe | None:
@@ -287,32 +280,13 @@ class Diagnostics:
             bp = event.backpropagated
             self._scales.append(1.0 if bp is None else bp / event.loss)
         self._backward_count += 1
+        self._backward_location = str(event.location) if event.location is not None else None
         sampled = self._backward_count <= DENSE or self._backward_count % self.grad_every == 0
         if probe is None or not (sampled or self._suspect):
             return
         self._suspect = False
         norms = self.measure.grad_norms(event, probe)
         self._nonfinite(event, probe)
-        if self._backward_count <= 3:
-            for name in probe.trainable():
-                if name not in norms:
-                    self._missing[name] = self._missing.get(name, 0) + 1
-                else:
-                    self._missing.pop(name, None)
-            if self._backward_count == 3:
-                unused = [n for n, count in self._missing.items() if count >= 3]
-                if unused and probe.searches_unused():
-                    names = ", ".join(unused[:4]) + (f" (+{len(unused) - 4} more)" if len(unused) > 4 else "")
-                    self.add(
-                        "ddp-unused-params",
-                        event,
-                        f"DistributedDataParallel(find_unused_parameters=True): {names} got no "
-                        "gradient in any backward",
-                    )
-                elif unused:
-                    self.add(
-                        "param-no-grad", event, f".grad is None after backward for {', '.join(unused[:4])}"
-                    )
         finite = {n: v for n, v in norms.items() if math.isfinite(v)}
         if len(finite) != len(norms) or not finite:
             return
@@ -342,45 +316,39 @@ class Diagnostics:
             else:
                 self._small.pop(name, None)
 
-    def _trend(self, event: PhaseEvent) -> None:
-        name = event.detail
-        losses = self._losses[name]
-        n = len(losses)
-        judge_flat = (
-            event.iteration in FLAT_CHECKS
-            and event.iteration not in self._flat_judged
-            and not self._several_optimizers
-        )
-        if n < 2 * WINDOW or (n % WINDOW and not judge_flat):
+    def _stepped_without_grad(self, event: PhaseEvent, probe: Probe) -> None:
+        """Parameters an optimizer stepped at its first ``UNUSED_STEPS`` steps with ``.grad``
+        None each time: no backward reaches them (the finding points at the last backward). Judged per optimizer at its own steps, not
+        over the first backwards: a WGAN's first ten backwards are the critic's, and its
+        generator's parameters are only due a gradient at the generator's turn."""
+        steps = self._steps.get(event.series, 0) + 1
+        self._steps[event.series] = steps
+        if steps > UNUSED_STEPS:
             return
-        if name not in self._first_median:
-            self._first_median[name] = statistics.median(losses[:WINDOW])
-        first = self._first_median[name]
-        last = statistics.median(losses[-WINDOW:])
-        if last > 3 * first and last > 3 * min(losses):
-            what = f"median {name}" if name else "median loss"
-            self.add("loss-diverging", event, f"{what} rose from {first:.4g} to {last:.4g}")
-        if judge_flat:
-            self._flat_judged.add(event.iteration)
-            if last >= 0.8 * first and _no_trend(losses):
-                self.add(
-                    "loss-flat",
-                    event,
-                    f"loss shows no trend over {n} losses (median {first:.4g} → {last:.4g})",
-                )
-
-
-def _no_trend(losses: list[float]) -> bool:
-    """True when a straight-line fit neither falls nor rises by more than twice its
-    standard error: batch-to-batch noise without any learning."""
-    n = len(losses)
-    mean_x = (n - 1) / 2
-    mean_y = sum(losses) / n
-    sxx = sum((i - mean_x) ** 2 for i in range(n))
-    slope = sum((i - mean_x) * (v - mean_y) for i, v in enumerate(losses)) / sxx
-    residual = sum((v - mean_y - slope * (i - mean_x)) ** 2 for i, v in enumerate(losses)) / max(n - 2, 1)
-    stderr = math.sqrt(residual / sxx)
-    return abs(slope) <= 2 * stderr + 1e-12 * abs(mean_y)
+        missing = self._missing.setdefault(event.series, {})
+        now = probe.missing_grads(event.series)  # in the model's order, which the message keeps
+        for name in now:
+            missing[name] = missing.get(name, 0) + 1
+        for name in [n for n in missing if n not in now]:
+            del missing[name]
+        if steps < UNUSED_STEPS:
+            return
+        unused = [n for n, count in missing.items() if count >= UNUSED_STEPS]
+        if not unused:
+            return
+        names = ", ".join(unused[:4]) + (f" (+{len(unused) - 4} more)" if len(unused) > 4 else "")
+        who = event.detail or "the step"
+        if probe.searches_unused():
+            self.add(
+                "ddp-unused-params",
+                event,
+                f"DistributedDataParallel(find_unused_parameters=True): {names} got no "
+                "gradient in any backward",
+                location=self._backward_location,
+            )
+        else:
+            message = f".grad is None at {who} for {names}"
+            self.add("param-no-grad", event, message, location=self._backward_location)
 
 
 def diagnostics_of(stepper: Stepper) -> Diagnostics | None:

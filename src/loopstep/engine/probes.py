@@ -60,6 +60,11 @@ class Probe(Protocol):
         """Names of the parameters that require grad."""
         ...
 
+    def missing_grads(self, optimizer: str) -> tuple[str, ...]:
+        """At a step: the trainable parameters the optimizer of that name steps ("": every
+        trainable parameter) whose ``.grad`` is None: no backward reached them."""
+        ...
+
     def not_in_optimizer(self) -> tuple[str, ...]:
         """Trainable parameters that no optimizer knows (empty when no optimizer is known)."""
         ...

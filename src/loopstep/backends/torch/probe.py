@@ -124,6 +124,9 @@ class TorchProbe:
     def trainable(self) -> tuple[str, ...]:
         return tuple(name for name, p in self.named if p.requires_grad)
 
+    def missing_grads(self, optimizer: str) -> tuple[str, ...]:
+        return tuple(name for name, p in self.named if p.requires_grad and p.grad is None)
+
     def not_in_optimizer(self) -> tuple[str, ...]:
         optimizers = list(self.optimizers())
         if not optimizers:

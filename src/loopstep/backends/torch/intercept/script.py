@@ -66,20 +66,32 @@ class ScriptProbe(TorchProbe):
     def stale_grads(self) -> list[str] | None:
         return self.tracker.stale_at_step
 
-    def stepped_grad_norms(self, optimizer: str) -> dict[str, float]:
+    def _stepped_ids(self, optimizer: str) -> set[int] | None:
+        """ids of the parameters the optimizer of that name steps; None: every parameter."""
         models = self.tracker.models
         if not optimizer:
-            return self.grad_norms()
+            return None
         for tracked in models.optimizers:
             if models.optimizer_series(tracked.optimizer) == optimizer:
-                ids = {id(p) for group in tracked.optimizer.param_groups for p in group["params"]}
-                norms = self.grad_norms()
-                return {
-                    name: norm
-                    for name, p in self.named
-                    if id(p) in ids and (norm := norms.get(name)) is not None
-                }
-        return self.grad_norms()
+                return {id(p) for group in tracked.optimizer.param_groups for p in group["params"]}
+        return None
+
+    def stepped_grad_norms(self, optimizer: str) -> dict[str, float]:
+        ids = self._stepped_ids(optimizer)
+        norms = self.grad_norms()
+        if ids is None:
+            return norms
+        return {
+            name: norm for name, p in self.named if id(p) in ids and (norm := norms.get(name)) is not None
+        }
+
+    def missing_grads(self, optimizer: str) -> tuple[str, ...]:
+        ids = self._stepped_ids(optimizer)
+        return tuple(
+            name
+            for name, p in self.named
+            if p.requires_grad and p.grad is None and (ids is None or id(p) in ids)
+        )
 
     def loader_findings(self) -> list:
         return self.tracker.loader_checks.take()
