@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 
 import pytest
+from tests.ports import free_port
 
 from loopstep.commands.serve import served_command
 from loopstep.frontend.addresses import is_loopback
@@ -17,12 +17,6 @@ from loopstep.frontend.addresses import is_loopback
 pytest.importorskip("textual_serve")
 
 SRC = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "src"))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_serve_answers_on_loopback_and_stops():

@@ -6,20 +6,14 @@ the ranks' fingerprints (uneven batches, unsynced gradients, diverged parameters
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from tests.ports import free_port
 
 SCRIPT = Path(__file__).parents[1] / "scripts" / "ddp" / "ddp_train.py"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def torchrun(*args: str) -> subprocess.CompletedProcess:

@@ -14,8 +14,9 @@ import sys
 from contextlib import contextmanager
 
 import pytest
+from tests.ports import free_port
 from tests.remote.test_listen_attach import runs_listed, wait_until
-from tests.run.test_ddp_check import SCRIPT, free_port, torchrun
+from tests.run.test_ddp_check import SCRIPT, torchrun
 from tests.terminal import Tmux
 
 
