@@ -50,5 +50,27 @@ class Tmux:
                 raise AssertionError(f"{pattern!r} never appeared; the screen was:\n{text}")
             time.sleep(0.1)
 
+    def settled(self) -> str:
+        """The screen, styles included, once two captures a moment apart agree."""
+        before = None
+        deadline = time.monotonic() + PATIENCE_S
+        while True:
+            time.sleep(0.2)
+            now = self._tmux("capture-pane", "-p", "-e")
+            if now == before or time.monotonic() > deadline:
+                return now
+            before = now
+
+    def repainted_in_full(self) -> str:
+        """The screen after the app painted all of it again: the window is made one column
+        narrower and then given its size back (each a resize, after which the app draws
+        every cell), styles included."""
+        name = self._tmux("display-message", "-p", "#{window_width} #{window_height}").split()
+        width, height = name
+        self._tmux("resize-window", "-x", str(int(width) - 1), "-y", height)
+        self.settled()
+        self._tmux("resize-window", "-x", width, "-y", height)
+        return self.settled()
+
     def close(self) -> None:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=10)

@@ -60,3 +60,23 @@ def test_the_prompt_reads_a_value_back_at_80x24():
         tmux.wait_for(r"▶ step ◀")  # the run goes on after an error at the prompt
     finally:
         tmux.close()
+
+
+@pytest.mark.parametrize(
+    ("scenario", "steps", "size"), [("linreg", 11, (120, 40)), ("mlp", 6, (120, 40)), ("linreg", 6, (80, 24))]
+)
+def test_what_each_step_repaints_is_what_a_full_repaint_shows(scenario, steps, size):
+    """Panes repaint only the rows that changed (the trace is rebuilt at every phase): after
+    each step the terminal must hold, cell for cell and style for style, what the app paints
+    when it draws the whole screen again."""
+    tmux = Tmux(*size, args=("demo", scenario))
+    try:
+        tmux.wait_for(r"paused.*start")
+        for step in range(steps):
+            tmux.keys("s")
+            stepped = tmux.settled()
+            full = tmux.repainted_in_full()
+            rows = [i for i, (a, b) in enumerate(zip(stepped.splitlines(), full.splitlines())) if a != b]
+            assert stepped == full, f"step {step + 1}: rows {rows} differ from a full repaint"
+    finally:
+        tmux.close()

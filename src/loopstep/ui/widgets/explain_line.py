@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from textual.widgets import Static
-
 from ...engine.explain import explain
 from ...engine.lookback import LOOKING_BACK
 from ..view import RunView, View
+from .cell_update import CellUpdateStatic
 
 
-class ExplainLine(Static):
+class ExplainLine(CellUpdateStatic):
     # Two rows whatever the sentence: a height that changed with the text would move every
     # pane below it, and the whole screen would be repainted.
     DEFAULT_CSS = "ExplainLine { height: 2; }"
@@ -27,7 +26,7 @@ class ExplainLine(Static):
     def _put(self, text: str) -> None:
         if text != self._shown:
             self._shown = text
-            self.update(" " + text, layout=False)
+            self.update_cells(" " + text)
 
     def show(self, view: View) -> None:
         if view.state is RunView.LOADING:

@@ -7,13 +7,13 @@ The mark does not rely on colour (brackets and reverse video), so it reads with 
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
 
 from ...engine.phases import TRAINING_PHASES, Phase, PhaseEvent
 from ..view import View
+from .cell_update import CellUpdateStatic
 
 
-class PhaseBar(Static):
+class PhaseBar(CellUpdateStatic):
     DEFAULT_CSS = "PhaseBar { height: 1; }"
 
     def __init__(self) -> None:
@@ -32,7 +32,7 @@ class PhaseBar(Static):
         if key == self._key:
             return
         self._key = key
-        self.update(render_bar(event, order), layout=False)
+        self.update_cells(render_bar(event, order))
 
 
 def render_bar(event: PhaseEvent | None, order: tuple[Phase, ...] = TRAINING_PHASES) -> Text:

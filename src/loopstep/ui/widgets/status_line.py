@@ -6,15 +6,15 @@ A widget rather than the app title: changing the title repaints the whole screen
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
 
 from ...engine.lookback import LOOKING_BACK
 from ...engine.phases import PhaseEvent
 from ...engine.summary import count
 from ..view import RunView, View
+from .cell_update import CellUpdateStatic
 
 
-class StatusLine(Static):
+class StatusLine(CellUpdateStatic):
     DEFAULT_CSS = "StatusLine { height: 1; }"
 
     def __init__(self) -> None:
@@ -41,7 +41,7 @@ class StatusLine(Static):
         text = render_status(view, event, mode, grad, self.size.width)
         if text != self._shown:
             self._shown = text
-            self.update(text, layout=False)
+            self.update_cells(text)
 
     def on_resize(self) -> None:
         if self._last is not None:

@@ -8,6 +8,7 @@ until someone opens it; repeated identical blocks arrive already collapsed (×N)
 from __future__ import annotations
 
 from rich.text import Text
+from textual.geometry import Region
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
@@ -26,6 +27,7 @@ class TraceTree(Tree):
     DEFAULT_CSS = "TraceTree { height: 1fr; }"
     _filling = False  # True while show() rebuilds the nodes (Tree's own __init__ refreshes too)
     _sized_from = None  # the line count's size before the rebuild in progress (see _build)
+    _lines_shown: list | None = None  # the rows on screen before a rebuild (see show)
 
     def __init__(self, **kwargs) -> None:
         super().__init__("trace", **kwargs)
@@ -46,6 +48,8 @@ class TraceTree(Tree):
             and self._same_scrollbars(self._sized_from)
         ):
             layout = False  # a new line count, the same scrollbars: no need to lay out the screen
+        if self._lines_shown is not None and not regions and not layout and not recompose:
+            return self  # show() repaints the rows that changed once the rebuild is done
         return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
 
     def _build(self) -> None:
@@ -84,6 +88,8 @@ class TraceTree(Tree):
         if trace is None or trace == self._trace:
             return
         old, self._trace = self._trace, trace
+        shown = self._rows_on_screen()
+        self._lines_shown = shown
         self._filling = True
         try:
             # Only numbers changed: relabel, and the changed lines repaint, not the pane.
@@ -92,9 +98,34 @@ class TraceTree(Tree):
                 fill_tree(self.root, trace)
         finally:
             self._filling = False
-        # Count the lines now rather than when the tree next renders: the scrollbars then
-        # change in this frame, not in one more frame sent a moment later.
-        _ = self._tree_lines
+        try:
+            # Count the lines now rather than when the tree next renders: the scrollbars then
+            # change in this frame, not in one more frame sent a moment later.
+            _ = self._tree_lines
+        finally:
+            self._lines_shown = None
+        if shown is not None:
+            self._repaint_changed_rows(shown)
+
+    def _rows_on_screen(self) -> tuple | None:
+        """What each row of the pane shows now, with the scroll offset and size it was
+        drawn at; None when the pane is not on screen (its rows are not worth comparing)."""
+        if not self.is_mounted or not self.display or not self.size.area:
+            return None
+        rows = tuple(self.render_line(y) for y in range(self.size.height))
+        return self.scroll_offset, self.size, rows
+
+    def _repaint_changed_rows(self, shown: tuple) -> None:
+        """Repaint only the rows whose text or style changed: a rebuilt tree would repaint
+        the whole pane, border and title included, at every phase (most of a step's bytes
+        over SSH, where the trace of forward and of loss differ by a few rows)."""
+        offset, size, before = shown
+        if self.scroll_offset != offset or self.size != size:
+            super().refresh()
+            return
+        for y, row in enumerate(before):
+            if self.render_line(y) != row:
+                self.refresh(Region(0, y, size.width, 1))
 
     def on_tree_node_expanded(self, event: Tree.NodeExpanded) -> None:
         node = event.node
