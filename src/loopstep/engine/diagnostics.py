@@ -318,9 +318,10 @@ class Diagnostics:
 
     def _stepped_without_grad(self, event: PhaseEvent, probe: Probe) -> None:
         """Parameters an optimizer stepped at its first ``UNUSED_STEPS`` steps with ``.grad``
-        None each time: no backward reaches them (the finding points at the last backward). Judged per optimizer at its own steps, not
-        over the first backwards: a WGAN's first ten backwards are the critic's, and its
-        generator's parameters are only due a gradient at the generator's turn."""
+        None each time: no backward reaches them (the finding points at the last backward).
+        Judged per optimizer at its own steps, not over the first backwards: a WGAN's first
+        ten backwards are the critic's, and its generator's parameters are only due a
+        gradient at the generator's turn."""
         steps = self._steps.get(event.series, 0) + 1
         self._steps[event.series] = steps
         if steps > UNUSED_STEPS:
@@ -329,7 +330,8 @@ class Diagnostics:
         now = probe.missing_grads(event.series)  # in the model's order, which the message keeps
         for name in now:
             missing[name] = missing.get(name, 0) + 1
-        for name in [n for n in missing if n not in now]:
+        present = set(now)
+        for name in [n for n in missing if n not in present]:
             del missing[name]
         if steps < UNUSED_STEPS:
             return

@@ -1,4 +1,4 @@
-"""A Static whose update repaints only the cells that changed.
+"""Repainting only the cells that changed, and a Static whose update does so.
 
 Textual repaints the whole of a widget whose content is updated, and sends every cell of
 it, each with its colours. Over SSH a step's bytes are mostly such repaints: the status line
@@ -9,10 +9,13 @@ span of each row that differs is repainted.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.cells import cell_len
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.visual import Visual, VisualType
+from textual.widget import Widget
 from textual.widgets import Static
 
 
@@ -41,11 +44,17 @@ class CellUpdateStatic(Static):
         after = Visual.to_strips(self, self.visual, width, height, self.visual_style)[:height]
         blank = Strip.blank(width, self.visual_style.rich_style)
         after += [blank] * (height - len(after))
-        for y, (old, new) in enumerate(zip(before, after)):
-            span = changed_span(old, new)
-            if span is not None:
-                start, end = span
-                self.refresh(Region(start, y, end - start, 1))
+        repaint_changed(self, before, after)
+
+
+def repaint_changed(widget: Widget, before: Sequence[Strip], after: Sequence[Strip]) -> None:
+    """Repaint, row by row, the span where what a widget showed and what it shows now differ
+    (rows counted from the top of its content region)."""
+    for y, (old, new) in enumerate(zip(before, after)):
+        span = changed_span(old, new)
+        if span is not None:
+            start, end = span
+            widget.refresh(Region(start, y, end - start, 1))
 
 
 def _cells(strip: Strip) -> list:

@@ -8,13 +8,13 @@ until someone opens it; repeated identical blocks arrive already collapsed (×N)
 from __future__ import annotations
 
 from rich.text import Text
-from textual.geometry import Region
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from ...engine.summary import count
 from ...engine.trace import GraphNode, Trace, TraceOp
 from ..view import View
+from .cell_update import repaint_changed
 from .tensor_text import shape_text, short
 
 #: Graphs with at most this many nodes open fully; bigger ones open one level.
@@ -27,7 +27,7 @@ class TraceTree(Tree):
     DEFAULT_CSS = "TraceTree { height: 1fr; }"
     _filling = False  # True while show() rebuilds the nodes (Tree's own __init__ refreshes too)
     _sized_from = None  # the line count's size before the rebuild in progress (see _build)
-    _lines_shown: list | None = None  # the rows on screen before a rebuild (see show)
+    _lines_shown: tuple | None = None  # the rows on screen before a rebuild (see show)
 
     def __init__(self, **kwargs) -> None:
         super().__init__("trace", **kwargs)
@@ -116,16 +116,14 @@ class TraceTree(Tree):
         return self.scroll_offset, self.size, rows
 
     def _repaint_changed_rows(self, shown: tuple) -> None:
-        """Repaint only the rows whose text or style changed: a rebuilt tree would repaint
+        """Repaint only the cells whose text or style changed: a rebuilt tree would repaint
         the whole pane, border and title included, at every phase (most of a step's bytes
         over SSH, where the trace of forward and of loss differ by a few rows)."""
         offset, size, before = shown
         if self.scroll_offset != offset or self.size != size:
             super().refresh()
             return
-        for y, row in enumerate(before):
-            if self.render_line(y) != row:
-                self.refresh(Region(0, y, size.width, 1))
+        repaint_changed(self, before, [self.render_line(y) for y in range(size.height)])
 
     def on_tree_node_expanded(self, event: Tree.NodeExpanded) -> None:
         node = event.node
