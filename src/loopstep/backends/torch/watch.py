@@ -54,9 +54,13 @@ class FixedParams:
         self.named = [(clean_name(n), p) for n, p in model.named_parameters()]
 
 
-def _grad_key(param: torch.Tensor) -> tuple:
-    grad = param.grad
-    return (None, -1) if grad is None else (id(grad), grad._version)
+_NO_GRAD = (None, -1)
+
+
+def _grad_keys(params: list[nn.Parameter]) -> list[tuple]:
+    """What tells whether a backward changed each .grad: the tensor's identity and version.
+    (One comprehension: this runs twice per backward in continue mode too.)"""
+    return [_NO_GRAD if (g := p.grad) is None else (id(g), g._version) for p in params]
 
 
 class OpsRecording:
@@ -125,6 +129,7 @@ class RunWatch:
             self._version = self.params.version
             self.named = list(self.params.named)
             self._by_name = dict(self.named)
+            self._param_list = [p for _, p in self.named]
             self._packers = {}
             self._host_views = {}
 
@@ -156,8 +161,8 @@ class RunWatch:
         """What .grad held before a backward pass: the keys that tell which grads it changed,
         and (with ``detail``) copies, to show this pass's own gradient."""
         self._sync()
-        params = [p for _, p in self.named]
-        keys = list(map(_grad_key, params))
+        params = self._param_list
+        keys = _grad_keys(params)
         held = None
         if detail:
             with torch.no_grad():
@@ -167,14 +172,12 @@ class RunWatch:
     def after_backward(self, before: tuple, *, detail: bool) -> list[nn.Parameter]:
         """Count the pass in each .grad it changed; returns those parameters (what it reached)."""
         keys, held = before
-        params = [p for _, p in self.named]
-        after = list(map(_grad_key, params))
+        params = self._param_list
+        after = _grad_keys(params)
         passes = self.passes
-        reached = []
-        for param, was, now in zip(params, keys, after):
-            if was != now:
-                passes[id(param)] = passes.get(id(param), 0) + 1
-                reached.append(param)
+        reached = [param for param, was, now in zip(params, keys, after) if was != now]
+        for param in reached:
+            passes[id(param)] = passes.get(id(param), 0) + 1
         if not detail:
             return reached
         batch: dict[str, torch.Tensor] = {}

@@ -20,11 +20,13 @@ loaders that read ahead (accelerate's, Lightning's).
 
 from __future__ import annotations
 
+import sys
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
-from .positions import came_round
+from .frames import is_user_file
+from .positions import came_round, is_main, position
 
 
 @dataclass
@@ -118,14 +120,15 @@ class Counter:
             self._fetched_since_forward = False
             self._count_batch(None)
 
-    def asleep_backward(self, now: tuple) -> None:
+    def asleep_backward(self, skip: int) -> None:
         """Without a DataLoader, a backward while asleep (at position ``now``) starts a batch
         (of the epoch the script's ``epoch`` variable says) when the loop came round since the
         last one: each micro-batch of gradient accumulation is one, a GAN's backwards on one
         batch are one, as an awake run counts them from the forwards."""
         if self.batches_from_loader:
             return
-        before, self._last_backward = self._last_backward, now
+        before = self._last_backward
+        self._last_backward = now = position(skip + 1, since=before)
         if before is None or now == before or came_round(now, before):
             self._count_batch(epoch_variable())
 
@@ -179,25 +182,37 @@ def _ref(obj: Any):
 
 def epoch_variable() -> Any:
     """The script's own ``epoch`` loop variable, where it has one (used without a DataLoader)."""
-    import sys
-
-    from .frames import is_user_file
-
     frame = sys._getframe(3)
+    holders = _EPOCH_HOLDERS
     while frame is not None:
         code = frame.f_code
-        if is_user_file(code.co_filename):
-            # A function's f_locals is built anew at each read: only where it can hold `epoch`.
-            if not code.co_flags & _FUNCTION:
-                value = frame.f_globals.get("epoch")  # the top level: its locals are its globals
-            elif "epoch" in code.co_varnames or "epoch" in code.co_cellvars:
-                value = frame.f_locals.get("epoch")
-            else:
-                value = None
+        holder = holders.get(code)
+        if holder is None:
+            holder = holders[code] = _epoch_holder(code)
+        if holder is not _NOT_HOLDER:
+            # A function's f_locals is built anew at each read: read only where it can hold `epoch`.
+            value = (frame.f_globals if holder is _MODULE else frame.f_locals).get("epoch")
             if isinstance(value, int):
                 return value
+            if holder is _MODULE and is_main(frame):
+                return None  # the script's top level: no code of the user's below it
         frame = frame.f_back
     return None
 
 
+def _epoch_holder(code: Any) -> str:
+    """Where a frame of this code could keep an ``epoch`` variable of the user's: its module's
+    globals (top-level code), its locals (a function that names one), or nowhere."""
+    if not is_user_file(code.co_filename):
+        return _NOT_HOLDER
+    if not code.co_flags & _FUNCTION:
+        return _MODULE  # the top level: its locals are its globals
+    if "epoch" in code.co_varnames or "epoch" in code.co_cellvars:
+        return _LOCALS
+    return _NOT_HOLDER
+
+
+#: Per code object, looked up once: the frames of a loop are walked at every backward asleep.
+_EPOCH_HOLDERS: dict[Any, str] = {}
+_NOT_HOLDER, _MODULE, _LOCALS = "none", "module", "locals"
 _FUNCTION = 0x1  # CO_OPTIMIZED: the code of a function, with fast locals

@@ -34,20 +34,14 @@ def clean_name(name: str) -> str:
 
 def unwrap_optimizer(optimizer: Any) -> Any:
     """The torch optimizer inside a framework's wrapper (the object itself if none)."""
-    seen = 0
-    while seen < 4:
-        inner = next(
-            (
-                getattr(optimizer, attr)
-                for attr in _WRAPPED
-                if isinstance(getattr(optimizer, attr, None), torch.optim.Optimizer)
-                and getattr(optimizer, attr) is not optimizer
-            ),
-            None,
-        )
-        if inner is None:
+    for _ in range(4):  # a wrapper of a wrapper, at most this deep
+        for attr in _WRAPPED:
+            inner = getattr(optimizer, attr, None)
+            if isinstance(inner, torch.optim.Optimizer) and inner is not optimizer:
+                optimizer = inner
+                break
+        else:
             return optimizer
-        optimizer, seen = inner, seen + 1
     return optimizer
 
 

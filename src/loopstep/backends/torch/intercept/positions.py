@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import sys
+from types import CodeType, FrameType
 
 import torch
 
@@ -29,18 +30,51 @@ _SKIPPED = tuple(
 Frame = tuple[int, object, int]
 
 
-def position(skip: int = 2) -> tuple[Frame, ...]:
-    """The calling thread's stack, outermost first, without torch's and loopstep's frames."""
+def position(skip: int = 2, since: tuple[Frame, ...] | None = None) -> tuple[Frame, ...]:
+    """The calling thread's stack, outermost first, without torch's and loopstep's frames,
+    from the script's top level (``__main__``) in: what lies below it (the thread loopstep
+    runs the script in) is the same at every call.
+
+    ``since``, an earlier position: the walk stops at the innermost frame the two share, and
+    the frames outside it are taken from ``since`` (a live frame's callers do not change), so
+    a loop's call costs a frame or two, not the whole stack."""
     frames: list[Frame] = []
     frame = sys._getframe(skip)
-    skipped = _SKIPPED
+    kinds = _KINDS
+    shared = {entry[0]: depth for depth, entry in enumerate(since)} if since else None
     while frame is not None:
         code = frame.f_code
-        if not code.co_filename.startswith(skipped):
+        kind = kinds.get(code)
+        if kind is None:
+            kind = kinds[code] = _kind(code)
+        if kind is not _LEFT_OUT:
             frames.append((id(frame), code, frame.f_lasti))
+            if shared:
+                depth = shared.get(id(frame))
+                if depth is not None and since[depth][1] is code:
+                    frames.reverse()
+                    return since[:depth] + tuple(frames)
+            if kind is _TOP_LEVEL and is_main(frame):
+                break
         frame = frame.f_back
     frames.reverse()
     return tuple(frames)
+
+
+def is_main(frame: FrameType) -> bool:
+    """The frame runs the top level of the program's main module (the script)."""
+    return frame.f_globals.get("__name__") == "__main__"
+
+
+def _kind(code: CodeType) -> str:
+    if code.co_filename.startswith(_SKIPPED):
+        return _LEFT_OUT
+    return _TOP_LEVEL if code.co_name == "<module>" else _KEPT
+
+
+#: Per code object, looked up once: a loop's frames are walked at every backward.
+_KINDS: dict[CodeType, str] = {}
+_LEFT_OUT, _TOP_LEVEL, _KEPT = "left out", "top level", "kept"
 
 
 def came_round(now: tuple[Frame, ...], before: tuple[Frame, ...] | None) -> bool:

@@ -30,7 +30,6 @@ import torch
 from ....engine.phases import SourceLocation
 from .frames import framework_location, user_location
 from .models import unwrap_optimizer
-from .positions import position
 from .tracker import PhaseTracker
 
 
@@ -85,8 +84,9 @@ class Sleeping:
     #: step in progress ran its closure's first backward.
     _asleep_stepping = False
     _asleep_closure_ran = False
-    #: The last call site :meth:`_where_now` looked up, and its lines.
-    _where_seen: tuple = (None, (None, None))
+    #: The call sites :meth:`_where_now` looked up, and their lines (a loop's step and
+    #: zero_grad come from two: one remembered site would be looked up again at each).
+    _where_seen: dict | None = None
 
     def report_phases(self, wanted: bool, asleep_watch: frozenset[str] = frozenset()) -> None:
         self._watch_nonfinite = "nonfinite" in asleep_watch
@@ -159,7 +159,7 @@ class Sleeping:
             self._asleep_closure_ran = self._asleep_stepping
             counter = tracker.counter
             if not counter.batches_from_loader:  # else the fetches count them
-                counter.asleep_backward(position(2))
+                counter.asleep_backward(2)
         if self._watch_nonfinite and not _finite(
             [p.grad for p in self._watched_params() if p.grad is not None]
         ):
@@ -198,15 +198,17 @@ class Sleeping:
         self._last_asleep = ("zero_grad", owner, (*self._where_now(), *self._mode_now()))
 
     def _where_now(self) -> tuple[SourceLocation | None, SourceLocation | None]:
-        """The lines of the step or zero_grad in progress, looked up again only when the call
-        comes from another instruction than the last one (a loop calls it from the same one)."""
+        """The lines of the step or zero_grad in progress, looked up only for a call site not
+        seen before (a loop calls each from the same instructions)."""
         caller = sys._getframe(3)  # the user's (or a framework's, or torch's step wrapper's)
         outer = caller.f_back
         key = (caller.f_code, caller.f_lasti, outer.f_code if outer else None, outer.f_lasti if outer else -1)
-        known, where = self._where_seen
-        if key != known:
-            where = _where(4)
-            self._where_seen = (key, where)
+        seen = self._where_seen
+        if seen is None or len(seen) > _WHERE_SITES:
+            seen = self._where_seen = {}
+        where = seen.get(key)
+        if where is None:
+            where = seen[key] = _where(4)
         return where
 
     def _mode_now(self) -> tuple[tuple[str, bool], float | None]:
@@ -249,6 +251,10 @@ class Sleeping:
 
     def asleep_fetch(self) -> None:
         self.tracker.counter.asleep_fetch()
+
+
+#: The call sites :meth:`Sleeping._where_now` remembers before it starts afresh.
+_WHERE_SITES = 64
 
 
 def _where(skip: int) -> tuple[SourceLocation | None, SourceLocation | None]:
