@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import stat
+import threading
+import time
 from collections.abc import Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any, TextIO
@@ -90,12 +94,34 @@ def _watch_text(watch: WatchValue) -> str:
     return answer.line()
 
 
+#: How long a line written to a regular file may wait in the buffer.
+FILE_FLUSH_S = 0.25
+
+
+def _regular_file(out: TextIO) -> bool:
+    try:
+        return stat.S_ISREG(os.fstat(out.fileno()).st_mode)
+    except (AttributeError, OSError, ValueError):  # no descriptor (a StringIO, a closed file)
+        return False
+
+
 class StreamWriter:
-    """Writes one whole line per phase and flushes it, so a reader never sees half a record."""
+    """Writes one whole line per phase and flushes it, so a reader never sees half a record.
+
+    To a regular file (``> run.log``), lines wait here and go out together, whole, at most
+    every :data:`FILE_FLUSH_S` and at once at a stop or :meth:`flush`: a system call per
+    phase would cost more than the phase's line (a ``tail -f`` reader still sees them
+    within that time). They wait here, not in the file's buffer, which writes out whatever
+    fills it, half a line included."""
 
     def __init__(self, out: TextIO, fmt_name: str = "text", fields: dict | None = None) -> None:
         """``fields``: added to every JSONL record (a torchrun job's rank and world size)."""
         self.out = out
+        self._flush_each = not _regular_file(out)
+        self._flushed_at = time.monotonic()
+        self._pending: list[str] = []
+        #: The training thread writes; a hard exit (another thread) flushes what waits.
+        self._lock = threading.Lock()
         self.format = fmt_name
         self.fields = dict(fields or {})
         self._header_done = False
@@ -121,7 +147,7 @@ class StreamWriter:
                 line = compact_json(record)
         else:
             if not self._header_done:
-                self.out.write(("rank " if self._rank is not None else "") + text_header() + "\n")
+                self._pending.append(("rank " if self._rank is not None else "") + text_header() + "\n")
                 self._header_done = True
             line = text_line(snapshot)
             if self._rank is not None:
@@ -132,8 +158,27 @@ class StreamWriter:
                 self._marker = reason  # under the last rank's line at this pause
             elif reason is not None:
                 line += f"\n  ^ {reason}"
-        self.out.write(line + "\n")
-        self.out.flush()
+        with self._lock:
+            self._pending.append(line + "\n")
+        if reason is not None or self._flush_each:
+            self.flush()
+        elif time.monotonic() - self._flushed_at >= FILE_FLUSH_S:
+            self.flush()
+
+    def flush(self, timeout: float = 1.0) -> None:
+        """Write out the lines waiting, whole, in one write. ``timeout``: how long to wait
+        for a write in progress in another thread (one stuck on a pipe nobody reads must
+        not hold up a hard exit's flush)."""
+        if not self._lock.acquire(timeout=timeout):
+            return
+        try:
+            if self._pending:
+                self.out.write("".join(self._pending))
+                self._pending.clear()
+            self.out.flush()
+        finally:
+            self._lock.release()
+        self._flushed_at = time.monotonic()
 
     def write_other(self, rank: int, record: dict, text: str) -> None:
         """The record of another rank at the same pause (a torchrun job's), as it sent it."""
@@ -141,12 +186,12 @@ class StreamWriter:
             line = compact_json(record)
         else:
             line = f"{rank:>4} {text}"
-        self.out.write(line + "\n")
-        self.out.flush()
+        self._pending.append(line + "\n")
+        self.flush()
 
     def end_pause(self) -> None:
         """Every rank's line at this pause is written: the stop marker, if any, goes under them."""
         if self._marker is not None:
-            self.out.write(f"  ^ {self._marker}\n")
-            self.out.flush()
+            self._pending.append(f"  ^ {self._marker}\n")
+            self.flush()
             self._marker = None

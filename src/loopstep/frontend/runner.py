@@ -22,7 +22,14 @@ from ..engine.stepper import Stepper
 from .crash import report_crash
 from .exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_STOPPED, EXIT_TRAINING_FAILED, EXIT_USAGE, FrontendError
 from .output import ScriptOutput
-from .signals import EXIT_GRACE_S, INTERRUPT_GRACE_S, ending_on_hangup, forwarding_interrupts, hard_exit
+from .signals import (
+    EXIT_GRACE_S,
+    INTERRUPT_GRACE_S,
+    ending_on_hangup,
+    flushed_at_exit,
+    forwarding_interrupts,
+    hard_exit,
+)
 from .terminal import HangupWatch, check_app_terminal, driver_class
 from .tracebacks import user_part
 
@@ -86,7 +93,7 @@ def stream_target(output: str | None, redirect_stdout: bool = True) -> Iterator[
             handle = open(output, "w", encoding="utf-8")  # noqa: SIM115 - closed below
         except OSError as exc:
             raise FrontendError(f"loopstep: cannot write {output}: {exc.strerror}") from None
-        with handle:
+        with handle, flushed_at_exit(handle):
             yield handle
         return
     if not redirect_stdout:
@@ -111,7 +118,8 @@ def stream_target(output: str | None, redirect_stdout: bool = True) -> Iterator[
     out = os.fdopen(os.dup(stream_fd), "w", encoding="utf-8")
     script_stdout, sys.stdout = sys.stdout, sys.stderr  # also when sys.stdout is not fd 1
     try:
-        yield out
+        with flushed_at_exit(out):
+            yield out
     finally:
         sys.stdout = script_stdout
         with contextlib.suppress(Exception):
@@ -197,7 +205,10 @@ def run_stream(
             # reports its last phase when it ends. A stop condition keeps it awake: ``nan``
             # names the module that first made the NaN, which only its module hooks see.
             stepper.set_unwatched(True, end_shown=True)
-        status = run_headless(stepper, returns_to_caller=returns_to_caller)
+        with flushed_at_exit(writer):  # its waiting lines before the file's buffer
+            status = run_headless(stepper, returns_to_caller=returns_to_caller)
+        with contextlib.suppress(OSError, ValueError):  # a reader gone (| head), a closed file
+            writer.flush(timeout=EXIT_GRACE_S)
     if refused:
         sys.stderr.write(f"loopstep: --break: {refused[0].removeprefix(REFUSED)}\n")
         return EXIT_USAGE

@@ -23,6 +23,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from typing import Protocol
 
 from ..engine.control import quit_all
 from .exits import EXIT_INTERRUPTED
@@ -87,6 +88,7 @@ def _exit_later(status: int, terminal: Terminal | None, ended: threading.Event) 
     try:
         restore_terminal(terminal)  # the app did not get that far
     finally:
+        flush_all()
         os._exit(status)  # whatever happened above: this thread is the way out
 
 
@@ -119,10 +121,33 @@ class InterruptForwarder:
 
 def hard_exit(status: int) -> None:
     """End the process now, after flushing what was written so far."""
-    for stream in (sys.stdout, sys.stderr):
+    flush_all()
+    os._exit(status)
+
+
+class Flushable(Protocol):
+    def flush(self) -> None: ...
+
+
+#: What a hard exit flushes besides stdout and stderr: the stream of phases (its writer's
+#: waiting lines, then the file's buffer).
+_FLUSHED_AT_EXIT: list[Flushable] = []
+
+
+@contextlib.contextmanager
+def flushed_at_exit(stream: Flushable) -> Iterator[Flushable]:
+    """While inside, a hard exit flushes ``stream`` too."""
+    _FLUSHED_AT_EXIT.append(stream)
+    try:
+        yield stream
+    finally:
+        _FLUSHED_AT_EXIT.remove(stream)
+
+
+def flush_all() -> None:
+    for stream in (*_FLUSHED_AT_EXIT, sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
             stream.flush()
-    os._exit(status)
 
 
 @contextlib.contextmanager
