@@ -168,8 +168,10 @@ def test_a_nan_wakes_a_sleeping_run_in_the_iteration_an_awake_run_stops_in(
     the same iteration, at the phase where the NaN first shows in them (awake, the module
     hooks see a NaN input at the forward already)."""
     args = [SCRIPT, "loader", str(tmp_path / "log"), "--nan-at", "40", "--nan-in", planted]
+    # A condition that needs every phase keeps the stream awake (alone, `nan` lets it sleep).
+    awake_conditions = ["--break", "nan", "--break", "iteration=100000"]
     awake = subprocess.run(
-        [sys.executable, "-m", "loopstep", "run", "--no-tui", "--format", "jsonl", "--break", "nan", *args],
+        [sys.executable, "-m", "loopstep", "run", "--no-tui", "--format", "jsonl", *awake_conditions, *args],
         capture_output=True, text=True, timeout=PATIENCE_S,
     )  # fmt: skip
     [stop] = [r for r in map(json.loads, awake.stdout.splitlines()) if "reason" in r]

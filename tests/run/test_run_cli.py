@@ -198,6 +198,8 @@ def test_a_stop_condition_ends_a_text_run_there_with_status_3(capfd, tmp_path):
     assert cli.main(["run", "--no-tui", "--format", "jsonl", "--break", "nan", str(script)]) == 3
     captured = capfd.readouterr()
     stops = [json.loads(line) for line in captured.out.splitlines()]
-    assert len(stops) == 1 and stops[0]["iteration"] == 3 and "NaN" in stops[0]["reason"]
+    # The stream sleeps between stops: the NaN is seen where the sentinels look, at the loss.
+    assert len(stops) == 1 and stops[0]["iteration"] == 3 and stops[0]["phase"] == "loss"
+    assert stops[0]["reason"] == "break: loss is nan"
     assert "finally ran" in captured.err and "done 3" not in captured.err
     assert "stopped at a stop condition" in captured.err

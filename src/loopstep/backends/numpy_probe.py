@@ -51,6 +51,9 @@ class NumpyProbe:
     def params_finite(self) -> bool:
         return all(np.isfinite(v).all() for v in self.backend.params.values())
 
+    def nonfinite_grads(self) -> tuple[str, ...]:
+        return tuple(n for n, g in self.backend.grads.items() if g is not None and not np.isfinite(g).all())
+
     def grads_cleared(self) -> bool:
         return all(g is None or not g.any() for g in self.backend.grads.values())
 

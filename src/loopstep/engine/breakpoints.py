@@ -137,7 +137,9 @@ def nonfinite_reason(event: PhaseEvent, probe: Probe | None, measure: Measure) -
     if probe is None:
         return None
     if phase is Phase.BACKWARD:
-        bad = [n for n, v in measure.grad_norms(event, probe).items() if not math.isfinite(v)]
+        norms = measure.grad_norms(event, probe)
+        # A norm past the float range (a float16 grad's) is no NaN: the values themselves say.
+        bad = probe.nonfinite_grads() if not all(map(math.isfinite, norms.values())) else ()
         if bad:
             more = f" (+{len(bad) - 1} more)" if len(bad) > 1 else ""
             return f"NaN/Inf in {bad[0]}.grad{more}"

@@ -88,7 +88,14 @@ class Probe(Protocol):
         ``find_unused_parameters=True`` (it then looks for parameters no backward reaches)."""
         ...
 
-    def params_finite(self) -> bool: ...
+    def params_finite(self) -> bool:
+        """No parameter holds a NaN/Inf (judged element by element: a norm overflows)."""
+        ...
+
+    def nonfinite_grads(self) -> tuple[str, ...]:
+        """The parameters whose ``.grad`` holds a NaN/Inf, judged element by element: the
+        2-norm of finite values can overflow (a float16 grad's, past 65504)."""
+        ...
 
     def grads_cleared(self) -> bool:
         """Every ``.grad`` is None or zero (a reset the source did not report as zero_grad)."""

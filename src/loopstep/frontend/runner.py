@@ -200,11 +200,11 @@ def run_stream(
             history=0,  # a stream never steps back: no checkpoints
         )
         stepper.brief_snapshots = True
-        if keep_going and not stops_only and session.aligner is None and place is None:
-            # Only the end is printed: the script runs asleep, at the bare loop's speed, and
-            # reports its last phase when it ends. A stop condition keeps it awake: ``nan``
-            # names the module that first made the NaN, which only its module hooks see.
-            stepper.set_unwatched(True, end_shown=True)
+        if (keep_going or stops_only) and session.aligner is None and place is None:
+            # Only the end, or only the stops, are printed: the script runs asleep, at the bare
+            # loop's speed, while every condition can be watched asleep (``nan``; the stepper
+            # keeps it awake for the others), and reports its last phase when it ends.
+            stepper.set_unwatched(True, end_shown=not stops_only)
         with flushed_at_exit(writer):  # its waiting lines before the file's buffer
             status = run_headless(stepper, returns_to_caller=returns_to_caller)
         with contextlib.suppress(OSError, ValueError):  # a reader gone (| head), a closed file

@@ -23,7 +23,9 @@ from .stats import FUSED_NUMEL, _host_flat, _nonfinite_counts, summarize_many
 
 _VIEWABLE = (torch.float32, torch.float64, torch.float16)
 _PLAIN = (torch.Tensor, torch.nn.Parameter)
+_HALF = (torch.float16, torch.bfloat16)
 _NAN = float("nan")
+_INF = float("inf")
 _FLOAT64 = np.dtype(np.float64)
 _DTYPE_NAMES: dict[torch.dtype, str] = {}
 
@@ -58,7 +60,7 @@ class NormReader:
 
     def norms(self, tensors: Sequence[torch.Tensor]) -> list[float]:
         """Just the norms (a stop condition's, a metric's): float64 for the small CPU tensors,
-        each tensor's own float type for the others (one fused norm per device and dtype)."""
+        float32 or wider for the others (one fused norm per device and dtype)."""
         out = [0.0] * len(tensors)
         on_host, others = self._lookup(tensors)
         if on_host:
@@ -153,19 +155,54 @@ class NormReader:
 
 
 def fused_norms(tensors: Sequence[torch.Tensor]) -> list[float]:
-    """One fused norm per (device, dtype) group and one host copy per group, each in the
-    tensor's own float type: for tensors read once (a .grad is new at each backward, so no
-    view of it is worth keeping) or too large for a view."""
+    """One fused norm per (device, dtype) group and one host copy per group: for tensors
+    read once (a .grad is new at each backward, so no view of it is worth keeping) or too
+    large for a view."""
     groups: dict[tuple[torch.device, torch.dtype], list[int]] = {}
     for i, t in enumerate(tensors):
         groups.setdefault((t.device, t.dtype), []).append(i)
     out: list[float] = [0.0] * len(tensors)
     with torch.no_grad():
         for indices in groups.values():
-            found = torch.stack(torch._foreach_norm([tensors[i] for i in indices])).tolist()
+            found = torch.stack(_norms([tensors[i] for i in indices])).tolist()
             for i, norm in zip(indices, found):
                 out[i] = norm
     return out
+
+
+def _norms(flats: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    """The 2-norm of each tensor, fused per dtype, a 16-bit float's accumulated and given in
+    float32 (as the full summary does): in float16 a norm past 65504 is Inf, and the 2-norm
+    of a thousand finite values of 3000 is past it."""
+    if all(f.dtype not in _HALF for f in flats):
+        return list(torch._foreach_norm(flats))
+    out: list[torch.Tensor | None] = [None] * len(flats)
+    by_dtype: dict[torch.dtype, list[int]] = {}
+    for i, f in enumerate(flats):
+        by_dtype.setdefault(f.dtype, []).append(i)
+    for dtype, indices in by_dtype.items():
+        wide = torch.float32 if dtype in _HALF else None
+        for i, norm in zip(indices, torch._foreach_norm([flats[i] for i in indices], 2, dtype=wide)):
+            out[i] = norm
+    return out  # type: ignore[return-value]
+
+
+def all_finite(tensors: Sequence[torch.Tensor]) -> bool:
+    """No NaN or Inf in any of the tensors, judged by each one's largest magnitude (a norm of
+    order Inf, which never overflows as a sum of squares does): one fused call and one host
+    copy per device and dtype."""
+    if not tensors:
+        return True
+    with torch.no_grad():
+        try:
+            return isfinite(torch.stack(torch._foreach_norm(tensors, _INF)).max().item())
+        except RuntimeError:  # tensors on several devices
+            groups: dict[tuple[torch.device, torch.dtype], list[torch.Tensor]] = {}
+            for t in tensors:
+                groups.setdefault((t.device, t.dtype), []).append(t)
+            return all(
+                isfinite(torch.stack(torch._foreach_norm(g, _INF)).max().item()) for g in groups.values()
+            )
 
 
 def _view(t: torch.Tensor) -> tuple[torch.Tensor, int, torch.Size, np.ndarray] | None:
@@ -194,7 +231,7 @@ def _from_torch(items: list[tuple[int, torch.Tensor]], out: list) -> None:
                 by_device.setdefault(t.device, []).append((i, t))
         for device, group in by_device.items():
             flats = [_host_flat(t) for _, t in group]
-            norms = torch._foreach_norm(flats)  # in each tensor's float type, as the full summary
+            norms = _norms(flats)
             small = [f for f in flats if f.numel() <= SMALL_NUMEL]
             host = torch.cat([torch.stack(norms), *small]).to("cpu", torch.float64).numpy()
             at, shown = len(group), str(device)

@@ -24,7 +24,7 @@ from torch.nn.modules import module as module_api
 from torch.optim import optimizer as optimizer_api
 
 from ...engine.probes import ForwardFacts
-from .norms import NormReader, fused_norms
+from .norms import NormReader, all_finite, fused_norms
 from .watch import ParamList, clean_name
 
 _is_compiling = torch.compiler.is_compiling
@@ -145,7 +145,16 @@ class TorchProbe:
 
     def params_finite(self) -> bool:
         values = [p for _, p in self.named]
-        return all(map(math.isfinite, self._param_norms.norms(values))) if values else True
+        # A finite norm means finite values; a norm that overflowed is judged again by each value.
+        suspects = [p for p, norm in zip(values, self._param_norms.norms(values)) if not math.isfinite(norm)]
+        return all_finite([p.detach() for p in suspects])
+
+    def nonfinite_grads(self) -> tuple[str, ...]:
+        present = [(name, p.grad) for name, p in self.named if p.grad is not None]
+        norms = fused_norms([g for _, g in present])
+        return tuple(
+            n for (n, g), norm in zip(present, norms) if not math.isfinite(norm) and not all_finite([g])
+        )
 
     def grads_cleared(self) -> bool:
         grads = [p.grad for _, p in self.named if p.grad is not None]

@@ -28,28 +28,16 @@ from typing import Any
 import torch
 
 from ....engine.phases import SourceLocation
+from ..norms import all_finite
 from .frames import framework_location, user_location
 from .models import unwrap_optimizer
 from .tracker import PhaseTracker
 
 
-def _finite(tensors: list[torch.Tensor]) -> bool:
-    """One fused norm per device and dtype, summed: NaN and Inf reach the sum."""
-    if not tensors:
-        return True
-    with torch.no_grad():
-        norms = torch._foreach_norm(tensors)
-        try:
-            total = torch.stack(norms).sum(dtype=torch.float32)
-        except RuntimeError:  # several dtypes or devices
-            total = sum(n.float().cpu() for n in norms)
-        return math.isfinite(total.item())
-
-
 def _finite_loss(loss: torch.Tensor) -> bool:
     if loss.numel() == 1:
         return math.isfinite(loss.item())
-    return _finite([loss.detach()])
+    return all_finite([loss.detach()])
 
 
 class Sleeping:
@@ -160,7 +148,7 @@ class Sleeping:
             counter = tracker.counter
             if not counter.batches_from_loader:  # else the fetches count them
                 counter.asleep_backward(2)
-        if self._watch_nonfinite and not _finite(
+        if self._watch_nonfinite and not all_finite(
             [p.grad for p in self._watched_params() if p.grad is not None]
         ):
             self._wake(mid_iteration=True)
@@ -179,7 +167,7 @@ class Sleeping:
         tracker.counter.asleep_step(id(optimizer))
         self._last_asleep = ("step", optimizer, (*self._where_now(), *self._mode_now()))
         tracker.updates.optimizer_seen = True
-        if self._watch_nonfinite and not _finite([p.detach() for p in self._watched_params()]):
+        if self._watch_nonfinite and not all_finite([p.detach() for p in self._watched_params()]):
             self._wake()
             tracker.after_step(optimizer)  # reported: the condition sees the parameters it made
             return
