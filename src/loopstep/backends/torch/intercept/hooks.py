@@ -243,7 +243,7 @@ class Interceptor(Sleeping):
             if not self._top_level():
                 output = original(*args, **kwargs)
                 if self.asleep and self._asleep_here(_get_ident):
-                    self.asleep_loss_computed(output)
+                    self.asleep_loss_computed(output, name)
                 stack = self.stack
                 if stack and stack[0][1] in (_TRAIN, _VAL) and not self.busy and self._ours():
                     self.tracker.inner_loss_computed(output)  # nanoGPT's loss, inside forward

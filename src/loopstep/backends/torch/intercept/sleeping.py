@@ -65,6 +65,11 @@ class Sleeping:
     #: Asleep: the last loss function's result since the last backward (the loss before a
     #: ``/ accumulation_steps``: what an awake run reports as the loss).
     _asleep_loss_computed: torch.Tensor | None = None
+    #: Where that loss was computed (as ``report_late`` takes it) and its label, with a
+    #: ``nan`` watch; the labels known per calling code.
+    _loss_site: tuple | None = None
+    _loss_label = ""
+    _loss_labels: dict | None = None
     #: The front end shows the run's last phase: a script without an optimizer stays awake
     #: (asleep, nothing sees its update by hand).
     _exact_end = False
@@ -125,8 +130,16 @@ class Sleeping:
         is awake then, the loss phase reported, and the backward runs as an awake one."""
         if not self._watch_nonfinite or _finite_loss(loss):
             return True
+        computed, site = self._asleep_loss_computed, self._loss_site
+        counter = self.tracker.counter
+        if not self._asleep_closure_ran and not counter.batches_from_loader:
+            counter.asleep_backward(2)  # this batch, which its backward would have counted
         self._wake(mid_iteration=True)
-        self.tracker.report_loss(loss)
+        if computed is None or site is None:
+            self.tracker.report_loss(loss)
+        else:  # as an awake run reports it: the loss function's result, on its line
+            label = self._loss_label
+            self.tracker.report_late(site, lambda: self.tracker.report_loss(computed, site[0], label))
         return False
 
     def asleep_step_starts(self) -> None:
@@ -173,9 +186,28 @@ class Sleeping:
             return
         self.settle()
 
-    def asleep_loss_computed(self, output: Any) -> None:
+    def asleep_loss_computed(self, output: Any, function: str) -> None:
+        """A functional loss (``function``: ``mse_loss``) returned ``output``, asleep."""
         if isinstance(output, torch.Tensor) and output.requires_grad and output.numel() == 1:
             self._asleep_loss_computed = output
+            if self._watch_nonfinite:  # a loss phase may be reported from it: where and how it ran
+                self._loss_site = (*self._where_now(), *self._mode_now())
+                self._loss_label = self._label_of(function)
+
+    def _label_of(self, function: str) -> str:
+        """As an awake run labels the loss: its loss module's class (``MSELoss``, whose forward
+        called the function), else ``F.mse_loss``; known per calling code, looked up once."""
+        caller = sys._getframe(3)
+        labels = self._loss_labels
+        if labels is None or len(labels) > _WHERE_SITES:
+            labels = self._loss_labels = {}
+        key = (caller.f_code, function)
+        label = labels.get(key)
+        if label is None:
+            owner = caller.f_locals.get("self")
+            loss_module = isinstance(owner, torch.nn.modules.loss._Loss)
+            label = labels[key] = type(owner).__name__ if loss_module else f"F.{function}"
+        return label
 
     def asleep_zero_grad(self, owner: Any) -> None:
         target = unwrap_optimizer(owner)

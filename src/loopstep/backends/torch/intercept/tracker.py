@@ -251,19 +251,22 @@ class PhaseTracker(ValidationPhases, OptimizerSettings, LoaderNotes):
         target = args[1] if len(args) > 1 and isinstance(args[1], torch.Tensor) else None
         self._report_loss(output, target, label)
 
-    def report_loss(self, loss: torch.Tensor) -> None:
-        """The loss phase of a tensor about to be backpropagated (the interceptor just woke)."""
+    def report_loss(self, loss: torch.Tensor, where: SourceLocation | None = None, label: str = "") -> None:
+        """The loss phase of a tensor about to be backpropagated (the interceptor just woke),
+        computed at ``where`` (None: the line calling backward) by ``label`` (``MSELoss``)."""
         self._phase_starts(Phase.LOSS)
-        self._report_loss(loss, None, "")
+        self._report_loss(loss, None, label, where)
 
-    def _report_loss(self, loss: torch.Tensor, target: torch.Tensor | None, label: str) -> None:
+    def _report_loss(
+        self, loss: torch.Tensor, target: torch.Tensor | None, label: str, where: SourceLocation | None = None
+    ) -> None:
         self.watch.set_tensor("loss", loss)
         if target is not None:
             self.watch.set_tensor("y", target)
         self.loss_seen = True
         self.loss_tensor = loss
         self.last_loss = float(loss.detach()) if loss.numel() == 1 else None
-        where = user_location(2)
+        where = where or user_location(2)
         name = assigned_name(where)
         if name:
             label = f"{name} ({label})" if label else name
