@@ -5,8 +5,6 @@ norm stopped a healthy run, and a grad-norm condition saw Inf; both must see the
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import textwrap
 
 import pytest
@@ -36,11 +34,12 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def run(tmp_path, *args: str) -> subprocess.CompletedProcess:
+@pytest.fixture
+def run(run_loopstep, tmp_path):
+    """``loopstep run --no-tui --format jsonl ARGS`` on the float16 script."""
     script = tmp_path / "half.py"
     script.write_text(SCRIPT)
-    command = [sys.executable, "-m", "loopstep", "run", "--no-tui", "--format", "jsonl", *args, str(script)]
-    return subprocess.run(command, capture_output=True, text=True, timeout=120)
+    return lambda *args: run_loopstep("run", "--no-tui", "--format", "jsonl", *args, str(script))
 
 
 @pytest.mark.parametrize(
@@ -48,16 +47,16 @@ def run(tmp_path, *args: str) -> subprocess.CompletedProcess:
     [["--break", "nan"], ["--break", "nan", "--break", "iteration=1000"]],
     ids=["asleep", "awake"],
 )
-def test_finite_float16_values_with_an_overflowing_norm_are_no_nan(tmp_path, conditions):
-    done = run(tmp_path, *conditions)
+def test_finite_float16_values_with_an_overflowing_norm_are_no_nan(run, conditions):
+    done = run(*conditions)
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout == "" and "finished" in done.stderr
 
 
-def test_a_grad_norm_condition_sees_the_float16_grads_true_norm(tmp_path):
-    under = run(tmp_path, "--break", "grad_norm[params.scale]>2e5")
+def test_a_grad_norm_condition_sees_the_float16_grads_true_norm(run):
+    under = run("--break", "grad_norm[params.scale]>2e5")
     assert under.returncode == 0, under.stdout + under.stderr
-    over = run(tmp_path, "--break", "grad_norm[params.scale]>5e4")
+    over = run("--break", "grad_norm[params.scale]>5e4")
     assert over.returncode == 3, over.stdout + over.stderr
     [stop] = [json.loads(line) for line in over.stdout.splitlines()]
     assert (stop["phase"], stop["iteration"]) == ("backward", 0)  # the first backward

@@ -6,8 +6,6 @@ DataLoader counts them: the sentinels do), the loss function's line and result (
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import textwrap
 
 import pytest
@@ -36,21 +34,10 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def stop_record(tmp_path, loss: str, *conditions: str) -> dict:
+def stop_record(run_loopstep, tmp_path, loss: str, *conditions: str) -> dict:
     script = tmp_path / "bad_label.py"
     script.write_text(SCRIPT.replace("LOSS", loss))
-    command = [
-        sys.executable,
-        "-m",
-        "loopstep",
-        "run",
-        "--no-tui",
-        "--format",
-        "jsonl",
-        *conditions,
-        str(script),
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    done = run_loopstep("run", "--no-tui", "--format", "jsonl", *conditions, str(script))
     assert done.returncode == 3, done.stdout + done.stderr
     [record] = [json.loads(line) for line in done.stdout.splitlines()]
     return record
@@ -60,10 +47,10 @@ def stop_record(tmp_path, loss: str, *conditions: str) -> dict:
     ("loss", "label"),
     [("nn.functional.mse_loss(pred, target)", "F.mse_loss"), ("loss_fn(pred, target)", "MSELoss")],
 )
-def test_a_nan_seen_asleep_at_the_loss_is_the_awake_runs_stop(tmp_path, loss, label):
-    asleep = stop_record(tmp_path, loss, "--break", "nan")
+def test_a_nan_seen_asleep_at_the_loss_is_the_awake_runs_stop(run_loopstep, tmp_path, loss, label):
+    asleep = stop_record(run_loopstep, tmp_path, loss, "--break", "nan")
     # Another condition needs every phase: the run stays awake, every module watched.
-    awake = stop_record(tmp_path, loss, "--break", "nan", "--break", "iteration=100000")
+    awake = stop_record(run_loopstep, tmp_path, loss, "--break", "nan", "--break", "iteration=100000")
     assert (asleep["phase"], asleep["epoch"], asleep["batch"], asleep["iteration"]) == ("loss", 1, 2, 8)
     assert asleep["reason"] == "break: loss is nan"
     assert asleep["location"].endswith("bad_label.py:16")  # the loss line, not the backward's

@@ -106,7 +106,8 @@ def _regular_file(out: TextIO) -> bool:
 
 
 class StreamWriter:
-    """Writes one whole line per phase and flushes it, so a reader never sees half a record.
+    """Writes one whole line per phase, so a reader never sees half a record: to a pipe or
+    a terminal each line is flushed at once.
 
     To a regular file (``> run.log``), lines wait here and go out together, whole, at most
     every :data:`FILE_FLUSH_S` and at once at a stop or :meth:`flush`: a system call per
@@ -147,7 +148,7 @@ class StreamWriter:
                 line = compact_json(record)
         else:
             if not self._header_done:
-                self._pending.append(("rank " if self._rank is not None else "") + text_header() + "\n")
+                self._add(("rank " if self._rank is not None else "") + text_header() + "\n")
                 self._header_done = True
             line = text_line(snapshot)
             if self._rank is not None:
@@ -158,12 +159,15 @@ class StreamWriter:
                 self._marker = reason  # under the last rank's line at this pause
             elif reason is not None:
                 line += f"\n  ^ {reason}"
-        with self._lock:
-            self._pending.append(line + "\n")
+        self._add(line + "\n")
         if reason is not None or self._flush_each:
             self.flush()
         elif time.monotonic() - self._flushed_at >= FILE_FLUSH_S:
             self.flush()
+
+    def _add(self, text: str) -> None:
+        with self._lock:  # never between a flush's write and its clear
+            self._pending.append(text)
 
     def flush(self, timeout: float = 1.0) -> None:
         """Write out the lines waiting, whole, in one write. ``timeout``: how long to wait
@@ -186,12 +190,12 @@ class StreamWriter:
             line = compact_json(record)
         else:
             line = f"{rank:>4} {text}"
-        self._pending.append(line + "\n")
+        self._add(line + "\n")
         self.flush()
 
     def end_pause(self) -> None:
         """Every rank's line at this pause is written: the stop marker, if any, goes under them."""
         if self._marker is not None:
-            self._pending.append(f"  ^ {self._marker}\n")
+            self._add(f"  ^ {self._marker}\n")
             self.flush()
             self._marker = None
