@@ -26,6 +26,10 @@ from .real_scripts import (
     run_all,
 )
 
+#: The module's tests share runs made once (a module fixture): one xdist worker takes them all,
+#: or each worker would make the runs again.
+pytestmark = pytest.mark.xdist_group("test_frameworks")
+
 pytest.importorskip("lightning")
 pytest.importorskip("transformers")
 pytest.importorskip("accelerate")

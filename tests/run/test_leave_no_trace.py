@@ -21,6 +21,10 @@ from loopstep.engine import Command, Stepper  # noqa: E402
 from loopstep.engine.breakpoints import parse_conditions  # noqa: E402
 from loopstep.engine.diagnostics import Diagnostics  # noqa: E402
 
+#: The module's tests share runs made once (a module fixture): one xdist worker takes them all,
+#: or each worker would make the runs again.
+pytestmark = pytest.mark.xdist_group("test_leave_no_trace")
+
 #: How each way of running a script is started; every one must leave the same marks.
 MODES = {
     "plain": [],

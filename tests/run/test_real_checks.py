@@ -7,6 +7,10 @@ import pytest
 
 from .real_scripts import SCRIPTS, check_all, line_of
 
+#: The module's tests share runs made once (a module fixture): one xdist worker takes them all,
+#: or each worker would make the runs again.
+pytestmark = pytest.mark.xdist_group("test_real_checks")
+
 pytest.importorskip("torch")
 
 #: name -> (script, the line to change, what it becomes, the finding, the line it names or None)

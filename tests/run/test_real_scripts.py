@@ -10,6 +10,10 @@ import pytest
 
 from .real_scripts import SCRIPTS, assert_replay_is_live, batches_seen, events, kind, line_of, run_all
 
+#: The module's tests share runs made once (a module fixture): one xdist worker takes them all,
+#: or each worker would make the runs again.
+pytestmark = pytest.mark.xdist_group("test_real_scripts")
+
 pytest.importorskip("torch")
 
 

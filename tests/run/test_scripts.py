@@ -8,6 +8,10 @@ from pathlib import Path
 
 import pytest
 
+#: The module's tests share runs made once (a module fixture): one xdist worker takes them all,
+#: or each worker would make the runs again.
+pytestmark = pytest.mark.xdist_group("test_scripts")
+
 ITERATIONS = 5
 F = ["forward", "loss", "backward", "step", "zero_grad"]
 
