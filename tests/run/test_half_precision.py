@@ -70,4 +70,13 @@ def test_all_finite_judges_values_not_norms():
     assert not all_finite([huge_half, torch.tensor([0.0, float("nan")], dtype=torch.bfloat16)])
     assert not all_finite([torch.tensor([1.0, float("-inf")])])
     assert all_finite([])
+    # Small CPU tensors are judged through NumPy views, others by their norms: both kinds,
+    # a parameter and a non-contiguous tensor among them, and a NaN in each place.
+    param = torch.nn.Parameter(torch.ones(3, 4))
+    kinds = [param, torch.ones(5000), torch.ones(4, 6).t(), torch.ones(6, dtype=torch.float16)]
+    assert all_finite(kinds)
+    for i in range(len(kinds)):
+        spoiled = [t.detach().clone() for t in kinds]
+        spoiled[i][(1,) * spoiled[i].dim()] = float("nan")  # a clone keeps the transpose's strides
+        assert not all_finite(spoiled), i
     assert fused_norms([huge_half])[0] == pytest.approx(3000.0 * 1000**0.5, rel=1e-4)

@@ -71,6 +71,14 @@ class NormReader:
                 out[i] = norm
         return out
 
+    def all_finite(self, tensors: Sequence[torch.Tensor]) -> bool:
+        """:func:`all_finite`, the views of the small CPU tensors kept for the next call (the
+        same parameters, checked after every step)."""
+        on_host, others = self._lookup(tensors)
+        if on_host and not _views_finite([item[2] for item in on_host]):
+            return False
+        return _fused_all_finite([t for _, t in others])
+
     def _lookup(self, tensors: Sequence[torch.Tensor | None]) -> tuple[list, list]:
         """The tensors read through views (index, tensor, view, whether the view is the last
         call's) and the others (index, tensor); the views are kept for the next call."""
@@ -187,23 +195,44 @@ def _norms(flats: Sequence[torch.Tensor]) -> list[torch.Tensor]:
 
 
 def all_finite(tensors: Sequence[torch.Tensor]) -> bool:
-    """No NaN or Inf in any of the tensors. A finite 2-norm means finite values (one fused
-    norm, the fast reduction); a norm that is not finite may have overflowed (a float16
-    tensor's, past 65504, for finite values), so that tensor's values are looked at: the
-    exact test costs ~10x the norm on the CPU, paid only there."""
+    """No NaN or Inf in any of the tensors (a parameter may be given as it is: no autograd
+    here). A finite 2-norm means finite values (one fused norm, the fast reduction); a norm
+    that is not finite may have overflowed (a float16 tensor's, past 65504, for finite
+    values), so that tensor's values are looked at: the exact test costs ~10x the norm on
+    the CPU, paid only there. The norms come to the host in one copy and are judged there.
+
+    Small CPU tensors (a small model's, a bias) are judged exactly, together, through NumPy
+    views of their storage: there each torch call costs more than the reduction (on the CPU
+    the fused norm is one norm per tensor)."""
+    flats: list[np.ndarray] = []
+    others: list[torch.Tensor] = []
+    for t in tensors:
+        kept = _view(t)
+        if kept is None:
+            others.append(t)
+        else:
+            flats.append(kept[3])
+    return (not flats or _views_finite(flats)) and _fused_all_finite(others)
+
+
+def _views_finite(flats: list[np.ndarray]) -> bool:
+    return bool(np.isfinite(np.concatenate(flats) if len(flats) > 1 else flats[0]).all())
+
+
+def _fused_all_finite(tensors: Sequence[torch.Tensor]) -> bool:
     if not tensors:
         return True
     with torch.no_grad():
         try:
-            norms = torch.stack(_norms(tensors))
+            norms = torch.stack(_norms(tensors)).tolist()
         except RuntimeError:  # tensors on several devices
             groups: dict[torch.device, list[torch.Tensor]] = {}
             for t in tensors:
                 groups.setdefault(t.device, []).append(t)
-            return all(all_finite(group) for group in groups.values())
-        if isfinite(norms.sum(dtype=torch.float64).item()):
+            return all(_fused_all_finite(group) for group in groups.values())
+        if all(map(isfinite, norms)):
             return True
-        return all(_values_finite(t) for t, norm in zip(tensors, norms.tolist()) if not isfinite(norm))
+        return all(_values_finite(t) for t, norm in zip(tensors, norms) if not isfinite(norm))
 
 
 def _values_finite(t: torch.Tensor) -> bool:

@@ -28,6 +28,7 @@ from torch.nn.modules import module as module_api
 from torch.optim import optimizer as optimizer_api
 from torch.utils.data import dataloader
 
+from ..norms import NormReader
 from .clipping import CLIP_FUNCTIONS, clip_description
 from .loss_functions import LOSS_FUNCTIONS
 from .sleeping import Sleeping
@@ -101,6 +102,7 @@ class Interceptor(Sleeping):
         self._phase_handles: list = []  # off while asleep (:mod:`.sleeping`)
         self._patches: list[tuple[Any, str, Any]] = []
         self._warning_filter = None
+        self._params_reader = NormReader()
 
     # ----- install / remove -------------------------------------------------------------------
     def __enter__(self) -> Interceptor:

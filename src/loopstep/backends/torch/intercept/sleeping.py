@@ -12,7 +12,7 @@ in the training thread, as the stepper last asked (:meth:`report_phases`, any th
 
 A ``nan`` stop condition does not keep the run awake: asleep, the sentinels look once an
 iteration at the loss (before its backward), the grads (after it) and the parameters
-(after the step), one fused norm each. The first one that is not finite wakes the
+(after the step), one reduction each (:func:`..norms.all_finite`). The first one that is not finite wakes the
 interceptor, which reports that phase as an awake run would have, and the condition
 fires there, before the next phase runs. What is not known asleep is which module first
 made the NaN (that takes a hook on every module): the reason says where it was seen.
@@ -28,7 +28,7 @@ from typing import Any
 import torch
 
 from ....engine.phases import SourceLocation
-from ..norms import all_finite
+from ..norms import NormReader, all_finite
 from .frames import framework_location, user_location
 from .models import unwrap_optimizer
 from .tracker import PhaseTracker
@@ -58,6 +58,8 @@ class Sleeping:
     #: Told True on falling asleep and False on waking (the probe's own hooks sleep too).
     on_sleep: Callable[[bool], None] | None = None
     _params: tuple[int, list] = (-1, [])
+    #: The parameters' NumPy views, kept from step to step for the ``nan`` watch's check.
+    _params_reader: NormReader
     #: Asleep: the last step or zero_grad the sentinels saw (kind, optimizer or owner), and
     #: the last loss backpropagated: what the run's last phase was, if it ends asleep.
     _last_asleep: tuple[str, Any, tuple] | None = None  # (kind, subject, (user, framework, mode, lr))
@@ -180,7 +182,7 @@ class Sleeping:
         tracker.counter.asleep_step(id(optimizer))
         self._last_asleep = ("step", optimizer, (*self._where_now(), *self._mode_now()))
         tracker.updates.optimizer_seen = True
-        if self._watch_nonfinite and not all_finite([p.detach() for p in self._watched_params()]):
+        if self._watch_nonfinite and not self._params_reader.all_finite(self._watched_params()):
             self._wake()
             tracker.after_step(optimizer)  # reported: the condition sees the parameters it made
             return
